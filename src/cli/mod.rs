@@ -1,0 +1,83 @@
+//! The command line: one file per subcommand, each owning its arguments and its rendering.
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Error;
+use crate::output::Format;
+
+pub mod demo;
+pub mod inspect;
+pub mod sim;
+pub mod upload;
+pub mod validate;
+
+const ABOUT: &str = "Take an iOS .ipa from CI to TestFlight: validate it locally against what App Store Connect \
+rejects, upload it through Apple's Build Uploads API, wait for processing and report the result.";
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (warnings allowed)
+  1  rejected: local validation errors, or Apple's processing verdict was INVALID/FAILED
+  2  usage error, or input that cannot be read at all
+  3  authentication or permission problem
+  4  App Store Connect state conflict (no app record, duplicate build number, unknown group)
+  5  transient failure after retries were exhausted
+
+Start with `asc-publish demo` to see a whole run against the built-in App Store Connect simulator.";
+
+#[derive(Debug, Parser)]
+#[command(name = "asc-publish", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what is inside an IPA: identity, versions, bundles, architectures, profile, signing.
+    Inspect(inspect::InspectArgs),
+    /// Check an IPA locally against the rules App Store Connect applies (ITMS codes).
+    Validate(validate::ValidateArgs),
+    /// Validate, upload and wait for App Store Connect to process an IPA.
+    Upload(upload::UploadArgs),
+    /// Run a local App Store Connect simulator (for tests, demos and dry-running pipelines).
+    Sim(sim::SimArgs),
+    /// Run the whole pipeline against the built-in simulator with a sample IPA.
+    Demo(demo::DemoArgs),
+}
+
+impl Command {
+    /// The output format the subcommand was asked for, so errors can be rendered the same way.
+    pub fn format(&self) -> Format {
+        match self {
+            Command::Inspect(a) => a.format,
+            Command::Validate(a) => a.format,
+            Command::Upload(a) => a.format,
+            Command::Sim(_) => Format::Text,
+            Command::Demo(_) => Format::Text,
+        }
+    }
+}
+
+/// Runs the subcommand; `Ok` carries the exit code (a rejected IPA is a result, not an error).
+pub fn run(cli: Cli) -> Result<i32, Error> {
+    match cli.command {
+        Command::Inspect(args) => inspect::run(args),
+        Command::Validate(args) => validate::run(args),
+        Command::Upload(args) => upload::run(args),
+        Command::Sim(args) => sim::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+/// Renders an error once, at the edge: text on stderr always, plus one JSON document on stdout
+/// when JSON was asked for (so a pipeline parsing stdout still gets a document).
+pub fn render_error(err: &Error, format: Format) {
+    eprintln!("error: {}", err.message());
+    if let Some(hint) = err.hint() {
+        eprintln!("  fix: {hint}");
+    }
+    if format == Format::Json {
+        println!("{}", serde_json::json!({ "error": err.to_json() }));
+    }
+}
