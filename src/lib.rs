@@ -3,14 +3,25 @@
 //! The data flow is one straight line, each step a module with one job:
 //! `IPA → inspection → plan (preflight) → upload → processing → distribution → outcome → reporters`.
 //!
-//! - [`ipa`]: read the archive without extracting it and build the bundle tree ([`ipa::inspect`]).
+//! - [`ipa`]: read the archive without extracting it and build the bundle tree (the inspection).
 //! - [`macho`], [`profile`]: the executables and provisioning profiles inside it.
 //! - [`validate`]: rules keyed by Apple's ITMS codes over the inspection.
+//! - [`asc`]: the App Store Connect client; Apple's wire types live there and nowhere else.
+//! - [`publish`]: upload, processing, distribution, each producing typed results.
+//! - [`sim`]: a local App Store Connect simulator (a product feature: `asc-publish sim` and `demo`).
+//! - [`sample`]: synthesised IPAs for the demo, tests and benchmarks.
 //! - [`cli`]: the edge: arguments, environment, rendering, exit codes.
 
+pub mod asc;
 pub mod cli;
 pub mod error;
+pub mod ipa;
+pub mod macho;
 pub mod output;
+pub mod profile;
+pub mod publish;
+pub mod sample;
+pub mod sim;
 pub mod validate;
 
 pub use error::{Error, ErrorKind, Result};
