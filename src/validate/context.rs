@@ -3,6 +3,7 @@
 use std::time::SystemTime;
 
 use crate::ipa::Inspection;
+use crate::profile::TrustStore;
 
 /// Read access to the IPA's entries, without extracting. Implemented by the archive reader and by
 /// in-memory maps in tests.
@@ -20,6 +21,9 @@ pub struct RuleContext<'a> {
     pub entries: &'a dyn EntrySource,
     /// "Now", for expiry and dated rules (the SDK floor); injected so tests are stable.
     pub now: SystemTime,
+    /// Roots that profiles and code signatures must chain to (Apple's, plus any extra roots the
+    /// caller trusts on purpose, e.g. the demo's own CA).
+    pub trust: &'a TrustStore,
     /// `--deep`: verify code-signature seals, may read the whole archive.
     pub deep: bool,
 }
