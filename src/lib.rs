@@ -17,6 +17,7 @@ pub mod cli;
 pub mod error;
 pub mod ipa;
 pub mod macho;
+pub mod outcome;
 pub mod output;
 pub mod profile;
 pub mod publish;

@@ -20,16 +20,32 @@ pub struct Profile {
     pub name: Option<String>,
     pub uuid: Option<String>,
     pub team_ids: Vec<String>,
+    /// The profile's `Entitlements` dictionary (what signatures may claim).
+    #[serde(skip)]
+    pub entitlements: plist::Dictionary,
+    /// DER of every certificate in `DeveloperCertificates` (the signers the profile allows).
+    #[serde(skip)]
+    pub developer_certificates: Vec<Vec<u8>>,
 }
 
-/// The roots a profile's signature must chain to: Apple Root CA, plus any extra roots a caller
-/// trusts on purpose (the demo's and tests' own CA).
+/// The roots a profile's or code signature's certificates must chain to: Apple Root CA, plus any
+/// extra roots a caller trusts on purpose (the demo's and tests' own CA).
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {}
 
 impl TrustStore {
     pub fn apple() -> Self {
         TrustStore {}
+    }
+
+    /// Adds an extra trusted root (PEM), e.g. the simulator's sample CA.
+    pub fn with_extra_root_pem(self, _pem: &str) -> Result<Self, ProfileError> {
+        Ok(self)
+    }
+
+    /// Whether `leaf` chains, through `intermediates`, to a trusted root; `Err` says why not.
+    pub fn verify_chain(&self, _leaf_der: &[u8], _intermediates: &[Vec<u8>]) -> Result<(), String> {
+        Err("chain verification not implemented yet".into())
     }
 }
 

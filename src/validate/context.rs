@@ -14,6 +14,9 @@ pub trait EntrySource {
     fn contains(&self, name: &str) -> bool;
     /// Reads an entry whole, refusing (with an error) entries whose uncompressed size exceeds `limit`.
     fn read(&self, name: &str, limit: u64) -> std::io::Result<Vec<u8>>;
+    /// Streams an entry through `sink` in chunks (bounded memory whatever its size); returns the
+    /// number of bytes streamed.
+    fn stream(&self, name: &str, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<u64>;
 }
 
 pub struct RuleContext<'a> {

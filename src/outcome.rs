@@ -1,0 +1,1 @@
+//! The outcome of a run: the one serialisable result every reporter renders (being written).

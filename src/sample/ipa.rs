@@ -1,0 +1,1 @@
+//! Sample builder: ipa (being written).

@@ -1,0 +1,1 @@
+//! Sample builder: macho (being written).

@@ -1,0 +1,1 @@
+//! Sample builder: pki (being written).

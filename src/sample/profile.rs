@@ -1,0 +1,1 @@
+//! Sample builder: profile (being written).
