@@ -143,3 +143,27 @@ fn profile_inside_the_bitrise_ipa_is_an_apple_signed_development_profile() {
     // Carries the legacy "Apple Root Certificate Authority" too; the chain still ends at Apple Root CA.
     assert!(p.signature.is_apple(), "{:?}", p.signature);
 }
+
+#[test]
+fn ber_streamed_cms_from_openssl_decodes_and_verifies() {
+    let bytes = fixture("generated__openssl_ber_streamed.mobileprovision");
+    let p = decode(&bytes, &TrustStore::apple()).unwrap();
+    assert_eq!(p.name.as_deref(), Some("BER streamed profile"));
+    assert_eq!(p.kind, ProfileKind::AppStore);
+    match &p.signature {
+        SignatureVerdict::Untrusted { signer, .. } => assert_eq!(signer, "openssl BER test signer"),
+        other => panic!("expected untrusted, got {other:?}"),
+    }
+    let root = String::from_utf8(fixture("generated__openssl_ber_root.pem")).unwrap();
+    let trust = TrustStore::apple().with_extra_root_pem(&root).unwrap();
+    let p = decode(&bytes, &trust).unwrap();
+    assert_eq!(
+        p.signature,
+        SignatureVerdict::TrustedExtraRoot {
+            signer: "openssl BER test signer".into(),
+            root: "openssl BER test root (NOT APPLE)".into()
+        }
+    );
+    let tampered = decode(&tamper(&bytes).unwrap(), &trust).unwrap();
+    assert!(matches!(tampered.signature, SignatureVerdict::Invalid { .. }));
+}

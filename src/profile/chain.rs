@@ -14,6 +14,9 @@ const APPLE_ROOT_CA_PEM: &str = include_str!("apple-root-ca.pem");
 
 /// Chains longer than this are not real (Apple's are three deep) and could make us loop.
 const MAX_CHAIN: usize = 8;
+/// Candidate intermediates considered (Apple's signatures carry three certificates); a cap keeps a
+/// hostile signature stuffed with look-alike issuers from costing thousands of RSA verifications.
+const MAX_POOL: usize = 64;
 
 /// The roots a profile's or code signature's certificates must chain to: Apple Root CA, plus any
 /// extra roots a caller trusts on purpose (the demo's and tests' own CA).
@@ -96,7 +99,11 @@ impl TrustStore {
     /// because it is in this store, never because the signature carries it.
     pub fn chain(&self, leaf_der: &[u8], intermediates: &[Vec<u8>]) -> Result<ChainInfo, String> {
         let leaf = Cert::parse(leaf_der).map_err(|e| format!("signer certificate: {e}"))?;
-        let pool: Vec<Cert> = intermediates.iter().filter_map(|d| Cert::parse(d).ok()).collect();
+        let pool: Vec<Cert> = intermediates
+            .iter()
+            .take(MAX_POOL)
+            .filter_map(|d| Cert::parse(d).ok())
+            .collect();
         let mut path = vec![leaf.display_name()];
         let mut current = leaf;
         for _ in 0..MAX_CHAIN {
