@@ -82,6 +82,16 @@ impl TrustStore {
         Ok(self)
     }
 
+    /// A store whose only "Apple" root is `der`: lets unit tests exercise the Apple-only paths with
+    /// the test PKI.
+    #[cfg(test)]
+    pub(crate) fn pretend_apple_root(der: &[u8]) -> Self {
+        let cert = Cert::parse(der).expect("test root parses");
+        TrustStore {
+            roots: vec![Root { cert, apple: true }],
+        }
+    }
+
     /// Common names of the trusted roots, Apple's first.
     pub fn root_names(&self) -> Vec<String> {
         self.roots.iter().map(|r| r.cert.display_name()).collect()

@@ -85,3 +85,26 @@ pub fn verdict(signed: &SignedData, trust: &TrustStore) -> SignatureVerdict {
         Err(reason) => SignatureVerdict::Untrusted { signer: name, reason },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{ProfileKind, cms};
+    use crate::sample::pki::TestPki;
+    use crate::sample::profile::ProfileBuilder;
+
+    #[test]
+    fn a_developer_certificate_chaining_to_apple_cannot_sign_profiles() {
+        let pki = TestPki::generate().unwrap();
+        let trust = TrustStore::pretend_apple_root(pki.root_der());
+        let content = ProfileBuilder::for_pki(ProfileKind::AppStore, &pki, "com.example.demo").build_unsigned();
+        let blob = pki.distribution.sign_cms(&content, false).unwrap();
+        match verdict(&cms::parse(&blob).unwrap(), &trust) {
+            SignatureVerdict::Untrusted { signer, reason } => {
+                assert!(signer.starts_with("Apple Distribution:"));
+                assert!(reason.contains("belongs to a developer"), "{reason}");
+            }
+            other => panic!("expected untrusted, got {other:?}"),
+        }
+    }
+}
