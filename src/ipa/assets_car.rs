@@ -150,6 +150,9 @@ impl<'a> Store<'a> {
             let node = self.block(node_index).ok_or(bad("node outside the file"))?;
             let is_leaf = be_u16(node, 0).ok_or(bad("node truncated"))? != 0;
             let count = usize::from(be_u16(node, 2).ok_or(bad("node truncated"))?);
+            // The forward link too: readers differ on whether branches list every child or leaves
+            // must be chained; following both (each node once) covers either layout.
+            let next = be_u32(node, 4).ok_or(bad("node truncated"))?;
             let mut children = Vec::new();
             for i in 0..count {
                 let at = i
@@ -176,6 +179,9 @@ impl<'a> Store<'a> {
                 }
             }
             // Reversed so that children are visited left to right (names come out sorted).
+            if next != 0 {
+                stack.push(next);
+            }
             stack.extend(children.into_iter().rev());
         }
         Ok(names)

@@ -6,18 +6,22 @@
 //! file are certain rejections, so errors. An icon name absent from a catalog we could read is a
 //! warning: our BOM reader is exercised against our own writer, not yet against every Xcode
 //! version's output, and a false error would block a good build. An unreadable catalog is a
-//! warning for the same reason.
+//! warning for the same reason. iOS only: tvOS and visionOS icons are declared differently.
 
 use plist::{Dictionary, Value};
 
 use crate::ipa::assets_car::{self, MAX_ASSETS_CAR_BYTES};
-use crate::ipa::{Bundle, BundleKind};
+use crate::ipa::{Bundle, BundleKind, Platform};
 use crate::validate::Finding;
 use crate::validate::context::RuleContext;
 
 const ICON_SETS: [&str; 2] = ["CFBundleIcons", "CFBundleIcons~ipad"];
 
 pub fn check(ctx: &RuleContext, out: &mut Vec<Finding>) {
+    // tvOS and visionOS declare icons differently (brand assets, layered image stacks).
+    if ctx.ipa.app.platform != Platform::Ios {
+        return;
+    }
     let mut entry_names = None;
     for bundle in &ctx.ipa.bundles {
         if !matches!(bundle.kind, BundleKind::App | BundleKind::AppClip) {
@@ -267,6 +271,16 @@ mod tests {
             Severity::Error,
             "Payload/App.app/AppClips/Clip.app/Info.plist",
         );
+    }
+
+    #[test]
+    fn tvos_apps_are_not_checked() {
+        let f = app(|i| {
+            i.remove("CFBundleIcons");
+            i.insert("DTPlatformName".into(), "appletvos".into());
+        })
+        .run(check, today());
+        assert!(f.is_empty(), "{f:#?}");
     }
 
     #[test]

@@ -287,7 +287,20 @@ fn minimum_os(t: &Target, out: &mut Vec<Finding>) {
             ));
             return;
         }
-        Some(v) => v.as_string().unwrap_or_default().trim(),
+        Some(Value::String(s)) => s.trim(),
+        Some(_) => {
+            out.push(Finding::error(
+                "ITMS-90362",
+                &t.path,
+                format!(
+                    "Invalid Info.plist value. The value for the key 'MinimumOSVersion' in bundle {} is invalid (it \
+                     must be a string such as \"15.0\").",
+                    t.name
+                ),
+                fix,
+            ));
+            return;
+        }
     };
     if value.is_empty() {
         out.push(Finding::error(

@@ -179,6 +179,12 @@ fn minimum_os_version_presence_emptiness_and_floor() {
         Severity::Error,
         APP_PLIST,
     );
+    one(
+        &app_only(|a| set(a, "MinimumOSVersion", 15)),
+        "ITMS-90362",
+        Severity::Error,
+        APP_PLIST,
+    );
     none(&app_only(|a| set(a, "MinimumOSVersion", "12")), "ITMS-90362");
 }
 
