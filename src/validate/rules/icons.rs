@@ -83,15 +83,14 @@ fn read_catalog(ctx: &RuleContext, bundle: &Bundle) -> Catalog {
     if !ctx.entries.contains(&path) {
         return Catalog::Missing;
     }
-    match ctx.entries.read(&path, MAX_ASSETS_CAR_BYTES) {
-        Err(e) => Catalog::Unreadable(format!(
-            "cannot read it (limit {} MiB): {e}",
-            MAX_ASSETS_CAR_BYTES >> 20
-        )),
-        Ok(bytes) => match assets_car::names(&bytes) {
-            Ok(names) => Catalog::Names(names),
-            Err(e) => Catalog::Unreadable(e.to_string()),
-        },
+    // Whole when it fits the memory cap; otherwise (large games' catalogs) streamed in passes.
+    let names = match ctx.entries.read(&path, MAX_ASSETS_CAR_BYTES) {
+        Ok(bytes) => assets_car::names(&bytes),
+        Err(_) => assets_car::names_streamed(|sink| ctx.entries.stream(&path, sink)),
+    };
+    match names {
+        Ok(names) => Catalog::Names(names),
+        Err(e) => Catalog::Unreadable(e.to_string()),
     }
 }
 
@@ -297,6 +296,17 @@ mod tests {
             .run(check, today());
         let hit = one(&f, "ITMS-90704", Severity::Warning, CAR);
         assert!(hit.message.contains("'AppIcon'"), "{}", hit.message);
+    }
+
+    #[test]
+    fn a_catalog_too_large_to_read_whole_is_streamed() {
+        let found = app(|_| {}).whole_read_cap(16).run(check, today());
+        assert!(found.is_empty(), "{found:#?}");
+        let lacking = app(|_| {})
+            .file(CAR, write_car(&["Logo"], 4))
+            .whole_read_cap(16)
+            .run(check, today());
+        one(&lacking, "ITMS-90704", Severity::Warning, CAR);
     }
 
     #[test]

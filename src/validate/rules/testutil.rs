@@ -13,24 +13,29 @@ use crate::validate::{Finding, Severity};
 
 /// Archive entries held in memory.
 #[derive(Default)]
-pub struct MemEntries(pub BTreeMap<String, Vec<u8>>);
+pub struct MemEntries {
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Refuse whole reads above this many bytes, whatever the caller's limit (to exercise the
+    /// streaming paths without building huge entries).
+    pub whole_read_cap: Option<u64>,
+}
 
 impl EntrySource for MemEntries {
     fn names(&self) -> Vec<String> {
-        self.0.keys().cloned().collect()
+        self.files.keys().cloned().collect()
     }
     fn contains(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.files.contains_key(name)
     }
     fn read(&self, name: &str, limit: u64) -> std::io::Result<Vec<u8>> {
-        let data = self.0.get(name).ok_or(std::io::ErrorKind::NotFound)?;
-        if data.len() as u64 > limit {
+        let data = self.files.get(name).ok_or(std::io::ErrorKind::NotFound)?;
+        if data.len() as u64 > limit.min(self.whole_read_cap.unwrap_or(u64::MAX)) {
             return Err(std::io::Error::other("entry larger than the limit"));
         }
         Ok(data.clone())
     }
     fn stream(&self, name: &str, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<u64> {
-        let data = self.0.get(name).ok_or(std::io::ErrorKind::NotFound)?;
+        let data = self.files.get(name).ok_or(std::io::ErrorKind::NotFound)?;
         sink(data)?;
         Ok(data.len() as u64)
     }
@@ -59,11 +64,11 @@ impl TestIpa {
     pub fn bundle(mut self, path: &str, kind: BundleKind, parent: Option<usize>, info: Dictionary) -> Self {
         let mut xml = Vec::new();
         let _ = plist::to_writer_xml(&mut xml, &info);
-        self.entries.0.insert(format!("{path}/Info.plist"), xml);
+        self.entries.files.insert(format!("{path}/Info.plist"), xml);
         let s = |k: &str| info.get(k).and_then(Value::as_string).map(str::to_string);
         if let Some(exe) = s("CFBundleExecutable") {
             self.entries
-                .0
+                .files
                 .insert(format!("{path}/{exe}"), vec![0xcf, 0xfa, 0xed, 0xfe]);
         }
         self.bundles.push(Bundle {
@@ -84,12 +89,18 @@ impl TestIpa {
     }
 
     pub fn file(mut self, name: &str, data: impl Into<Vec<u8>>) -> Self {
-        self.entries.0.insert(name.to_string(), data.into());
+        self.entries.files.insert(name.to_string(), data.into());
+        self
+    }
+
+    /// Whole reads above `cap` bytes fail, as entries above a reader's limit do.
+    pub fn whole_read_cap(mut self, cap: u64) -> Self {
+        self.entries.whole_read_cap = Some(cap);
         self
     }
 
     pub fn without(mut self, name: &str) -> Self {
-        self.entries.0.remove(name);
+        self.entries.files.remove(name);
         self
     }
 
@@ -102,7 +113,7 @@ impl TestIpa {
                 file_name: "App.ipa".into(),
                 size: 0,
                 uncompressed_size: 0,
-                entry_count: self.entries.0.len(),
+                entry_count: self.entries.files.len(),
             },
             app: AppSummary {
                 bundle_id: s("CFBundleIdentifier"),
