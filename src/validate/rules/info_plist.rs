@@ -10,6 +10,8 @@ mod ui;
 #[path = "testutil.rs"]
 pub(crate) mod testutil;
 
+use std::collections::HashSet;
+
 use plist::{Dictionary, Value};
 
 use crate::ipa::{Bundle, BundleKind, Inspection, Platform};
@@ -62,6 +64,8 @@ pub fn check(ctx: &RuleContext, out: &mut Vec<Finding>) {
         let names = entry_names.get_or_insert_with(|| ctx.entries.names());
         ui::check(ctx, &target, names, out);
     }
+    let names = entry_names.get_or_insert_with(|| ctx.entries.names());
+    stray_info_plists(ctx, names, out);
 }
 
 pub(crate) fn info_path(bundle: &Bundle) -> String {
@@ -100,8 +104,11 @@ fn required_keys(t: &Target, out: &mut Vec<Finding>) {
                 code,
                 &t.path,
                 format!(
-                    "This bundle {} is invalid. The Info.plist file is missing the required key: {key}.",
-                    t.name
+                    "This bundle {} is invalid. The Info.plist file is missing the required key: {key}. Please find \
+                     more information about {key} at \
+                     https://developer.apple.com/documentation/bundleresources/information_property_list/{}",
+                    t.name,
+                    key.to_ascii_lowercase()
                 ),
                 format!(
                     "Add {key} (a non-empty string) to the Info.plist of {}; for a third-party framework, update it \
@@ -246,24 +253,49 @@ fn supported_platforms(t: &Target, out: &mut Vec<Finding>) {
 
 /// ITMS-90535: a resource bundle whose Info.plist names an executable it does not contain.
 fn unexpected_executable(ctx: &RuleContext, t: &Target, out: &mut Vec<Finding>) {
-    let Some(exe) = t.string("CFBundleExecutable") else {
-        return;
-    };
-    if !exe.is_empty() && ctx.entries.contains(&format!("{}/{exe}", t.bundle.path)) {
-        return;
+    out.extend(missing_executable(ctx, &t.bundle.path, &t.path, t.info));
+}
+
+/// Info.plists outside the bundles the inspection knows (a framework's `Resources/Info.plist`, an
+/// SDK folder copied in as a resource): App Store Connect treats any folder whose Info.plist names
+/// a CFBundleExecutable as a bundle, and rejects it when the executable is not there (ITMS-90535).
+fn stray_info_plists(ctx: &RuleContext, entry_names: &[String], out: &mut Vec<Finding>) {
+    /// Such plists are a few hundred bytes; a larger one is not read.
+    const MAX_STRAY_PLIST: u64 = 256 * 1024;
+    let known: HashSet<&str> = ctx.ipa.bundles.iter().map(|b| b.path.as_str()).collect();
+    for name in entry_names {
+        let Some(dir) = name.strip_suffix("/Info.plist") else {
+            continue;
+        };
+        if !dir.starts_with("Payload/") || known.contains(dir) {
+            continue;
+        }
+        let Ok(bytes) = ctx.entries.read(name, MAX_STRAY_PLIST) else {
+            continue;
+        };
+        let Ok(Value::Dictionary(info)) = Value::from_reader(std::io::Cursor::new(bytes)) else {
+            continue;
+        };
+        out.extend(missing_executable(ctx, dir, name, &info));
     }
-    out.push(Finding::error(
+}
+
+fn missing_executable(ctx: &RuleContext, dir: &str, plist_path: &str, info: &Dictionary) -> Option<Finding> {
+    let exe = info.get("CFBundleExecutable")?.as_string().unwrap_or_default();
+    if !exe.is_empty() && ctx.entries.contains(&format!("{dir}/{exe}")) {
+        return None;
+    }
+    Some(Finding::error(
         "ITMS-90535",
-        &t.path,
+        plist_path,
         format!(
-            "Unexpected CFBundleExecutable Key - The bundle at '/{}' does not contain a bundle executable. If this \
-             bundle intentionally does not contain an executable, consider removing the CFBundleExecutable key from \
-             its Info.plist and using a CFBundlePackageType of BNDL.",
-            t.path
+            "Unexpected CFBundleExecutable Key - The bundle at '/{plist_path}' does not contain a bundle executable. \
+             If this bundle intentionally does not contain an executable, consider removing the CFBundleExecutable key \
+             from its Info.plist and using a CFBundlePackageType of BNDL."
         ),
-        "Remove CFBundleExecutable from this resource bundle's Info.plist and set CFBundlePackageType to BNDL (for a \
-         third-party SDK's bundle: update the SDK or patch its Info.plist in a build phase).",
-    ));
+        "Remove CFBundleExecutable from that Info.plist and set CFBundlePackageType to BNDL; if it belongs to a \
+         third-party SDK, update the SDK, or stop copying the SDK's own Info.plist into the app as a resource.",
+    ))
 }
 
 fn minimum_os(t: &Target, out: &mut Vec<Finding>) {

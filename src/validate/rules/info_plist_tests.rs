@@ -159,6 +159,38 @@ fn resource_bundle_naming_a_missing_executable() {
 }
 
 #[test]
+fn stray_info_plists_naming_a_missing_executable() {
+    let mut stray = Dictionary::new();
+    set(&mut stray, "CFBundleExecutable", "Libsifir");
+    let mut xml = Vec::new();
+    plist::to_writer_xml(&mut xml, &stray).unwrap();
+    let path = "Payload/App.app/Frameworks/Kit.framework/Resources/Info.plist";
+    let ipa = || {
+        TestIpa::new()
+            .app(APP, app_info("com.example.app"))
+            .bundle(
+                FW,
+                BundleKind::Framework,
+                Some(0),
+                framework_info("com.vendor.kit", "Kit"),
+            )
+            .file(path, xml.clone())
+            // A compiled storyboard's Info.plist names no executable: not a bundle.
+            .file(
+                "Payload/App.app/Base.lproj/Main.storyboardc/Info.plist",
+                b"<plist><dict/></plist>".to_vec(),
+            )
+    };
+    let f = ipa().run(check, today());
+    one(&f, "ITMS-90535", Severity::Error, path);
+    let ok = ipa().file(
+        "Payload/App.app/Frameworks/Kit.framework/Resources/Libsifir",
+        b"x".to_vec(),
+    );
+    none(&ok.run(check, today()), "ITMS-90535");
+}
+
+#[test]
 fn minimum_os_version_presence_emptiness_and_floor() {
     let f = run_with(
         |a| set(a, "MinimumOSVersion", "7.0"),
