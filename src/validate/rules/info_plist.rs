@@ -414,7 +414,15 @@ fn placeholders(t: &Target, out: &mut Vec<Finding>) {
         return;
     }
     const SHOWN: usize = 5;
-    let mut listed: Vec<String> = hits.iter().take(SHOWN).map(|(k, v)| format!("{k} = '{v}'")).collect();
+    const LONGEST: usize = 80;
+    let mut listed: Vec<String> = hits
+        .iter()
+        .take(SHOWN)
+        .map(|(k, v)| match v.char_indices().nth(LONGEST) {
+            Some((cut, _)) => format!("{k} = '{}…'", v.get(..cut).unwrap_or_default()),
+            None => format!("{k} = '{v}'"),
+        })
+        .collect();
     if hits.len() > SHOWN {
         listed.push(format!("and {} more", hits.len() - SHOWN));
     }
@@ -426,8 +434,9 @@ fn placeholders(t: &Target, out: &mut Vec<Finding>) {
             t.name,
             listed.join(", ")
         ),
-        "Define those build settings for the target (or replace the placeholders with values); check that \
-         INFOPLIST_PREPROCESS / Info.plist processing is on for hand-written plists.",
+        "Xcode expands $(VAR) only in the Info.plist named by INFOPLIST_FILE: a plist copied in as a resource, or \
+         rewritten by a script after the build, keeps the placeholders. Let Xcode process it, or substitute the \
+         values in that script.",
     ));
 }
 
