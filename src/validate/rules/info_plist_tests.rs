@@ -274,6 +274,10 @@ fn unexpanded_build_settings_anywhere() {
         &app_only(|a| set(a, "CFBundleDisplayName", "Pay $(5) now")),
         "ASC-UNEXPANDED-VARIABLE",
     );
+    let long = format!("$(GREETING) {}", "é".repeat(300));
+    let f = app_only(|a| set(a, "NSHumanReadableCopyright", long.as_str()));
+    let hit = one(&f, "ASC-UNEXPANDED-VARIABLE", Severity::Warning, APP_PLIST);
+    assert!(hit.message.contains("…'") && hit.message.len() < 400, "{}", hit.message);
 }
 
 #[test]
