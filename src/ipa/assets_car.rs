@@ -32,6 +32,8 @@ const MAX_VARIABLES: u32 = 4096;
 const MAX_TREE_NODES: usize = 200_000;
 const MAX_NAMES: usize = 200_000;
 const MAX_NAME_BYTES: usize = 1024;
+/// Entries read across all nodes: nodes may share bytes, so node count alone does not bound work.
+const MAX_ENTRIES_VISITED: usize = 2_000_000;
 /// Streaming: passes over the entry, and bytes kept across all of them.
 const MAX_PASSES: usize = 12;
 const MAX_CAPTURED_BYTES: u64 = 32 * 1024 * 1024;
@@ -297,6 +299,7 @@ impl<'s, 'a> Store<'s, 'a> {
         let mut seen_names = HashSet::new();
         let mut visited = HashSet::new();
         let mut missing = false;
+        let mut entries_visited = 0usize;
         let mut stack = vec![root];
         while let Some(node_index) = stack.pop() {
             if !visited.insert(node_index) {
@@ -314,6 +317,10 @@ impl<'s, 'a> Store<'s, 'a> {
             };
             let is_leaf = be_u16(node, 0).ok_or(bad("node truncated"))? != 0;
             let count = usize::from(be_u16(node, 2).ok_or(bad("node truncated"))?);
+            entries_visited = entries_visited.saturating_add(count);
+            if entries_visited > MAX_ENTRIES_VISITED {
+                return Err(bad("too many entries").into());
+            }
             // The forward link too: readers differ on whether branches list every child or leaves
             // must be chained; following both (each node once) covers either layout.
             let next = be_u32(node, 4).ok_or(bad("node truncated"))?;

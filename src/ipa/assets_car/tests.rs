@@ -149,3 +149,68 @@ fn huge_declared_counts_are_clamped() {
     car[table_off..table_off + 4].copy_from_slice(&u32::MAX.to_be_bytes());
     assert_eq!(names(&car).unwrap(), vec!["AppIcon"]);
 }
+
+#[test]
+fn nodes_sharing_bytes_cannot_multiply_the_work() {
+    // One big branch node, and thousands of block indices that all point at its bytes: without a
+    // work budget the walk would read indices × entries.
+    let count: u16 = 60_000;
+    let aliases: u32 = 5_000;
+    let mut node = Vec::new();
+    node.extend(0u16.to_be_bytes());
+    node.extend(count.to_be_bytes());
+    node.extend([0u8; 8]);
+    for i in 0..u32::from(count) {
+        node.extend((3 + i % aliases).to_be_bytes());
+        node.extend(0u32.to_be_bytes());
+    }
+    let tree: Vec<u8> = b"tree"
+        .iter()
+        .copied()
+        .chain(1u32.to_be_bytes())
+        .chain(1u32.to_be_bytes())
+        .chain([0u8; 9])
+        .collect();
+    let mut car = vec![0u8; 512];
+    let node_at = car.len() as u32;
+    car.extend(&node);
+    let tree_at = car.len() as u32;
+    car.extend(&tree);
+    let mut table = (3 + aliases).to_be_bytes().to_vec();
+    let mut entry = |off: u32, len: usize| {
+        table.extend(off.to_be_bytes());
+        table.extend((len as u32).to_be_bytes());
+    };
+    entry(0, 0);
+    entry(node_at, node.len());
+    entry(tree_at, tree.len());
+    for _ in 0..aliases {
+        entry(node_at, node.len());
+    }
+    let table_at = car.len() as u32;
+    car.extend(&table);
+    let vars: Vec<u8> = 1u32
+        .to_be_bytes()
+        .into_iter()
+        .chain(2u32.to_be_bytes())
+        .chain([9])
+        .chain(*b"FACETKEYS")
+        .collect();
+    let vars_at = car.len() as u32;
+    car.extend(&vars);
+    let header: Vec<u8> = b"BOMStore"
+        .iter()
+        .copied()
+        .chain(1u32.to_be_bytes())
+        .chain(3u32.to_be_bytes())
+        .chain(table_at.to_be_bytes())
+        .chain((table.len() as u32).to_be_bytes())
+        .chain(vars_at.to_be_bytes())
+        .chain((vars.len() as u32).to_be_bytes())
+        .collect();
+    car[..header.len()].copy_from_slice(&header);
+
+    let started = std::time::Instant::now();
+    assert_eq!(names(&car), Err(AssetsCarError::BadTree("too many entries")));
+    assert!(started.elapsed().as_secs() < 5);
+}
