@@ -262,14 +262,18 @@ fn unexpected_executable(ctx: &RuleContext, t: &Target, out: &mut Vec<Finding>) 
 fn stray_info_plists(ctx: &RuleContext, entry_names: &[String], out: &mut Vec<Finding>) {
     /// Such plists are a few hundred bytes; a larger one is not read.
     const MAX_STRAY_PLIST: u64 = 256 * 1024;
+    /// Bounds the reading a crafted archive can cause.
+    const MAX_STRAY_READS: usize = 2000;
+    /// Compiled storyboards, nibs and Core Data models carry Xcode-written Info.plists, never
+    /// executables: not worth reading.
+    const NOT_BUNDLES: [&str; 3] = [".storyboardc", ".nib", ".momd"];
     let known: HashSet<&str> = ctx.ipa.bundles.iter().map(|b| b.path.as_str()).collect();
-    for name in entry_names {
-        let Some(dir) = name.strip_suffix("/Info.plist") else {
-            continue;
-        };
-        if !dir.starts_with("Payload/") || known.contains(dir) {
-            continue;
-        }
+    let candidates = entry_names.iter().filter_map(|name| {
+        let dir = name.strip_suffix("/Info.plist")?;
+        let skip = !dir.starts_with("Payload/") || known.contains(dir) || NOT_BUNDLES.iter().any(|s| dir.ends_with(s));
+        (!skip).then_some((name, dir))
+    });
+    for (name, dir) in candidates.take(MAX_STRAY_READS) {
         let Ok(bytes) = ctx.entries.read(name, MAX_STRAY_PLIST) else {
             continue;
         };
