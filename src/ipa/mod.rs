@@ -1,6 +1,7 @@
 //! Reading an IPA in place: the archive, the bundle tree, and the inspection built from them.
 
 pub mod archive;
+pub mod assets_car;
 pub mod inspect;
 pub mod model;
 
