@@ -358,7 +358,11 @@ fn read_load_commands(slice: &mut Slice, cmds: &[u8], ncmds: u32, e: Endian) {
             return;
         };
         let size = cmdsize as usize;
-        let Some(body) = (if size >= 8 { cmds.get(pos..pos + size) } else { None }) else {
+        let Some(body) = (if size >= 8 {
+            pos.checked_add(size).and_then(|end| cmds.get(pos..end))
+        } else {
+            None
+        }) else {
             slice
                 .problems
                 .push(format!("load command {i} ({cmd:#x}) has an invalid size {cmdsize}"));

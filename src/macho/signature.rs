@@ -260,7 +260,10 @@ pub(crate) fn parse_signature(buf: &[u8]) -> (Option<CodeSignature>, Vec<String>
             problems.push(format!("blob in slot {slot:#x} starts outside the SuperBlob"));
             continue;
         };
-        let Some(blob) = (blen >= 8).then(|| sb.get(off..off + blen as usize)).flatten() else {
+        let Some(blob) = (blen >= 8)
+            .then(|| off.checked_add(blen as usize).and_then(|end| sb.get(off..end)))
+            .flatten()
+        else {
             problems.push(format!(
                 "blob in slot {slot:#x} has length {blen}, outside the SuperBlob"
             ));

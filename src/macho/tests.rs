@@ -306,17 +306,24 @@ fn real_fixture_fat_armv7_arm64_developer_signed() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/bitrise-io__ipa_analyzer__ios-simple-objc.ipa"
     );
-    let shared = "/work/shared/fixtures/bitrise-io__ipa_analyzer__ios-simple-objc.ipa";
-    let Ok(file) = std::fs::File::open(path).or_else(|_| std::fs::File::open(shared)) else {
-        eprintln!("fixture not present; skipped");
-        return;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut read = |name: &str| {
+        let mut b = Vec::new();
+        zip.by_name(name).unwrap().read_to_end(&mut b).unwrap();
+        b
     };
-    let mut zip = zip::ZipArchive::new(file).unwrap();
-    let mut exe = Vec::new();
-    zip.by_name("Payload/ios-simple-objc.app/ios-simple-objc")
+    let exe = read("Payload/ios-simple-objc.app/ios-simple-objc");
+    let profile = read("Payload/ios-simple-objc.app/embedded.mobileprovision");
+    // The profile's plist sits verbatim inside its CMS; enough for a test to read its certificates.
+    let start = profile.windows(5).position(|w| w == b"<?xml").unwrap();
+    let end = profile.windows(8).position(|w| w == b"</plist>").unwrap() + 8;
+    let plist: plist::Dictionary = plist::from_bytes(&profile[start..end]).unwrap();
+    let profile_certs: Vec<Vec<u8>> = plist["DeveloperCertificates"]
+        .as_array()
         .unwrap()
-        .read_to_end(&mut exe)
-        .unwrap();
+        .iter()
+        .map(|c| c.as_data().unwrap().to_vec())
+        .collect();
     let b = parse_ok(&exe);
     assert!(b.fat);
     assert_eq!(b.architectures(), vec!["armv7", "arm64"]);
@@ -349,6 +356,8 @@ fn real_fixture_fat_armv7_arm64_developer_signed() {
         );
         assert!(signer.team_id.as_deref().is_some_and(|t| t.len() == 10));
         assert!(!signer.intermediates.is_empty());
+        // The signer certificate comes out byte-identical to the one the profile lists (ITMS-90179).
+        assert!(profile_certs.contains(&signer.certificate_der));
     }
     assert!(b.all_problems().is_empty(), "{:?}", b.all_problems());
 }

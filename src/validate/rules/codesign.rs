@@ -109,9 +109,7 @@ fn check_bundle(ctx: &RuleContext, bundle: &Bundle, path: &str, binary: &Binary,
     let entitlements = signatures.iter().find_map(|s| s.entitlements.as_ref());
     if let Some(ent) = entitlements {
         denied_values(bundle, path, ent, out);
-        if let Some(profile) = profile {
-            against_profile(bundle, path, ent, profile, team, out);
-        }
+        against_profile(bundle, path, ent, profile, team, out);
     }
     if bundle.kind == BundleKind::App
         && signer.is_some()
@@ -242,11 +240,13 @@ pub(crate) fn permitted(sig: &Value, prof: &Value) -> bool {
     }
 }
 
+/// ITMS-90164: what the signature claims must be allowed by the profile (when there is one), and
+/// `get-task-allow` and `application-identifier` must be right whatever the profile says.
 fn against_profile(
     bundle: &Bundle,
     path: &str,
     ent: &plist::Dictionary,
-    profile: &Profile,
+    profile: Option<&Profile>,
     team: Option<&str>,
     out: &mut Vec<Finding>,
 ) {
@@ -270,6 +270,7 @@ fn against_profile(
             }
             continue;
         }
+        let Some(profile) = profile else { continue };
         match profile.entitlements.get(key) {
             None => out.push(mismatch(format!(
                 "The bundle contains a key that is not included in the provisioning profile: '{key}' in '{shown}'."
@@ -281,7 +282,7 @@ fn against_profile(
             Some(_) => {}
         }
     }
-    let team = team.or(profile.team_ids.first().map(String::as_str));
+    let team = team.or(profile.and_then(|p| p.team_ids.first()).map(String::as_str));
     if let (Some(team), Some(id), Some(app_id)) = (
         team,
         bundle.identifier.as_deref(),
@@ -525,6 +526,23 @@ mod tests {
                 .any(|f| f.code == "ITMS-90046" && f.message.contains("'false' for key 'beta-reports-active'"))
         );
         assert!(!f.iter().any(|f| f.code == "ITMS-90191"));
+    }
+
+    #[test]
+    fn get_task_allow_fires_even_without_profile() {
+        let mut c = case(DIST);
+        let mut e = good_entitlements();
+        e.insert("get-task-allow".into(), true.into());
+        c.entitlements = Some(e);
+        c.profile_certs = None;
+        let f = findings(&c, &TrustStore::apple());
+        assert!(
+            f.iter()
+                .any(|f| f.code == "ITMS-90164" && f.message.contains("'get-task-allow'"))
+        );
+        c.entitlements = Some(good_entitlements());
+        let f = findings(&c, &TrustStore::apple());
+        assert!(!f.iter().any(|f| f.code == "ITMS-90164"), "{f:#?}");
     }
 
     #[test]
