@@ -66,6 +66,9 @@ fn fixed_name(buf: &[u8], off: usize, len: usize) -> Option<String> {
     Some(String::from_utf8_lossy(raw.get(..end)?).into_owned())
 }
 
+/// Reads up to this size are kept for re-reads (headers); larger ones are not copied twice.
+const MAX_CACHED: usize = 64 << 10;
+
 /// Serves re-reads of the last range from memory, so the underlying reader only ever sees
 /// increasing, non-overlapping ranges while this parser reads headers piecewise.
 struct Forward<'a> {
@@ -92,14 +95,24 @@ impl Forward<'_> {
                 let rest = self.inner.read_range(cache_end, len - out.len())?;
                 out.extend_from_slice(&rest);
             }
-            self.cache_off = offset;
-            self.cache.clone_from(&out);
+            self.remember(offset, &out);
             return Ok(out);
         }
         let out = self.inner.read_range(offset, len)?;
-        self.cache_off = offset;
-        self.cache.clone_from(&out);
+        self.remember(offset, &out);
         Ok(out)
+    }
+
+    fn remember(&mut self, offset: u64, out: &[u8]) {
+        if out.len() <= MAX_CACHED {
+            self.cache_off = offset;
+            self.cache.clear();
+            self.cache.extend_from_slice(out);
+        } else {
+            // Large reads (load commands, signatures) are not re-read; keep only where they ended.
+            self.cache_off = offset + out.len() as u64;
+            self.cache.clear();
+        }
     }
 }
 

@@ -361,3 +361,27 @@ fn real_fixture_fat_armv7_arm64_developer_signed() {
     }
     assert!(b.all_problems().is_empty(), "{:?}", b.all_problems());
 }
+
+#[test]
+fn damaged_cms_never_panics() {
+    let id = identity("Apple Distribution: Example Ltd (ABCDE12345)", "ABCDE12345");
+    let cms = super::testkit::cms_for(&id, b"cd");
+    assert!(signer_from_cms(&cms).is_ok());
+    let mut rng = fastrand::Rng::with_seed(3);
+    for _ in 0..500 {
+        let mut m = cms.clone();
+        for _ in 0..rng.usize(1..4) {
+            let at = rng.usize(..m.len());
+            m[at] = rng.u8(..);
+        }
+        let _ = signer_from_cms(&m);
+        let cut = rng.usize(..m.len());
+        let _ = signer_from_cms(&m[..cut]);
+    }
+    // Deep indefinite nesting is refused, not recursed into without bound.
+    let mut deep = Vec::new();
+    for _ in 0..10_000 {
+        deep.extend_from_slice(&[0x30, 0x80]);
+    }
+    assert!(cms_signer::ber_to_der(&deep).is_err());
+}

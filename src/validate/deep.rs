@@ -620,6 +620,29 @@ mod tests {
     }
 
     #[test]
+    fn damaged_signatures_never_panic() {
+        let e = sample("com.example.f");
+        let exe = e.0[&format!("{APP}/A")].clone();
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..150 {
+            let mut m = exe.clone();
+            for _ in 0..rng.usize(1..6) {
+                // Land in the last slice's signature, where CodeDirectory fields live.
+                let at = rng.usize(m.len() - 20_000..m.len());
+                m[at] = rng.u8(..);
+            }
+            let mut r: &[u8] = &m;
+            let Ok(binary) = crate::macho::parse(&mut r) else {
+                continue;
+            };
+            let mut entries = MemEntries(e.0.clone());
+            entries.0.insert(format!("{APP}/A"), m);
+            let app = bundle(APP, BundleKind::App, "com.example.a", Some(binary), None);
+            let _ = run(check, &inspection(vec![app]), &entries, true);
+        }
+    }
+
+    #[test]
     fn real_fixture_seals_verify() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),

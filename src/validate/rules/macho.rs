@@ -83,7 +83,12 @@ fn no_architectures(path: &str, shown: &str, why: &str) -> Finding {
 }
 
 fn architectures(binary: &Binary, path: &str, shown: &str, out: &mut Vec<Finding>) {
-    if !binary.slices.iter().any(|s| s.is_arm64() && !is_simulator(s)) {
+    // watchOS apps inside the iOS app are arm64_32 (64-bit registers, 32-bit pointers): accepted.
+    if !binary
+        .slices
+        .iter()
+        .any(|s| (s.is_arm64() || s.arch == "arm64_32") && !is_simulator(s))
+    {
         out.push(Finding::error(
             "ITMS-90086",
             path,
@@ -330,6 +335,25 @@ mod tests {
         );
         assert_eq!(codes(&f), ["ASC-ARCH-32BIT"]);
         assert!(!f[0].is_error());
+    }
+
+    #[test]
+    fn watch_arm64_32_counts_as_64_bit() {
+        // arm64_32 is cputype 0x0200000c; patch a built arm64 slice's header.
+        let mut bytes = MachOBuilder::new()
+            .slice(SliceSpec::new(Arch::Arm64).platform(4))
+            .build();
+        bytes[4..8].copy_from_slice(&0x0200_000c_u32.to_le_bytes());
+        let exe = parse_ok(&bytes);
+        assert_eq!(exe.architectures(), ["arm64_32"]);
+        let ipa = inspection(vec![bundle(
+            "Payload/A.app/Watch/W.app",
+            BundleKind::WatchApp,
+            "com.example.a.watch",
+            Some(exe),
+            None,
+        )]);
+        assert!(run(check, &ipa, &MemEntries::default(), false).is_empty());
     }
 
     #[test]
