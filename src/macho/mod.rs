@@ -294,6 +294,12 @@ impl Binary {
     }
 }
 
+/// Parses an executable already in memory (tests, loose dylibs under `--deep`).
+pub fn parse_bytes(bytes: &[u8]) -> Result<Binary, MachOError> {
+    let mut r: &[u8] = bytes;
+    parse(&mut r)
+}
+
 /// Why an executable could not be parsed at all. Problems inside a readable file are recorded on
 /// the [`Binary`] instead.
 #[derive(Debug, thiserror::Error)]

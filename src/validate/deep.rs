@@ -305,10 +305,12 @@ impl Verifier<'_> {
                 .and_then(|b| b.executable.as_ref()?.ok())
                 .map(all_cdhashes)
         } else if self.ctx.entries.contains(name) {
-            self.ctx.entries.read(name, MAX_NESTED_DYLIB).ok().and_then(|bytes| {
-                let mut r: &[u8] = &bytes;
-                crate::macho::parse(&mut r).ok().map(|b| all_cdhashes(&b))
-            })
+            self.ctx
+                .entries
+                .read(name, MAX_NESTED_DYLIB)
+                .ok()
+                .and_then(|bytes| crate::macho::parse_bytes(&bytes).ok())
+                .map(|b| all_cdhashes(&b))
         } else {
             self.invalid(
                 name,
@@ -470,7 +472,16 @@ mod tests {
             .build()
     }
 
-    /// A signed app with one signed framework, every seal intact.
+    fn cdhash_bytes(exe: &[u8]) -> Vec<u8> {
+        let hex = parse_ok(exe).slices[0].signature.as_ref().unwrap().code_directories[0]
+            .cdhash
+            .clone();
+        (0..20)
+            .map(|i| u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// A signed app with one signed framework and a loose Swift dylib, every seal intact.
     fn sample(fw_identifier: &str) -> MemEntries {
         let mut e = MemEntries::default();
         let fw_info = b"<plist>framework</plist>".to_vec();
@@ -483,6 +494,14 @@ mod tests {
             .map(|i| u8::from_str_radix(&fw_cdhash[i * 2..i * 2 + 2], 16).unwrap())
             .collect();
 
+        let swift = {
+            let mut sig = SignatureSpec::new("com.apple.dt.runtime.swiftCore");
+            sig.cms = None;
+            MachOBuilder::new()
+                .slice(SliceSpec::new(Arch::Arm64).filetype(MH_DYLIB).signature(sig))
+                .build()
+        };
+        let swift_cdhash = cdhash_bytes(&swift);
         let info = b"<plist>app</plist>".to_vec();
         let car = vec![7u8; 10_000];
         let nib = b"nib".to_vec();
@@ -491,6 +510,7 @@ mod tests {
             .optional_file("Base.lproj/Main.storyboardc/Info.plist", &nib)
             .file("embedded.mobileprovision", b"profile")
             .nested("Frameworks/F.framework", &fw_cdhash)
+            .nested("Frameworks/libswiftCore.dylib", &swift_cdhash)
             .build();
         let exe = signed("com.example.a", &info, &cr, crate::sample::macho::MH_EXECUTE);
         for (k, v) in [
@@ -502,6 +522,7 @@ mod tests {
             (format!("{APP}/embedded.mobileprovision"), b"profile".to_vec()),
             (format!("{APP}/_CodeSignature/CodeResources"), cr),
             (format!("{FW}/F"), fw_exe),
+            (format!("{APP}/Frameworks/libswiftCore.dylib"), swift),
             (format!("{FW}/Info.plist"), fw_info),
             (format!("{FW}/_CodeSignature/CodeResources"), fw_cr),
         ] {
@@ -640,6 +661,23 @@ mod tests {
             let app = bundle(APP, BundleKind::App, "com.example.a", Some(binary), None);
             let _ = run(check, &inspection(vec![app]), &entries, true);
         }
+    }
+
+    #[test]
+    fn replaced_loose_dylib_breaks_its_seal() {
+        let mut e = sample("com.example.f");
+        let mut sig = SignatureSpec::new("com.apple.dt.runtime.swiftCore");
+        sig.team_id = Some("OTHER".into());
+        let other = MachOBuilder::new()
+            .slice(SliceSpec::new(Arch::Arm64).filetype(MH_DYLIB).signature(sig))
+            .build();
+        e.0.insert(format!("{APP}/Frameworks/libswiftCore.dylib"), other);
+        let f = verify(&e);
+        assert_eq!(paths(&f), ["Payload/A.app/Frameworks/libswiftCore.dylib"]);
+        e.0.remove(&format!("{APP}/Frameworks/libswiftCore.dylib"));
+        let f = verify(&e);
+        assert_eq!(paths(&f), ["Payload/A.app/Frameworks/libswiftCore.dylib"]);
+        assert!(f[0].message.contains("missing"));
     }
 
     #[test]

@@ -546,6 +546,57 @@ mod tests {
     }
 
     #[test]
+    fn real_fixture_development_export() {
+        use std::io::Read;
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/bitrise-io__ipa_analyzer__ios-simple-objc.ipa"
+        );
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+        let mut read = |name: &str| {
+            let mut b = Vec::new();
+            zip.by_name(name).unwrap().read_to_end(&mut b).unwrap();
+            b
+        };
+        let exe = parse_ok(&read("Payload/ios-simple-objc.app/ios-simple-objc"));
+        let raw = read("Payload/ios-simple-objc.app/embedded.mobileprovision");
+        let start = raw.windows(5).position(|w| w == b"<?xml").unwrap();
+        let end = raw.windows(8).position(|w| w == b"</plist>").unwrap() + 8;
+        let p: plist::Dictionary = plist::from_bytes(&raw[start..end]).unwrap();
+        let team = p["TeamIdentifier"].as_array().unwrap()[0]
+            .as_string()
+            .unwrap()
+            .to_string();
+        let certs = p["DeveloperCertificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_data().unwrap().to_vec())
+            .collect();
+        let ents = p["Entitlements"].as_dictionary().unwrap().clone();
+        let prof = profile(&team, ents, certs);
+        let b = bundle(
+            "Payload/ios-simple-objc.app",
+            BundleKind::App,
+            "Bitrise.ios-simple-objc",
+            Some(exe),
+            Some(prof),
+        );
+        let f = run_with(
+            check,
+            &inspection(vec![b]),
+            &MemEntries::default(),
+            false,
+            &TrustStore::apple(),
+        );
+        // Development certificate, get-task-allow, no beta entitlement; the certificate is the
+        // profile's and the rest of the entitlements fit its wildcard app id.
+        assert_eq!(codes(&f), ["ITMS-90034", "ITMS-90164", "ITMS-90191"]);
+        assert!(f[0].message.contains("development certificate"));
+        assert!(f[1].message.contains("'get-task-allow'"));
+    }
+
+    #[test]
     fn wildcards_and_subsets() {
         assert!(glob("ABCDE12345.*", "ABCDE12345.com.x"));
         assert!(glob("*", ""));
