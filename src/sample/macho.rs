@@ -4,6 +4,11 @@
 //! The bytes are laid out like ld64's output (header page, `__TEXT`, optional `__LLVM`,
 //! `__LINKEDIT` ending in the signature), and the CodeDirectory hashes the bytes actually written,
 //! so `--deep` verification passes on an untouched sample and fails when a byte changes.
+//!
+//! Sealing order for a bundle: build the nested code first (its [`primary_cdhash`] goes into the
+//! parent's `CodeResources`), then the bundle's `CodeResources` over its resource files, then the
+//! executable with [`SignatureSpec::info_plist`] and [`SignatureSpec::code_resources`] set to the
+//! exact bytes stored in the archive.
 
 mod code_resources;
 
@@ -93,6 +98,37 @@ impl SignatureSpec {
             sha1_primary: false,
         }
     }
+
+    pub fn team_id(mut self, team: &str) -> Self {
+        self.team_id = Some(team.to_string());
+        self
+    }
+    pub fn info_plist(mut self, bytes: &[u8]) -> Self {
+        self.info_plist = Some(bytes.to_vec());
+        self
+    }
+    pub fn code_resources(mut self, bytes: &[u8]) -> Self {
+        self.code_resources = Some(bytes.to_vec());
+        self
+    }
+    pub fn entitlements(mut self, e: plist::Dictionary) -> Self {
+        self.entitlements = Some(e);
+        self
+    }
+    pub fn cms(mut self, signer: CmsSigner) -> Self {
+        self.cms = Some(signer);
+        self
+    }
+}
+
+/// The 20-byte cdhash of the first slice's primary CodeDirectory: what a parent bundle's
+/// `CodeResources` records for this executable as nested code.
+pub fn primary_cdhash(executable: &[u8]) -> Option<Vec<u8>> {
+    let binary = crate::macho::parse_bytes(executable).ok()?;
+    let hex = &binary.slices.first()?.signature.as_ref()?.code_directory()?.cdhash;
+    (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok())
+        .collect()
 }
 
 /// One architecture of the executable.

@@ -5,7 +5,9 @@ use std::io::Read;
 use super::*;
 use crate::ipa::BundleKind;
 use crate::macho::testkit::{MemEntries, bundle, inspection, parse_ok, run};
-use crate::sample::macho::{Arch, CodeResourcesBuilder, MH_DYLIB, MachOBuilder, SignatureSpec, SliceSpec};
+use crate::sample::macho::{
+    Arch, CodeResourcesBuilder, MH_DYLIB, MachOBuilder, SignatureSpec, SliceSpec, primary_cdhash,
+};
 
 const APP: &str = "Payload/A.app";
 const FW: &str = "Payload/A.app/Frameworks/F.framework";
@@ -24,15 +26,6 @@ fn signed(id: &str, info: &[u8], resources: &[u8], filetype: u32) -> Vec<u8> {
                 .signature(sig),
         )
         .build()
-}
-
-fn cdhash_bytes(exe: &[u8]) -> Vec<u8> {
-    let hex = parse_ok(exe).slices[0].signature.as_ref().unwrap().code_directories[0]
-        .cdhash
-        .clone();
-    (0..20)
-        .map(|i| u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).unwrap())
-        .collect()
 }
 
 /// A signed app with one signed framework and a loose Swift dylib, every seal intact.
@@ -55,7 +48,7 @@ fn sample(fw_identifier: &str) -> MemEntries {
             .slice(SliceSpec::new(Arch::Arm64).filetype(MH_DYLIB).signature(sig))
             .build()
     };
-    let swift_cdhash = cdhash_bytes(&swift);
+    let swift_cdhash = primary_cdhash(&swift).unwrap();
     let info = b"<plist>app</plist>".to_vec();
     let car = vec![7u8; 10_000];
     let nib = b"nib".to_vec();
