@@ -202,8 +202,25 @@ pub fn profile(team: &str, entitlements: plist::Dictionary, certs: Vec<Vec<u8>>)
         name: Some("Test App Store".into()),
         uuid: Some("00000000-0000-0000-0000-000000000000".into()),
         team_ids: vec![team.to_string()],
+        team_name: Some("Test Team".into()),
+        app_id_name: None,
+        app_id_prefixes: vec![team.to_string()],
+        application_identifier: None,
+        platforms: vec!["iOS".into()],
+        created: None,
+        expires: None,
+        created_at: None,
+        expires_at: None,
         entitlements,
         developer_certificates: certs,
+        certificates: Vec::new(),
+        device_count: 0,
+        provisions_all_devices: false,
+        get_task_allow: false,
+        beta_reports_active: true,
+        signature: crate::profile::SignatureVerdict::AppleSigned {
+            signer: "Apple iPhone OS Provisioning Profile Signing".into(),
+        },
     }
 }
 
