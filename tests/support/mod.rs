@@ -272,3 +272,10 @@ pub fn id(answer: &Answer) -> String {
         .expect("data.id")
         .to_owned()
 }
+
+/// The string at a JSON pointer, or a panic naming it.
+pub fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{pointer} in {v}"))
+}
