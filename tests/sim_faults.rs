@@ -150,3 +150,53 @@ async fn dropped_commit_response_is_applied_anyway() {
     );
     api.sim.shutdown().await;
 }
+
+/// A minimal IPA: just the main app's Info.plist.
+fn tiny_ipa(bundle_id: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut dict = plist::Dictionary::new();
+    dict.insert("CFBundleIdentifier".into(), bundle_id.into());
+    dict.insert("CFBundleShortVersionString".into(), "1.0".into());
+    dict.insert("CFBundleVersion".into(), "1".into());
+    dict.insert("MinimumOSVersion".into(), "17.2".into());
+    let mut plist = Vec::new();
+    plist::Value::Dictionary(dict).to_writer_binary(&mut plist).unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    zip.start_file("Payload/Demo.app/Info.plist", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(&plist).unwrap();
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+async fn upload_bytes(api: &Api, version: &str, data: &[u8]) -> String {
+    let upload_id = id(&api.create_upload(DEFAULT_APP_ID, "1.0", version).await);
+    let reserved = api.reserve(&upload_id, data.len() as u64).await;
+    assert!(api.put_all(&reserved.body, data).await.iter().all(|s| *s == 200));
+    assert_eq!(api.commit(&id(&reserved), None).await.status, 200);
+    upload_id
+}
+
+#[tokio::test]
+async fn processing_looks_inside_the_ipa() {
+    let api = Api::start(SimConfig {
+        processing: Processing {
+            duration: Duration::ZERO,
+            result: ProcessingResult::Valid,
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let ok = upload_bytes(&api, "1", &tiny_ipa("com.example.demo")).await;
+    let done = api.wait_processed(&ok).await;
+    assert_eq!(done.body["data"]["attributes"]["state"]["state"], "COMPLETE");
+    assert_eq!(str_at(&done.body, "/included/0/attributes/minOsVersion"), "17.2");
+
+    let other = upload_bytes(&api, "2", &tiny_ipa("com.example.someone-else")).await;
+    let done = api.wait_processed(&other).await;
+    assert_eq!(done.body["data"]["attributes"]["state"]["state"], "FAILED");
+    assert_eq!(done.body["data"]["attributes"]["state"]["errors"][0]["code"], "90054");
+    assert!(str_at(&done.body, "/data/attributes/state/errors/0/description").ends_with("(90054)"));
+    api.sim.shutdown().await;
+}

@@ -9,6 +9,7 @@
 mod auth;
 mod clock;
 mod faults;
+mod inspect;
 mod json;
 mod keys;
 mod routes;

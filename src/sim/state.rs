@@ -77,6 +77,9 @@ pub(crate) struct Upload {
     /// Files reserved for this upload, by asset type ("ASSET", ...).
     pub files: BTreeMap<String, String>,
     pub plan: Option<ProcessingPlan>,
+    /// `MinimumOSVersion` read from the committed IPA, when it was one.
+    #[serde(default)]
+    pub min_os_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -338,7 +341,7 @@ impl Store {
             processing_state: "PROCESSING".into(),
             uses_non_exempt_encryption: None,
             expired: false,
-            min_os_version: "16.0".into(),
+            min_os_version: upload.min_os_version.clone().unwrap_or_else(|| "16.0".into()),
         };
         if let Some(u) = self.uploads.get_mut(upload_id) {
             u.build_id = Some(build.id.clone());

@@ -311,6 +311,26 @@ fn decode_hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// Where each part's bytes are, in part-number order, for reading the file back.
+pub(crate) fn part_sources(
+    shared: &Shared,
+    file_id: &str,
+    parts: &[(u64, u64)],
+) -> Vec<(super::inspect::PartBytes, u64)> {
+    use super::inspect::PartBytes;
+    let mem = lock(&shared.mem_parts);
+    parts
+        .iter()
+        .map(|(number, length)| {
+            let source = match &shared.state_dir {
+                Some(dir) => PartBytes::File(part_path(dir, file_id, *number)),
+                None => PartBytes::Memory(mem.get(&(file_id.to_owned(), *number)).cloned().unwrap_or_default()),
+            };
+            (source, *length)
+        })
+        .collect()
+}
+
 /// Forgets the bytes of a file (after a delete).
 pub(crate) async fn discard(shared: &Arc<Shared>, file_id: &str) {
     match &shared.state_dir {

@@ -11,7 +11,7 @@ use crate::sim::json::{self, ApiError};
 use crate::sim::keys;
 use crate::sim::server::lock;
 use crate::sim::state::{AssetState, FileChecksums, ProcessingPlan, UploadFile, UploadState, plan_parts};
-use crate::sim::{ProcessingResult, storage};
+use crate::sim::{ProcessingResult, inspect, storage};
 
 const ASSET_TYPES: &[&str] = &["ASSET", "ASSET_DESCRIPTION", "ASSET_SPI"];
 const UTIS: &[&str] = &[
@@ -182,7 +182,7 @@ pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
     };
     let claimed = claimed_checksums(&attrs)?;
 
-    let parts: Vec<(u64, String)> = {
+    let (parts, lengths, is_ipa) = {
         let store = req.shared.store();
         let f = store
             .files
@@ -208,7 +208,11 @@ pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
             ))
             .meta(json!({ "missingPartNumbers": missing })));
         }
-        f.received.iter().map(|(n, r)| (*n, r.md5.clone())).collect()
+        (
+            f.received.iter().map(|(n, r)| (*n, r.md5.clone())).collect::<Vec<_>>(),
+            f.received.iter().map(|(n, r)| (*n, r.length)).collect::<Vec<_>>(),
+            f.asset_type == "ASSET" && f.uti == "com.apple.ipa",
+        )
     };
 
     let digests = storage::digest(req.shared, id, &parts).await.map_err(|e| {
@@ -238,6 +242,17 @@ pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
         }
     }
 
+    // Like Apple, processing looks inside the IPA (when it is one).
+    let facts = if is_ipa {
+        let sources = storage::part_sources(req.shared, id, &lengths);
+        tokio::task::spawn_blocking(move || inspect::read_facts(sources))
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+
     let now = req.shared.now_millis();
     let doc = {
         let mut store = req.shared.store();
@@ -256,6 +271,7 @@ pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
         let doc = json!({ "data": json::upload_file(req.base(), f), "links": { "self": req.self_link() } });
         let (asset_type, upload_id) = (f.asset_type.clone(), f.upload_id.clone());
         if asset_type == "ASSET" {
+            let result = verdict(&store, &upload_id, facts.as_ref(), &req.shared.processing.result);
             if let Some(u) = store
                 .uploads
                 .get_mut(&upload_id)
@@ -263,10 +279,11 @@ pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
             {
                 u.state = UploadState::Processing;
                 u.uploaded = Some(now);
+                u.min_os_version = facts.and_then(|f| f.min_os_version);
                 u.plan = Some(ProcessingPlan {
                     committed_at: now,
                     duration_ms: i64::try_from(req.shared.processing.duration.as_millis()).unwrap_or(i64::MAX),
-                    result: result_name(&req.shared.processing.result),
+                    result,
                 });
             }
         }
@@ -278,6 +295,25 @@ pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
         return Ok(Reply::Drop);
     }
     Ok(Reply::Json(200, doc))
+}
+
+/// The processing plan's verdict: the configured one, unless the IPA names another app (90054).
+fn verdict(
+    store: &crate::sim::state::Store,
+    upload_id: &str,
+    facts: Option<&inspect::IpaFacts>,
+    configured: &ProcessingResult,
+) -> String {
+    let app_bundle = store
+        .uploads
+        .get(upload_id)
+        .and_then(|u| store.app(&u.app_id))
+        .map(|a| a.bundle_id.as_str());
+    let ipa_bundle = facts.and_then(|f| f.bundle_id.as_deref());
+    match (ipa_bundle, app_bundle) {
+        (Some(ipa), Some(app)) if ipa != app => "failed:90054".into(),
+        _ => result_name(configured),
+    }
 }
 
 fn result_name(r: &ProcessingResult) -> String {

@@ -146,6 +146,7 @@ pub(super) fn create(req: &Req<'_>) -> Result<Reply, ApiError> {
         build_id: None,
         files: Default::default(),
         plan: None,
+        min_os_version: None,
     };
     let doc = json!({
         "data": json::upload(req.base(), &upload),
