@@ -415,3 +415,39 @@ async fn storage_refuses_what_s3_refuses_and_commit_needs_every_part() {
     assert_eq!(api.commit(&file_id, None).await.code(), "STATE_ERROR");
     api.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn parts_can_arrive_concurrently_in_any_order() {
+    let api = Api::start(SimConfig {
+        processing: Processing {
+            duration: Duration::ZERO,
+            result: ProcessingResult::Valid,
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let upload_id = id(&api.create_upload(DEFAULT_APP_ID, "1.0", "1").await);
+    let data = bytes(3 * PART + 17);
+    let reserved = api.reserve(&upload_id, data.len() as u64).await;
+    let ops = reserved.body["data"]["attributes"]["uploadOperations"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let puts = ops.iter().map(|op| support::put_op(&api.http, op, &data));
+    let statuses: Vec<u16> = futures_util::future::join_all(puts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(statuses, [200, 200, 200, 200]);
+    let committed = api
+        .commit(
+            &id(&reserved),
+            Some(json!({ "file": { "hash": md5_upper(&data), "algorithm": "MD5" } })),
+        )
+        .await;
+    assert_eq!(committed.status, 200);
+    let done = api.wait_processed(&upload_id).await;
+    assert_eq!(done.body["data"]["attributes"]["state"]["state"], "COMPLETE");
+    api.sim.shutdown().await;
+}

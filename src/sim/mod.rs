@@ -175,3 +175,28 @@ impl Simulator {
         server::start(config).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_and_configs_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<SimHandle>();
+        send_sync::<SimConfig>();
+        fn send<T: Send>(_: T) {}
+        send(Simulator::start(SimConfig::default()));
+    }
+
+    #[test]
+    fn processing_results_parse_like_the_cli_flag() {
+        assert_eq!("valid".parse::<ProcessingResult>(), Ok(ProcessingResult::Valid));
+        assert_eq!("invalid".parse::<ProcessingResult>(), Ok(ProcessingResult::Invalid));
+        assert_eq!(
+            "failed:90725".parse::<ProcessingResult>(),
+            Ok(ProcessingResult::Failed("90725".into()))
+        );
+        assert!("failed:abc".parse::<ProcessingResult>().is_err());
+    }
+}
