@@ -20,6 +20,10 @@ fn spawn(args: &[&str]) -> (Child, Value, BufReader<std::process::ChildStdout>) 
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).expect("first stdout line");
+    assert!(
+        line.starts_with("{\"api_url\":\"http://") && line.ends_with("}\n"),
+        "{line:?}"
+    );
     let announced: Value = serde_json::from_str(line.trim_end()).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"));
     (child, announced, out)
 }
@@ -66,7 +70,8 @@ async fn prints_one_json_line_serves_and_exits_on_sigterm() {
         "--processing-seconds",
         "0",
     ]);
-    let keys: Vec<&str> = announced.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = announced.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
     assert_eq!(keys, ["api_url", "issuer_id", "key_id", "private_key_path"]);
     let api_url = announced["api_url"].as_str().unwrap();
     assert!(api_url.starts_with("http://127.0.0.1:"));

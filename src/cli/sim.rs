@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use serde_json::Value;
 
 use crate::error::Error;
 use crate::sim::{Faults, Processing, ProcessingResult, SimConfig, Simulator};
@@ -140,6 +141,7 @@ fn config(args: SimArgs) -> Result<SimConfig, Error> {
             duration: Duration::from_secs_f64(args.processing_seconds),
             result: args.processing_result,
         },
+        verbose: true,
         ..SimConfig::default()
     })
 }
@@ -153,12 +155,14 @@ pub fn run(args: SimArgs) -> Result<i32, Error> {
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")).with_source(e))?;
     runtime.block_on(async move {
         let handle = Simulator::start(config).await?;
-        let line = serde_json::json!({
-            "api_url": handle.api_url,
-            "key_id": handle.key_id,
-            "issuer_id": handle.issuer_id,
-            "private_key_path": handle.private_key_path,
-        });
+        // Built by hand to keep the documented key order (serde_json maps sort their keys).
+        let line = format!(
+            "{{\"api_url\":{},\"key_id\":{},\"issuer_id\":{},\"private_key_path\":{}}}",
+            Value::from(handle.api_url.as_str()),
+            Value::from(handle.key_id.as_str()),
+            Value::from(handle.issuer_id.as_str()),
+            Value::from(handle.private_key_path.to_string_lossy().as_ref()),
+        );
         println!("{line}");
         eprintln!("sim: App Store Connect simulator listening on {}", handle.api_url);
         wait_for_signal().await;

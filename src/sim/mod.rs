@@ -48,6 +48,9 @@ pub struct SimConfig {
     pub processing: Processing,
     /// Time source for processing, expirations and token checks.
     pub clock: Arc<dyn Clock>,
+    /// Log every request (method, path without query, status) and why tokens were refused, on
+    /// stderr. The CLI turns it on; in-process users (the demo, tests) keep stderr quiet.
+    pub verbose: bool,
 }
 
 impl Default for SimConfig {
@@ -60,6 +63,7 @@ impl Default for SimConfig {
             faults: Faults::default(),
             processing: Processing::default(),
             clock: Arc::new(SystemClock),
+            verbose: false,
         }
     }
 }
@@ -76,6 +80,7 @@ impl fmt::Debug for SimConfig {
             )
             .field("faults", &self.faults)
             .field("processing", &self.processing)
+            .field("verbose", &self.verbose)
             .finish()
     }
 }

@@ -53,6 +53,7 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     pub processing: Processing,
     pub keys: KeyRing,
+    pub verbose: bool,
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked (the simulator must keep
@@ -203,6 +204,7 @@ pub(crate) async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         clock: config.clock.clone(),
         processing: config.processing.clone(),
         keys: ring,
+        verbose: config.verbose,
     });
     shared.persist(&lock(&shared.store));
 
@@ -281,6 +283,14 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
         tokio::time::sleep(latency).await;
     }
     let status = outcome.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+    if shared.verbose {
+        // Never the query: part URLs carry their signature there.
+        let bare = path.split('?').next().unwrap_or("");
+        match status {
+            0 => eprintln!("sim: {method} {bare} -> connection closed without a response"),
+            _ => eprintln!("sim: {method} {bare} -> {status}"),
+        }
+    }
     lock(&shared.requests).push(RequestRecord {
         method,
         path,
@@ -302,7 +312,14 @@ async fn api(shared: &Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespons
     let now_secs = shared.now_millis().div_euclid(1000);
     let max_age = lock(&shared.faults).faults().token_max_age;
     if let Err(refusal) = shared.keys.verify(auth, now_secs, max_age) {
-        eprintln!("sim: 401 for {} {}: {}", req.method(), req.uri().path(), refusal.0);
+        if shared.verbose {
+            eprintln!(
+                "sim: token refused for {} {}: {}",
+                req.method(),
+                req.uri().path(),
+                refusal.0
+            );
+        }
         let rem = lock(&shared.faults).remaining();
         return Ok(error_response(&ApiError::not_authorized(), Some(rem)));
     }
