@@ -157,3 +157,31 @@ fn bad_flags_are_usage_errors_and_help_documents_every_flag() {
         assert!(text.contains(flag), "{flag} missing from --help");
     }
 }
+
+#[tokio::test]
+async fn trust_key_accepts_a_public_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let pub_path = dir.path().join("ci.pub.pem");
+    std::fs::write(&pub_path, key.public_key_pem()).unwrap();
+    let trust = format!("CIKEY00001={}", pub_path.display());
+    let (mut child, announced, _out) = spawn(&["--trust-key", &trust]);
+    let token = support::mint(&key.serialize_pem(), "CIKEY00001", &support::team_claims("ci-issuer"));
+    let status = support::client()
+        .get(format!("{}/v1/apps", announced["api_url"].as_str().unwrap()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    assert!(terminate(&mut child).success());
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_asc-publish"))
+        .args(["sim", "--trust-key", "K=/nonexistent/key.pem"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(bad.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("fix:"));
+}

@@ -107,3 +107,18 @@ async fn without_a_state_dir_nothing_survives() {
     assert_eq!(b.create_upload(DEFAULT_APP_ID, "1.0", "1").await.status, 201);
     b.sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_corrupt_state_file_is_reported_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Api::start(config(dir.path())).await;
+    first.sim.shutdown().await;
+    std::fs::write(dir.path().join("state.json"), b"{ not json").unwrap();
+    let err = asc_publish::sim::Simulator::start(config(dir.path()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, asc_publish::sim::SimError::StateCorrupt { .. }), "{err}");
+    let user_error: asc_publish::Error = err.into();
+    assert_eq!(user_error.exit_code(), 2);
+    assert!(user_error.hint().is_some());
+}
