@@ -1,12 +1,220 @@
-//! `asc-publish sim`.
+//! `asc-publish sim`: run the App Store Connect simulator until SIGINT/SIGTERM, announcing where
+//! it listens as one JSON line on stdout.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
+use serde_json::Value;
 
 use crate::error::Error;
+use crate::sim::{Faults, Processing, ProcessingResult, SimConfig, Simulator};
+
+const AFTER_HELP: &str = "\
+Once listening, prints exactly one JSON line on stdout and nothing else:
+  {\"api_url\":\"http://127.0.0.1:PORT\",\"key_id\":\"…\",\"issuer_id\":\"…\",\"private_key_path\":\"…\"}
+Point asc-publish at it with --api-url (or ASC_API_URL) and the printed key. Logs go to stderr.
+Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.";
 
 #[derive(Debug, Args)]
-pub struct SimArgs {}
+#[command(after_help = AFTER_HELP)]
+pub struct SimArgs {
+    /// Address to listen on; port 0 picks a free port (printed in `api_url`).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
 
-pub fn run(_args: SimArgs) -> Result<i32, Error> {
-    Err(Error::usage("`sim` is not implemented yet"))
+    /// Keep state (uploads, parts, builds, the generated key) in DIR as JSON so a restarted
+    /// simulator continues where it stopped. Without it, everything lives in memory.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// App record to serve, repeatable. APP_ID defaults to a stable number derived from the bundle
+    /// id. Without any --app, `com.example.demo` exists; other bundle ids have no app record.
+    #[arg(long = "app", value_name = "BUNDLE_ID[=APP_ID]")]
+    pub apps: Vec<String>,
+
+    /// Also trust this API key: KEY_ID=PEM, where PEM is the public key (or the .p8 private key)
+    /// as text or as a file path. The simulator always trusts the key it generates.
+    #[arg(long = "trust-key", value_name = "KEY_ID=PUBLIC_PEM_OR_PATH")]
+    pub trust_keys: Vec<String>,
+
+    /// Fraction (0.0–1.0) of part uploads answered with 503/500 without storing them.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_rate)]
+    pub fail_part_rate: f64,
+
+    /// After N API requests, answer the next 2 with 429 RATE_LIMIT_EXCEEDED (Retry-After: 1),
+    /// then recover; repeats every N requests.
+    #[arg(long, value_name = "N")]
+    pub rate_limit_after: Option<u64>,
+
+    /// Apply the first upload commit (PATCH buildUploadFiles) but close the connection without
+    /// answering, once: tests that the client reconciles instead of replaying.
+    #[arg(long)]
+    pub drop_commit_response: bool,
+
+    /// Refuse tokens whose `iat` is older than SECS (proves the client mints fresh tokens).
+    #[arg(long, value_name = "SECS")]
+    pub token_max_age: Option<u64>,
+
+    /// Seconds from the upload commit to the processing verdict (the build appears halfway).
+    #[arg(long, value_name = "S", default_value_t = 3.0, value_parser = parse_seconds)]
+    pub processing_seconds: f64,
+
+    /// Processing verdict: valid, invalid, or failed:CODE (e.g. failed:90725, SDK too old).
+    #[arg(long, value_name = "RESULT", default_value = "valid")]
+    pub processing_result: ProcessingResult,
+
+    /// Delay added to every response, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Seed for the random choices (which parts fail, part order), for reproducible runs.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!("'{s}' is not a fraction between 0.0 and 1.0")),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && (0.0..=86_400.0).contains(&f) => Ok(f),
+        _ => Err(format!("'{s}' is not a number of seconds between 0 and 86400")),
+    }
+}
+
+/// A stable 10-digit app id for a bundle id, so restarts and reruns agree.
+fn derived_app_id(bundle_id: &str) -> String {
+    // FNV-1a: tiny, stable across Rust versions (unlike DefaultHasher).
+    let hash = bundle_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("6{:09}", hash % 1_000_000_000)
+}
+
+fn config(args: SimArgs) -> Result<SimConfig, Error> {
+    let mut apps = Vec::new();
+    for a in &args.apps {
+        let (bundle, id) = match a.split_once('=') {
+            Some((b, id)) => (b.trim().to_owned(), id.trim().to_owned()),
+            None => (a.trim().to_owned(), derived_app_id(a.trim())),
+        };
+        if bundle.is_empty() || id.is_empty() {
+            return Err(
+                Error::usage(format!("--app '{a}' is not BUNDLE_ID or BUNDLE_ID=APP_ID"))
+                    .with_hint("e.g. --app com.example.demo=6450000001"),
+            );
+        }
+        apps.push((bundle, id));
+    }
+    let mut trusted_keys = Vec::new();
+    for k in &args.trust_keys {
+        let Some((kid, pem)) = k
+            .split_once('=')
+            .filter(|(kid, pem)| !kid.is_empty() && !pem.is_empty())
+        else {
+            return Err(Error::usage("--trust-key needs KEY_ID=PUBLIC_PEM_OR_PATH")
+                .with_hint("e.g. --trust-key 2X9R4HXF34=./AuthKey_2X9R4HXF34.pub.pem"));
+        };
+        trusted_keys.push((kid.to_owned(), pem.to_owned()));
+    }
+    Ok(SimConfig {
+        listen: args.listen,
+        state_dir: args.state_dir,
+        apps,
+        trusted_keys,
+        faults: Faults {
+            fail_part_rate: args.fail_part_rate,
+            rate_limit_after: args.rate_limit_after,
+            drop_commit_response: args.drop_commit_response,
+            token_max_age: args.token_max_age.map(Duration::from_secs),
+            latency: Duration::from_millis(args.latency_ms),
+            seed: args.seed,
+            ..Faults::default()
+        },
+        processing: Processing {
+            duration: Duration::from_secs_f64(args.processing_seconds),
+            result: args.processing_result,
+        },
+        verbose: true,
+        ..SimConfig::default()
+    })
+}
+
+pub fn run(args: SimArgs) -> Result<i32, Error> {
+    let config = config(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")).with_source(e))?;
+    runtime.block_on(async move {
+        let handle = Simulator::start(config).await?;
+        // Built by hand to keep the documented key order (serde_json maps sort their keys).
+        let line = format!(
+            "{{\"api_url\":{},\"key_id\":{},\"issuer_id\":{},\"private_key_path\":{}}}",
+            Value::from(handle.api_url.as_str()),
+            Value::from(handle.key_id.as_str()),
+            Value::from(handle.issuer_id.as_str()),
+            Value::from(handle.private_key_path.to_string_lossy().as_ref()),
+        );
+        println!("{line}");
+        eprintln!("sim: App Store Connect simulator listening on {}", handle.api_url);
+        wait_for_signal().await;
+        eprintln!("sim: shutting down");
+        handle.shutdown().await;
+        Ok(crate::error::exit::SUCCESS)
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_ids_are_stable_and_apple_shaped() {
+        let a = derived_app_id("com.example.other");
+        assert_eq!(a, derived_app_id("com.example.other"));
+        assert_eq!(a.len(), 10);
+        assert!(a.bytes().all(|b| b.is_ascii_digit()));
+    }
+
+    #[test]
+    fn rates_and_results_parse() {
+        assert!(parse_rate("0.3").is_ok());
+        assert!(parse_rate("1.5").is_err());
+        assert_eq!(
+            "failed:90725".parse::<ProcessingResult>(),
+            Ok(ProcessingResult::Failed("90725".into()))
+        );
+        assert!("failed:".parse::<ProcessingResult>().is_err());
+        assert!("weird".parse::<ProcessingResult>().is_err());
+    }
 }

@@ -1,1 +1,207 @@
-//! (being written)
+//! A local App Store Connect simulator: same endpoints, shapes, state machines and errors as Apple.
+//!
+//! [`Simulator::start`] binds a loopback HTTP server that speaks the Build Uploads API (apps,
+//! buildUploads, buildUploadFiles, its own pre-signed part storage, builds, preReleaseVersions,
+//! buildBetaDetails), checks ES256 JWTs like Apple, and can inject the faults real pipelines meet
+//! (failed parts, 429 bursts, a lost commit response, token expiry, latency). It is used by
+//! `asc-publish sim`, `asc-publish demo` and the end-to-end tests.
+
+mod auth;
+mod clock;
+mod faults;
+mod inspect;
+mod json;
+mod keys;
+mod routes;
+mod server;
+mod state;
+mod storage;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use faults::Faults;
+pub use server::{RequestRecord, SimHandle};
+
+/// The bundle id seeded when the configuration lists no app.
+pub const DEFAULT_BUNDLE_ID: &str = "com.example.demo";
+/// The App Store Connect app id given to [`DEFAULT_BUNDLE_ID`].
+pub const DEFAULT_APP_ID: &str = "6450000001";
+
+/// Everything the simulator can be told at start.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// Where to listen; the default `127.0.0.1:0` picks a free port.
+    pub listen: SocketAddr,
+    /// Persist state (and part bytes, and the generated key) here so a restarted simulator
+    /// continues; `None` keeps everything in memory.
+    pub state_dir: Option<PathBuf>,
+    /// App records as (bundle id, app id). Empty seeds [`DEFAULT_BUNDLE_ID`].
+    pub apps: Vec<(String, String)>,
+    /// Extra keys to trust besides the generated one: (key id, public key PEM).
+    pub trusted_keys: Vec<(String, String)>,
+    pub faults: Faults,
+    pub processing: Processing,
+    /// Time source for processing, expirations and token checks.
+    pub clock: Arc<dyn Clock>,
+    /// Log every request (method, path without query, status) and why tokens were refused, on
+    /// stderr. The CLI turns it on; in-process users (the demo, tests) keep stderr quiet.
+    pub verbose: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state_dir: None,
+            apps: Vec::new(),
+            trusted_keys: Vec::new(),
+            faults: Faults::default(),
+            processing: Processing::default(),
+            clock: Arc::new(SystemClock),
+            verbose: false,
+        }
+    }
+}
+
+impl fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("listen", &self.listen)
+            .field("state_dir", &self.state_dir)
+            .field("apps", &self.apps)
+            .field(
+                "trusted_keys",
+                &self.trusted_keys.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("faults", &self.faults)
+            .field("processing", &self.processing)
+            .field("verbose", &self.verbose)
+            .finish()
+    }
+}
+
+/// How Apple's server-side processing of a committed upload ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Processing {
+    /// Time from the commit until the verdict (the Build record appears halfway through).
+    pub duration: Duration,
+    pub result: ProcessingResult,
+}
+
+impl Default for Processing {
+    fn default() -> Self {
+        Processing {
+            duration: Duration::from_secs(3),
+            result: ProcessingResult::Valid,
+        }
+    }
+}
+
+/// The verdict of processing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessingResult {
+    /// Build VALID, upload COMPLETE.
+    Valid,
+    /// Build INVALID, upload FAILED with an explanatory error in its state.
+    Invalid,
+    /// Upload FAILED with this ITMS code (e.g. "90725") and Apple's description; no build.
+    Failed(String),
+}
+
+impl std::str::FromStr for ProcessingResult {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "valid" => Ok(ProcessingResult::Valid),
+            "invalid" => Ok(ProcessingResult::Invalid),
+            other => match other.strip_prefix("failed:") {
+                Some(code) if !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(ProcessingResult::Failed(code.to_owned()))
+                }
+                Some(_) => Err("failed:CODE needs a numeric code, e.g. failed:90725".into()),
+                None => Err(format!(
+                    "unknown processing result '{other}': expected valid, invalid or failed:CODE"
+                )),
+            },
+        }
+    }
+}
+
+/// The simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state directory {path}: {source}")]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("saved state in {path} is unreadable: {reason}")]
+    StateCorrupt { path: PathBuf, reason: String },
+    #[error("trusted key '{key_id}' is not a usable P-256 public key: {reason}")]
+    BadTrustedKey { key_id: String, reason: String },
+    #[error("cannot generate the simulator's API key: {0}")]
+    KeyGeneration(String),
+}
+
+impl From<SimError> for crate::Error {
+    fn from(e: SimError) -> Self {
+        let hint = match &e {
+            SimError::Bind { .. } => "pick another address with --listen, e.g. 127.0.0.1:0",
+            SimError::StateDir { .. } => "use a writable directory for --state-dir",
+            SimError::StateCorrupt { .. } => "delete the state directory (or use a new one) to start from scratch",
+            SimError::BadTrustedKey { .. } => {
+                "pass --trust-key KEY_ID=PEM where PEM is the public key (or its file path)"
+            }
+            SimError::KeyGeneration(_) => "this is a bug; please report it",
+        };
+        crate::Error::usage(e.to_string()).with_hint(hint).with_source(e)
+    }
+}
+
+/// Starts simulators.
+pub struct Simulator;
+
+impl Simulator {
+    /// Binds the listener, loads or creates state, and serves until [`SimHandle::shutdown`].
+    pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
+        server::start(config).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_and_configs_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<SimHandle>();
+        send_sync::<SimConfig>();
+        fn send<T: Send>(_: T) {}
+        send(Simulator::start(SimConfig::default()));
+    }
+
+    #[test]
+    fn processing_results_parse_like_the_cli_flag() {
+        assert_eq!("valid".parse::<ProcessingResult>(), Ok(ProcessingResult::Valid));
+        assert_eq!("invalid".parse::<ProcessingResult>(), Ok(ProcessingResult::Invalid));
+        assert_eq!(
+            "failed:90725".parse::<ProcessingResult>(),
+            Ok(ProcessingResult::Failed("90725".into()))
+        );
+        assert!("failed:abc".parse::<ProcessingResult>().is_err());
+    }
+}
