@@ -336,7 +336,10 @@ impl Archive {
         let max = self.limits.max_entry_size;
         let log = Arc::clone(&self.problems);
         let opener = move || EntryStream::open(&file, file_len, &loc, max, &log);
-        Ok(EntryRangeReader::new(meta.size, Box::new(opener)))
+        // Open once now, so an entry that cannot be decoded at all fails here (and is logged)
+        // even if the parser never asks for a byte.
+        let first = opener()?;
+        Ok(EntryRangeReader::new(meta.size, first, Box::new(opener)))
     }
 
     /// Reads every file entry through to its end, so CRC and inflate problems land in

@@ -343,10 +343,10 @@ pub struct EntryRangeReader {
 }
 
 impl EntryRangeReader {
-    pub(crate) fn new(len: u64, opener: Box<dyn Fn() -> io::Result<EntryStream> + Send>) -> Self {
+    pub(crate) fn new(len: u64, first: EntryStream, opener: Box<dyn Fn() -> io::Result<EntryStream> + Send>) -> Self {
         EntryRangeReader {
             opener,
-            stream: None,
+            stream: Some(first),
             pos: 0,
             len,
             reopens: 0,

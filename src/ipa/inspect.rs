@@ -57,6 +57,7 @@ impl PlistFormat {
 
 /// Parses a plist (binary or XML) whose root must be a dictionary.
 pub fn parse_plist_dict(bytes: &[u8]) -> Result<plist::Dictionary, String> {
+    crate::ipa::plist_guard::check_binary_plist(bytes)?;
     match plist::Value::from_reader(std::io::Cursor::new(bytes)) {
         Ok(plist::Value::Dictionary(d)) => Ok(d),
         Ok(_) => Err("the root of the plist is not a dictionary".into()),

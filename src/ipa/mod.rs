@@ -6,6 +6,7 @@ pub mod entry;
 mod eocd;
 pub mod inspect;
 pub mod model;
+pub mod plist_guard;
 
 pub use archive::{Archive, EntryMeta, IpaError, Limits};
 pub use inspect::{Inspected, PlistFormat, inspect};
