@@ -37,8 +37,8 @@ pub fn check(ctx: &RuleContext, out: &mut Vec<Finding>) {
     check_identifiers(ctx, out);
     check_versions(app, bundles, out);
     check_collisions(app, bundles, out);
-    check_nesting(ctx, out);
     let names = ctx.entries.names();
+    check_nesting(ctx, &names, out);
     for bundle in bundles
         .iter()
         .filter(|b| matches!(b.kind, BundleKind::App | BundleKind::WatchApp))
@@ -175,9 +175,8 @@ fn check_collisions(app: &Bundle, bundles: &[Bundle], out: &mut Vec<Finding>) {
     }
 }
 
-fn check_nesting(ctx: &RuleContext, out: &mut Vec<Finding>) {
+fn check_nesting(ctx: &RuleContext, names: &[String], out: &mut Vec<Finding>) {
     let bundles = &ctx.ipa.bundles;
-    let names = ctx.entries.names();
     for (i, container) in bundles.iter().enumerate() {
         if !matches!(container.kind, BundleKind::AppExtension | BundleKind::Framework) {
             continue;
@@ -293,7 +292,8 @@ fn is_macho_or_archive(head: &[u8]) -> bool {
 
 /// Names worth reading the first bytes of: binaries' usual extensions, or no extension at all.
 fn looks_binary(name: &str) -> bool {
-    if name.contains("/_CodeSignature/") || name.ends_with("/PkgInfo") {
+    // `_WatchKitStub/WK` is the Mach-O stub Xcode itself puts in watch apps.
+    if name.contains("/_CodeSignature/") || name.contains("/_WatchKitStub/") || name.ends_with("/PkgInfo") {
         return false;
     }
     let file = last_component(name);
@@ -521,8 +521,13 @@ mod tests {
                 .entry(Entry::bytes("Payload/Demo.app/Demo.app.dSYM/Contents/Info.plist", "x").method(Method::Stored)),
         );
         assert_eq!(codes.iter().filter(|c| *c == "ITMS-90171").count(), 3, "{codes:?}");
-        // A text file without extension is not a binary.
-        let codes = codes_for(IpaBuilder::new().map_app(|a| a.file("LICENSE", "MIT")));
+        // A text file without extension is not a binary; Xcode's watch stub is allowed.
+        let codes = codes_for(
+            IpaBuilder::new().map_app(|a| a.file("LICENSE", "MIT")).watch_app(
+                BundleSpec::watch_app("W", "com.example.demo.w", APP)
+                    .file("_WatchKitStub/WK", b"\xcf\xfa\xed\xfe".to_vec()),
+            ),
+        );
         assert!(!has(&codes, "ITMS-90171"), "{codes:?}");
     }
 }
