@@ -331,3 +331,29 @@ fn a_bundle_with_everything_wrong_still_validates() {
     let report = report(&file.path);
     assert!(report.findings.iter().all(|f| !f.code.is_empty()));
 }
+
+#[test]
+fn thousands_of_bundles_validate_in_linear_time() {
+    let mut app = minimal_app();
+    for i in 0..4000 {
+        app.push(Raw::stored(
+            &format!("Payload/Raw.app/F{i}.framework/Frameworks/x"),
+            b"x",
+        ));
+        app.push(Raw::stored(
+            &format!("Payload/Raw.app/S{i}.app/Frameworks/libswiftCore.dylib"),
+            b"x",
+        ));
+        app.push(Raw::stored(&format!("Payload/Z{i}.app/x"), b"x"));
+    }
+    let file = write_bytes(&zip(&app));
+    let started = std::time::Instant::now();
+    let report = report(&file.path);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(codes(&report).contains(&"ITMS-90206"));
+    assert!(codes(&report).contains(&"ASC-ARCHIVE-MULTIPLE-APPS"));
+}

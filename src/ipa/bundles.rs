@@ -4,7 +4,7 @@
 //! Zips need not list directories, so bundle directories are derived from the path components of
 //! every entry name. Both the inspection and the archive rules use this, so they agree.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::ipa::BundleKind;
 
@@ -159,19 +159,34 @@ pub fn discover<'a>(names: impl IntoIterator<Item = &'a str>) -> Layout {
         }
     }
 
+    let allowed_nested: HashSet<&str> = layout
+        .bundles
+        .iter()
+        .filter(|b| matches!(b.kind, BundleKind::WatchApp | BundleKind::AppClip))
+        .map(|b| b.path.as_str())
+        .collect();
+    // Apps inside another root app or a nested root are reported with that root, not one by one.
+    let roots: HashSet<&str> = layout
+        .root_apps
+        .iter()
+        .chain(&layout.nested_roots)
+        .map(String::as_str)
+        .filter(|r| Some(*r) != main.as_deref())
+        .collect();
+    let mut stray = Vec::new();
     for app in apps {
-        let accounted = layout.root_apps.contains(app)
-            || layout.nested_roots.contains(app)
-            || layout.root_apps.iter().skip(1).any(|r| under(r, app))
-            || layout.nested_roots.iter().any(|r| under(r, app))
-            || layout
-                .bundles
-                .iter()
-                .any(|b| b.path == *app && matches!(b.kind, BundleKind::WatchApp | BundleKind::AppClip));
+        let in_a_root = app
+            .match_indices('/')
+            .any(|(at, _)| app.get(..at).is_some_and(|p| roots.contains(p)));
+        let accounted = Some(app) == main.as_ref()
+            || roots.contains(app.as_str())
+            || in_a_root
+            || allowed_nested.contains(app.as_str());
         if !accounted {
-            layout.stray_apps.push(app.clone());
+            stray.push(app.clone());
         }
     }
+    layout.stray_apps = stray;
     layout
 }
 

@@ -19,7 +19,7 @@
 //! - `ITMS-90171` (error): a Mach-O file or static archive that is not a bundle's executable (Swift
 //!   runtime dylibs in an app's `Frameworks/` excepted), or a `.dSYM` folder inside the app.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::ipa::bundles::last_component;
 use crate::ipa::{Bundle, BundleKind};
@@ -38,14 +38,50 @@ pub fn check(ctx: &RuleContext, out: &mut Vec<Finding>) {
     check_versions(app, bundles, out);
     check_collisions(app, bundles, out);
     let names = ctx.entries.names();
-    check_nesting(ctx, &names, out);
+    let index = NameIndex::new(&names);
+    check_nesting(ctx, &index, out);
     for bundle in bundles
         .iter()
         .filter(|b| matches!(b.kind, BundleKind::App | BundleKind::WatchApp))
     {
-        check_swift_support(bundle, &names, out);
+        check_swift_support(bundle, &index, out);
     }
     check_stray_binaries(ctx, &names, out);
+}
+
+/// What these rules need from the entry names, gathered in one pass: a hostile archive can list
+/// hundreds of thousands of names and thousands of bundles, so nothing scans the names per bundle.
+#[derive(Default)]
+struct NameIndex<'a> {
+    /// Every directory that holds a `Frameworks/` folder.
+    with_frameworks: HashSet<&'a str>,
+    /// The `libswift*.dylib` files directly in `<dir>/Frameworks/`, by `<dir>`.
+    swift_dylibs: HashMap<&'a str, BTreeSet<&'a str>>,
+    /// `SwiftSupport/<platform>/` folders that exist, with the files directly inside them.
+    swift_support: HashMap<&'a str, BTreeSet<&'a str>>,
+}
+
+impl<'a> NameIndex<'a> {
+    fn new(names: &'a [String]) -> Self {
+        let mut index = NameIndex::default();
+        for name in names {
+            for (at, _) in name.match_indices("/Frameworks/") {
+                if let Some(dir) = name.get(..at) {
+                    index.with_frameworks.insert(dir);
+                }
+            }
+            if let Some((bundle, file)) = swift_dylib(name) {
+                index.swift_dylibs.entry(bundle).or_default().insert(file);
+            }
+            if let Some((platform, rest)) = name.strip_prefix("SwiftSupport/").and_then(|r| r.split_once('/')) {
+                let files = index.swift_support.entry(platform).or_default();
+                if !rest.is_empty() && !rest.contains('/') {
+                    files.insert(rest);
+                }
+            }
+        }
+        index
+    }
 }
 
 /// `Payload/X.app/PlugIns/Y.appex` → `X.app/PlugIns/Y.appex`, the way Apple's messages name bundles.
@@ -175,7 +211,7 @@ fn check_collisions(app: &Bundle, bundles: &[Bundle], out: &mut Vec<Finding>) {
     }
 }
 
-fn check_nesting(ctx: &RuleContext, names: &[String], out: &mut Vec<Finding>) {
+fn check_nesting(ctx: &RuleContext, index: &NameIndex, out: &mut Vec<Finding>) {
     let bundles = &ctx.ipa.bundles;
     for (i, container) in bundles.iter().enumerate() {
         if !matches!(container.kind, BundleKind::AppExtension | BundleKind::Framework) {
@@ -194,8 +230,7 @@ fn check_nesting(ctx: &RuleContext, names: &[String], out: &mut Vec<Finding>) {
                  extension's or framework's target.",
             ));
         }
-        let frameworks = format!("{}/Frameworks/", container.path);
-        if names.iter().any(|n| n.starts_with(&frameworks)) {
+        if index.with_frameworks.contains(container.path.as_str()) {
             out.push(Finding::error(
                 "ITMS-90206",
                 format!("{}/Frameworks", container.path),
@@ -210,32 +245,26 @@ fn check_nesting(ctx: &RuleContext, names: &[String], out: &mut Vec<Finding>) {
     }
 }
 
-/// `Frameworks/libswift*.dylib` directly in a bundle's `Frameworks/`.
-fn swift_dylib_name<'a>(name: &'a str, frameworks: &str) -> Option<&'a str> {
-    let file = name.strip_prefix(frameworks)?;
-    (!file.contains('/') && file.starts_with("libswift") && file.ends_with(".dylib")).then_some(file)
+/// `<bundle>/Frameworks/libswift*.dylib` → `(<bundle>, libswift….dylib)`.
+fn swift_dylib(name: &str) -> Option<(&str, &str)> {
+    let (dir, file) = name.rsplit_once('/')?;
+    let bundle = dir.strip_suffix("/Frameworks")?;
+    (file.starts_with("libswift") && file.ends_with(".dylib")).then_some((bundle, file))
 }
 
-fn check_swift_support(bundle: &Bundle, names: &[String], out: &mut Vec<Finding>) {
-    let frameworks = format!("{}/Frameworks/", bundle.path);
-    let embedded: BTreeSet<&str> = names.iter().filter_map(|n| swift_dylib_name(n, &frameworks)).collect();
-    if embedded.is_empty() {
+fn check_swift_support(bundle: &Bundle, index: &NameIndex, out: &mut Vec<Finding>) {
+    let Some(embedded) = index.swift_dylibs.get(bundle.path.as_str()) else {
         return;
-    }
+    };
+    let frameworks = format!("{}/Frameworks/", bundle.path);
     let platform = if bundle.kind == BundleKind::WatchApp {
         "watchos"
     } else {
         "iphoneos"
     };
     let folder = format!("SwiftSupport/{platform}/");
-    let present = names
-        .iter()
-        .any(|n| n.starts_with(&folder) || n.as_str() == folder.trim_end_matches('/'));
-    let supported: BTreeSet<&str> = names
-        .iter()
-        .filter_map(|n| n.strip_prefix(&folder))
-        .filter(|f| !f.is_empty() && !f.contains('/'))
-        .collect();
+    let present = index.swift_support.get(platform);
+    let supported = present.cloned().unwrap_or_default();
     // Other files (e.g. a README a script added) are not Apple's concern here; runtime names are.
     let swift: BTreeSet<&str> = supported
         .iter()
@@ -244,7 +273,7 @@ fn check_swift_support(bundle: &Bundle, names: &[String], out: &mut Vec<Finding>
         .collect();
     let rebuild = "Export the archive with Xcode (Distribute App), which adds SwiftSupport/; if the IPA is zipped by \
                    a script, copy Xcode's SwiftSupport folder next to Payload/.";
-    if !present {
+    if present.is_none() {
         out.push(Finding::error(
             "ITMS-90426",
             folder.as_str(),
@@ -260,7 +289,7 @@ fn check_swift_support(bundle: &Bundle, names: &[String], out: &mut Vec<Finding>
              version of Xcode and resubmit it.",
             rebuild,
         ));
-    } else if embedded != swift {
+    } else if *embedded != swift {
         let differing: Vec<&str> = embedded.symmetric_difference(&swift).copied().collect();
         let theirs: Vec<String> = differing.iter().map(|n| format!("/{}{n}", frameworks)).collect();
         out.push(Finding::error(
@@ -326,12 +355,12 @@ fn check_stray_binaries(ctx: &RuleContext, names: &[String], out: &mut Vec<Findi
             executables.insert(format!("{}/{name}", bundle.path));
         }
     }
-    let runtime_dirs: Vec<String> = ctx
+    let runtime_hosts: HashSet<&str> = ctx
         .ipa
         .bundles
         .iter()
         .filter(|b| matches!(b.kind, BundleKind::App | BundleKind::WatchApp))
-        .map(|b| format!("{}/Frameworks/", b.path))
+        .map(|b| b.path.as_str())
         .collect();
     let inside = format!("{}/", app.path);
     let message = |path: &str| {
@@ -351,7 +380,7 @@ fn check_stray_binaries(ctx: &RuleContext, names: &[String], out: &mut Vec<Findi
         if name.ends_with('/') || executables.contains(name) || !looks_binary(name) {
             continue;
         }
-        if runtime_dirs.iter().any(|d| swift_dylib_name(name, d).is_some()) {
+        if swift_dylib(name).is_some_and(|(host, _)| runtime_hosts.contains(host)) {
             continue;
         }
         if checked >= MAX_MAGIC_CHECKS {
