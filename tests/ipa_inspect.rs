@@ -145,5 +145,17 @@ fn an_archive_without_an_app_inspects_to_an_empty_tree() {
     let inspected = inspect(&file.path, &TrustStore::apple()).expect("readable");
     assert!(inspected.inspection.bundles.is_empty());
     assert!(inspected.inspection.main_app().is_none());
+    // A code bundle without Info.plist says so; a resource bundle needs none.
+    let file = ipa_support::write_bytes(&ipa_support::zip(&[
+        ipa_support::Raw::stored("Payload/A.app/A", b"x"),
+        ipa_support::Raw::stored("Payload/A.app/R.bundle/image.png", b"x"),
+    ]));
+    let inspected = inspect(&file.path, &TrustStore::apple()).expect("readable");
+    let bundles = &inspected.inspection.bundles;
+    assert_eq!(bundles[0].info_error.as_deref(), Some("Info.plist is missing"));
+    assert_eq!(
+        (bundles[1].kind, bundles[1].info_error.as_deref()),
+        (BundleKind::Resource, None)
+    );
     assert_eq!(inspected.inspection.app.bundle_id, None);
 }

@@ -13,7 +13,7 @@ use asc_publish::profile::TrustStore;
 use asc_publish::sample::ipa::{BundleSpec, Entry, IpaBuilder, Method};
 use asc_publish::validate::{Options, validate};
 
-const ITERATIONS: usize = 3_000;
+const ITERATIONS: usize = 2_500;
 const SEED: u64 = 0x1BA_C0DE;
 
 fn sample() -> Vec<u8> {

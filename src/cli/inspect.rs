@@ -201,18 +201,19 @@ fn render_bundle(out: &mut String, inspection: &Inspection, bundle: &Bundle) {
         let _ = write!(line, "  min {min}");
     }
     let _ = writeln!(out, "{line}");
-    let detail = format!("{indent}    ");
+    // Details sit one level in, marked, so they read apart from the child bundles at that level.
+    let detail = format!("{indent}  · ");
     if let Some(error) = &bundle.info_error {
-        let _ = writeln!(out, "{detail}Info.plist: {error}");
+        let _ = writeln!(out, "{detail}Info.plist  {error}");
     }
     if let Some(exe) = &bundle.executable {
         match &exe.parsed {
             Parsed::Ok(binary) => {
                 let archs = binary.architectures().join(", ");
-                let _ = writeln!(out, "{detail}executable: {}  {archs}", human_size(exe.size));
+                let _ = writeln!(out, "{detail}executable  {}  {archs}", human_size(exe.size));
             }
             Parsed::Err { error } => {
-                let _ = writeln!(out, "{detail}executable: {}  unreadable: {error}", human_size(exe.size));
+                let _ = writeln!(out, "{detail}executable  {}  unreadable: {error}", human_size(exe.size));
             }
         }
     }
@@ -220,10 +221,10 @@ fn render_bundle(out: &mut String, inspection: &Inspection, bundle: &Bundle) {
         match &profile.parsed {
             Parsed::Ok(p) => {
                 let summary = serde_json::to_value(p).map(|v| pairs(&v)).unwrap_or_default();
-                let _ = writeln!(out, "{detail}profile: {summary}");
+                let _ = writeln!(out, "{detail}profile     {summary}");
             }
             Parsed::Err { error } => {
-                let _ = writeln!(out, "{detail}profile: unreadable: {error}");
+                let _ = writeln!(out, "{detail}profile     unreadable: {error}");
             }
         }
     }

@@ -157,6 +157,8 @@ fn inspect_bundle(archive: &Archive, node: &BundleNode, trust: &TrustStore, budg
     };
     match read_info(archive, &node.path, budget) {
         Ok(Some(info)) => bundle.info = Some(info),
+        // Resource bundles need no Info.plist; every other bundle does.
+        Ok(None) if node.kind.is_code_bundle() => bundle.info_error = Some("Info.plist is missing".into()),
         Ok(None) => {}
         Err(e) => bundle.info_error = Some(e),
     }
