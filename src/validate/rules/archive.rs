@@ -9,6 +9,9 @@
 //! - `ASC-ARCHIVE-MULTIPLE-APPS` (error): more than one `Payload/*.app`.
 //! - `ASC-ARCHIVE-STRAY-APP` (error): a `.app` anywhere else than the root, `Watch/` or `AppClips/`
 //!   (a build folder zipped in by mistake).
+//! - `ITMS-90036` (error): a code bundle (app, extension, framework, watch app, App Clip) whose
+//!   Info.plist is missing or cannot be parsed.
+//! - `ITMS-90207` (error): a code bundle whose `CFBundleExecutable` names a file it does not contain.
 //! - `ITMS-90048` (error): AppleDouble `._*` files, `__MACOSX/`, `.DS_Store`, or a top-level entry
 //!   outside Xcode's layout (`Payload/`, `SwiftSupport/`, `Symbols/`, `BCSymbolMaps/`,
 //!   `WatchKitSupport2/`, `MessagesApplicationExtensionSupport/`).
@@ -83,6 +86,7 @@ fn push_capped(out: &mut Vec<Finding>, paths: &[String], make: impl Fn(&str) -> 
 pub fn check(ctx: &RuleContext, out: &mut Vec<Finding>) {
     let names = ctx.entries.names();
     check_layout(&names, out);
+    check_bundle_contents(ctx, out);
     check_junk(&names, out);
     check_root_entries(&names, out);
     check_paths(&names, out);
@@ -128,6 +132,38 @@ fn check_layout(names: &[String], out: &mut Vec<Finding>) {
             "Remove it: it is usually a build folder copied into the app by a script. Check the Copy Files and Run Script build phases.",
         )
     });
+}
+
+fn check_bundle_contents(ctx: &RuleContext, out: &mut Vec<Finding>) {
+    for bundle in ctx.ipa.bundles.iter().filter(|b| b.kind.is_code_bundle()) {
+        let shown = bundle.path.strip_prefix("Payload/").unwrap_or(&bundle.path);
+        if let Some(reason) = &bundle.info_error {
+            out.push(Finding::error(
+                "ITMS-90036",
+                format!("{}/Info.plist", bundle.path),
+                format!(
+                    "This bundle is invalid. The Info.plist file for /{} is missing or could not be read. ({reason})",
+                    bundle.path
+                ),
+                "Check the target's INFOPLIST_FILE build setting and that the Info.plist is valid (`plutil -lint`); \
+                 for a third-party framework, use a release that ships its Info.plist.",
+            ));
+        }
+        let Some(name) = bundle.executable_name.as_deref().filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        if !ctx.entries.contains(&format!("{}/{name}", bundle.path)) {
+            out.push(Finding::error(
+                "ITMS-90207",
+                bundle.path.as_str(),
+                format!("Invalid Bundle - The bundle at '{shown}' does not contain a bundle executable."),
+                format!(
+                    "CFBundleExecutable is '{name}' but there is no such file in the bundle: check the target's \
+                     EXECUTABLE_NAME, and that no script removed or renamed the binary after the build."
+                ),
+            ));
+        }
+    }
 }
 
 /// Paths that are macOS metadata, collapsed: `__MACOSX/` once, every `._*` and `.DS_Store`.
@@ -324,6 +360,22 @@ mod tests {
         let codes = codes_for(empty);
         assert!(codes.contains(&"ASC-ARCHIVE-MULTIPLE-APPS".to_string()), "{codes:?}");
         assert!(codes.contains(&"ASC-ARCHIVE-STRAY-APP".to_string()), "{codes:?}");
+    }
+
+    #[test]
+    fn missing_info_plist_and_executable_fire() {
+        let codes = codes_for(
+            IpaBuilder::new()
+                .framework(BundleSpec::framework("Kit", "com.example.kit").no_executable())
+                .entry(Entry::bytes("Payload/Demo.app/PlugIns/Bare.appex/Bare", "x")),
+        );
+        assert!(codes.contains(&"ITMS-90036".to_string()), "{codes:?}");
+        assert!(codes.contains(&"ITMS-90207".to_string()), "{codes:?}");
+        let codes = codes_for(IpaBuilder::new().framework(BundleSpec::framework("Kit", "com.example.kit")));
+        assert!(
+            !codes.iter().any(|c| c == "ITMS-90036" || c == "ITMS-90207"),
+            "{codes:?}"
+        );
     }
 
     #[test]
