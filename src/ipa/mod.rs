@@ -1,11 +1,13 @@
 //! Reading an IPA in place: the archive, the bundle tree, and the inspection built from them.
 
 pub mod archive;
+pub mod inspect;
+pub mod model;
+
+// The reader's parts, public for the rules, tests and fuzz targets that use them directly.
 pub mod bundles;
 pub mod entry;
 mod eocd;
-pub mod inspect;
-pub mod model;
 pub mod plist_guard;
 
 pub use archive::{Archive, EntryMeta, IpaError, Limits};
