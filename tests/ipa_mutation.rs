@@ -1,7 +1,7 @@
 //! Mutation test: thousands of deterministic corruptions of a valid sample IPA (byte flips,
 //! truncations, insertions, overwritten size fields). Inspect and validate must never panic and
-//! must always finish. `ASC_MUTATION_ITERATIONS` and `ASC_MUTATION_SEED` run longer or different
-//! campaigns locally.
+//! must always finish. `ASC_MUTATION_ITERATIONS`, `ASC_MUTATION_SEED` and `ASC_MUTATION_BASE` (an
+//! IPA to corrupt instead of the sample, e.g. the real fixture) run other campaigns locally.
 
 mod ipa_support;
 
@@ -97,7 +97,10 @@ fn mutate(rng: &mut fastrand::Rng, original: &[u8]) -> (Vec<u8>, String) {
 
 #[test]
 fn corrupted_ipas_never_panic_or_hang() {
-    let original = sample();
+    let original = match std::env::var_os("ASC_MUTATION_BASE") {
+        Some(path) => std::fs::read(path).expect("read ASC_MUTATION_BASE"),
+        None => sample(),
+    };
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("Mutant.ipa");
     let trust = TrustStore::apple();
