@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -185,7 +185,7 @@ pub fn open_with(path: &Path, limits: Limits) -> Result<Archive, IpaError> {
         entries,
         by_name,
         limits,
-        problems: Arc::new(Mutex::new(Vec::new())),
+        problems: ProblemLog::default(),
     })
 }
 
@@ -262,7 +262,7 @@ impl Archive {
 
     /// Problems met so far while reading entry data (CRC, inflate cap, truncation).
     pub fn problems(&self) -> Vec<EntryProblem> {
-        self.problems.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        entry::problems(&self.problems)
     }
 
     /// Entries whose data ranges overlap each other or the central directory. The range of an entry
@@ -342,12 +342,12 @@ impl Archive {
         Ok(EntryRangeReader::new(meta.size, first, Box::new(opener)))
     }
 
-    /// Reads every file entry through to its end, so CRC and inflate problems land in
-    /// [`Archive::problems`]. Used by `--deep`; costs a full decompression of the archive.
+    /// Reads every file entry not yet read through to its end, so CRC and inflate problems land in
+    /// [`Archive::problems`]. Used by `--deep`; costs a decompression of the rest of the archive.
     pub fn verify_all(&self) {
         let mut buf = vec![0u8; 256 * 1024];
         for e in &self.entries {
-            if e.is_dir || e.is_symlink {
+            if e.is_dir || e.is_symlink || entry::is_verified(&self.problems, &e.name) {
                 continue;
             }
             // Errors are already logged by the stream; nothing else to do with them here.

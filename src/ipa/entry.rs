@@ -5,6 +5,7 @@
 //! its readers borrow the archive mutably: a reader we own can be kept open across the Mach-O
 //! parser's calls, shared between rules through `&Archive`, and bounded exactly as we want.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
@@ -45,21 +46,41 @@ pub struct EntryProblem {
     pub detail: String,
 }
 
-pub(crate) type ProblemLog = Arc<Mutex<Vec<EntryProblem>>>;
+/// What reading entries revealed so far, shared by every stream of one archive.
+#[derive(Debug, Default)]
+pub(crate) struct ReadLog {
+    pub problems: Vec<EntryProblem>,
+    /// Entries read through to their end with a matching CRC: `--deep` need not read them again.
+    pub verified: HashSet<String>,
+}
+
+pub(crate) type ProblemLog = Arc<Mutex<ReadLog>>;
 
 /// Upper bound on the problems kept, so a hostile archive cannot grow the log without bound.
 const MAX_PROBLEMS: usize = 10_000;
 
-pub(crate) fn record(log: &ProblemLog, name: &str, kind: ProblemKind, detail: &str) {
+fn lock(log: &ProblemLog) -> std::sync::MutexGuard<'_, ReadLog> {
     // A poisoned lock only means another thread panicked while pushing; the log is still usable.
-    let mut problems = log.lock().unwrap_or_else(|p| p.into_inner());
-    if problems.len() < MAX_PROBLEMS && !problems.iter().any(|p| p.name == name && p.kind == kind) {
-        problems.push(EntryProblem {
+    log.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn record(log: &ProblemLog, name: &str, kind: ProblemKind, detail: &str) {
+    let mut log = lock(log);
+    if log.problems.len() < MAX_PROBLEMS && !log.problems.iter().any(|p| p.name == name && p.kind == kind) {
+        log.problems.push(EntryProblem {
             name: name.to_string(),
             kind,
             detail: detail.to_string(),
         });
     }
+}
+
+pub(crate) fn problems(log: &ProblemLog) -> Vec<EntryProblem> {
+    lock(log).problems.clone()
+}
+
+pub(crate) fn is_verified(log: &ProblemLog, name: &str) -> bool {
+    lock(log).verified.contains(name)
 }
 
 /// Reads `buf.len()` bytes at most from `offset` without touching a shared file position, so any
@@ -275,6 +296,9 @@ impl EntryStream {
                     self.crc.sum()
                 ),
             ));
+        }
+        if self.crc_valid {
+            lock(&self.log).verified.insert(self.name.clone());
         }
         Ok(())
     }
