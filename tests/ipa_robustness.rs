@@ -357,3 +357,19 @@ fn thousands_of_bundles_validate_in_linear_time() {
     assert!(codes(&report).contains(&"ITMS-90206"));
     assert!(codes(&report).contains(&"ASC-ARCHIVE-MULTIPLE-APPS"));
 }
+
+#[test]
+fn duplicate_names_are_reported() {
+    let mut app = minimal_app();
+    app.push(Raw::stored("Payload/Raw.app/Raw", b"a second executable"));
+    let file = write_bytes(&zip(&app));
+    let archive = open_with(&file.path, Limits::default()).expect("readable");
+    assert!(archive.has_duplicate_names());
+    assert!(codes(&report(&file.path)).contains(&"ASC-ARCHIVE-DUPLICATE-NAME"));
+    let clean = write_bytes(&zip(&minimal_app()));
+    assert!(
+        !open_with(&clean.path, Limits::default())
+            .expect("readable")
+            .has_duplicate_names()
+    );
+}
