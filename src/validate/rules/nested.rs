@@ -136,8 +136,16 @@ fn check_watch(bundle: &Bundle, id: &str, host_id: &str, suffix: Option<&str>, o
             format!("Set the watch app target's bundle identifier to '{host_id}.watchkitapp' (one component after the app's)."),
         ));
     }
+    let watch_only = bundle
+        .info
+        .as_ref()
+        .and_then(|i| i.get("WKWatchOnly"))
+        .and_then(plist::Value::as_boolean)
+        .unwrap_or(false);
     match bundle.info_str("WKCompanionAppBundleIdentifier") {
         Some(companion) if companion == host_id => {}
+        // A watch-only app's iOS app is a stub; it may have no companion identifier.
+        None if watch_only => {}
         found => out.push(Finding::error(
             "ASC-WATCH-COMPANION-ID",
             bundle.path.as_str(),
