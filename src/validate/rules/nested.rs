@@ -484,6 +484,15 @@ mod tests {
             has(&codes, "ITMS-90541") && has(&codes, "ASC-WATCH-COMPANION-ID"),
             "{codes:?}"
         );
+        let watch = || {
+            BundleSpec::watch_app("Watch", "com.example.demo.watchkitapp", APP).remove("WKCompanionAppBundleIdentifier")
+        };
+        assert!(has(
+            &codes_for(IpaBuilder::new().watch_app(watch())),
+            "ASC-WATCH-COMPANION-ID"
+        ));
+        let watch_only = IpaBuilder::new().watch_app(watch().set("WKWatchOnly", true));
+        assert!(!has(&codes_for(watch_only), "ASC-WATCH-COMPANION-ID"));
     }
 
     #[test]
