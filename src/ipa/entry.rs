@@ -25,7 +25,7 @@ pub enum Compression {
 }
 
 /// Why an entry's data could not be read, as recorded for the archive rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
     /// The inflated bytes do not match the CRC-32 the central directory declares.
@@ -50,6 +50,8 @@ pub struct EntryProblem {
 #[derive(Debug, Default)]
 pub(crate) struct ReadLog {
     pub problems: Vec<EntryProblem>,
+    /// `(name, kind)` of every problem kept, so each is recorded once.
+    seen: HashSet<(String, ProblemKind)>,
     /// Entries read through to their end with a matching CRC: `--deep` need not read them again.
     pub verified: HashSet<String>,
 }
@@ -66,7 +68,7 @@ fn lock(log: &ProblemLog) -> std::sync::MutexGuard<'_, ReadLog> {
 
 pub(crate) fn record(log: &ProblemLog, name: &str, kind: ProblemKind, detail: &str) {
     let mut log = lock(log);
-    if log.problems.len() < MAX_PROBLEMS && !log.problems.iter().any(|p| p.name == name && p.kind == kind) {
+    if log.problems.len() < MAX_PROBLEMS && log.seen.insert((name.to_string(), kind)) {
         log.problems.push(EntryProblem {
             name: name.to_string(),
             kind,
