@@ -1,19 +1,249 @@
-//! `asc-publish inspect`.
+//! `asc-publish inspect`: what is inside an IPA, as aligned text or one JSON document.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use crate::error::Error;
+use crate::ipa::{Bundle, BundleKind, Inspection, Parsed};
 use crate::output::Format;
+use crate::profile::TrustStore;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Path to the .ipa file.
-    pub ipa: std::path::PathBuf,
-    /// Output format.
+    /// Path to the .ipa file (read in place, never extracted).
+    pub ipa: PathBuf,
+    /// Output format: aligned text for people, or one JSON document on stdout for scripts.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Also trust this root certificate (PEM) when checking provisioning profiles and code
+    /// signatures, besides Apple's. Meant for the simulator's sample IPAs and for tests.
+    #[arg(long, value_name = "FILE")]
+    pub extra_root_ca: Option<PathBuf>,
 }
 
-pub fn run(_args: InspectArgs) -> Result<i32, Error> {
-    Err(Error::usage("`inspect` is not implemented yet"))
+/// Apple's roots, plus the extra root the user asked to trust.
+pub fn trust_store(extra_root_ca: Option<&Path>) -> Result<TrustStore, Error> {
+    let Some(path) = extra_root_ca else {
+        return Ok(TrustStore::apple());
+    };
+    let pem = std::fs::read_to_string(path).map_err(|e| {
+        Error::usage(format!("cannot read the root certificate {}: {e}", path.display()))
+            .with_hint("--extra-root-ca takes a PEM file holding one CA certificate")
+            .with_source(e)
+    })?;
+    TrustStore::apple().with_extra_root_pem(&pem).map_err(|e| {
+        Error::usage(format!("{} is not a usable root certificate: {e}", path.display()))
+            .with_hint("--extra-root-ca takes a PEM file holding one CA certificate (-----BEGIN CERTIFICATE-----)")
+            .with_source(e)
+    })
+}
+
+pub fn run(args: InspectArgs) -> Result<i32, Error> {
+    let trust = trust_store(args.extra_root_ca.as_deref())?;
+    let inspected = crate::ipa::inspect(&args.ipa, &trust)?;
+    match args.format {
+        Format::Json => println!("{}", to_json(&inspected.inspection)?),
+        Format::Text => print!("{}", render_text(&inspected.inspection)),
+    }
+    Ok(crate::error::exit::SUCCESS)
+}
+
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, Error> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::usage(format!("cannot render JSON: {e}")))
+}
+
+/// `12.3 MB`: decimal units, like Finder and App Store Connect.
+pub(crate) fn human_size(bytes: u64) -> String {
+    const UNITS: &[&str] = &["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let name = UNITS.get(unit).copied().unwrap_or("B");
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {name}")
+    }
+}
+
+/// `1.0.0 (1)`, with `?` for what is missing.
+pub(crate) fn version_pair(short: Option<&str>, build: Option<&str>) -> String {
+    format!("{} ({})", short.unwrap_or("?"), build.unwrap_or("?"))
+}
+
+fn kind_label(kind: BundleKind) -> &'static str {
+    match kind {
+        BundleKind::App => "app",
+        BundleKind::AppExtension => "extension",
+        BundleKind::Framework => "framework",
+        BundleKind::WatchApp => "watch app",
+        BundleKind::AppClip => "app clip",
+        BundleKind::Resource => "resources",
+    }
+}
+
+/// Renders whatever a value serialises to as `key=value` pairs (scalars and lists of scalars), so
+/// the profile line follows the `Profile` type as it grows.
+fn pairs(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let scalar = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let Value::Object(map) = value else {
+        return scalar(value).unwrap_or_default();
+    };
+    let mut out = Vec::new();
+    for (key, v) in map {
+        let shown = match v {
+            Value::Array(items) if items.is_empty() => None,
+            Value::Array(items) => Some(items.iter().filter_map(scalar).collect::<Vec<_>>().join(",")),
+            other => scalar(other),
+        };
+        if let Some(shown) = shown.filter(|s| !s.is_empty()) {
+            if shown.contains(' ') {
+                out.push(format!("{key}=\"{shown}\""));
+            } else {
+                out.push(format!("{key}={shown}"));
+            }
+        }
+    }
+    out.join(" ")
+}
+
+fn depth(inspection: &Inspection, bundle: &Bundle) -> usize {
+    let mut depth = 0;
+    let mut cur = bundle.parent;
+    while let Some(i) = cur {
+        depth += 1;
+        // Parents always come first, so this ends; the bound only guards a malformed tree.
+        if depth > inspection.bundles.len() {
+            break;
+        }
+        cur = inspection.bundles.get(i).and_then(|b| b.parent);
+    }
+    depth
+}
+
+/// The compact human view: aligned key/value lines, then the bundle tree.
+pub fn render_text(inspection: &Inspection) -> String {
+    let mut out = String::new();
+    let file = &inspection.file;
+    let app = &inspection.app;
+    let _ = writeln!(
+        out,
+        "{}  ({}, {} uncompressed, {} entries)\n",
+        file.file_name,
+        human_size(file.size),
+        human_size(file.uncompressed_size),
+        file.entry_count
+    );
+    let encryption = match app.uses_non_exempt_encryption {
+        Some(v) => format!("ITSAppUsesNonExemptEncryption = {v}"),
+        None => "not declared (TestFlight will ask about export compliance)".into(),
+    };
+    let rows = [
+        ("Bundle ID", app.bundle_id.clone().unwrap_or_else(|| "?".into())),
+        (
+            "Version",
+            version_pair(app.short_version.as_deref(), app.version.as_deref()),
+        ),
+        ("Platform", app.platform.as_api_str().to_string()),
+        ("Minimum OS", app.minimum_os.clone().unwrap_or_else(|| "?".into())),
+        ("SDK", app.sdk.clone().unwrap_or_else(|| "?".into())),
+        ("Xcode", app.xcode.clone().unwrap_or_else(|| "?".into())),
+        ("Encryption", encryption),
+        (
+            "Signed by",
+            app.signing_identity
+                .clone()
+                .unwrap_or_else(|| "(no identity found)".into()),
+        ),
+    ];
+    for (key, value) in rows {
+        let _ = writeln!(out, "  {key:<12} {value}");
+    }
+    if inspection.bundles.is_empty() {
+        let _ = writeln!(out, "\nNo Payload/<Name>.app found in the archive.");
+        return out;
+    }
+    let _ = writeln!(out, "\nBundles");
+    for bundle in &inspection.bundles {
+        render_bundle(&mut out, inspection, bundle);
+    }
+    out
+}
+
+fn render_bundle(out: &mut String, inspection: &Inspection, bundle: &Bundle) {
+    let depth = depth(inspection, bundle);
+    let indent = "  ".repeat(depth + 1);
+    let name = match inspection.parent_of(bundle) {
+        Some(parent) => bundle
+            .path
+            .strip_prefix(&format!("{}/", parent.path))
+            .unwrap_or(&bundle.path),
+        None => crate::ipa::bundles::last_component(&bundle.path),
+    };
+    let mut line = format!(
+        "{indent}{name}  [{}]  {}  {}",
+        kind_label(bundle.kind),
+        bundle.identifier.as_deref().unwrap_or("?"),
+        version_pair(bundle.short_version.as_deref(), bundle.version.as_deref()),
+    );
+    if let Some(min) = &bundle.minimum_os {
+        let _ = write!(line, "  min {min}");
+    }
+    let _ = writeln!(out, "{line}");
+    // Details sit one level in, marked, so they read apart from the child bundles at that level.
+    let detail = format!("{indent}  · ");
+    if let Some(error) = &bundle.info_error {
+        let _ = writeln!(out, "{detail}Info.plist  {error}");
+    }
+    if let Some(exe) = &bundle.executable {
+        match &exe.parsed {
+            Parsed::Ok(binary) => {
+                let archs = binary.architectures().join(", ");
+                let _ = writeln!(out, "{detail}executable  {}  {archs}", human_size(exe.size));
+            }
+            Parsed::Err { error } => {
+                let _ = writeln!(out, "{detail}executable  {}  unreadable: {error}", human_size(exe.size));
+            }
+        }
+    }
+    if let Some(profile) = &bundle.profile {
+        match &profile.parsed {
+            Parsed::Ok(p) => {
+                let summary = serde_json::to_value(p).map(|v| pairs(&v)).unwrap_or_default();
+                let _ = writeln!(out, "{detail}profile     {summary}");
+            }
+            Parsed::Err { error } => {
+                let _ = writeln!(out, "{detail}profile     unreadable: {error}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_decimal_and_short() {
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(49_425), "49.4 KB");
+        assert_eq!(human_size(2_147_483_648), "2.1 GB");
+    }
+
+    #[test]
+    fn pairs_show_scalars_and_lists() {
+        let v = serde_json::json!({"kind": "app-store", "name": "My Profile", "team_ids": ["A1", "B2"], "x": null, "d": {}});
+        assert_eq!(pairs(&v), "kind=app-store name=\"My Profile\" team_ids=A1,B2");
+    }
 }

@@ -5,6 +5,12 @@ pub mod assets_car;
 pub mod inspect;
 pub mod model;
 
-pub use archive::{Archive, IpaError};
-pub use inspect::{Inspected, inspect};
+// The reader's parts, public for the rules, tests and fuzz targets that use them directly.
+pub mod bundles;
+pub mod entry;
+mod eocd;
+pub mod plist_guard;
+
+pub use archive::{Archive, EntryMeta, IpaError, Limits};
+pub use inspect::{Inspected, PlistFormat, inspect};
 pub use model::{AppSummary, Bundle, BundleKind, FileFacts, Inspection, Located, Parsed, Platform};
