@@ -87,35 +87,35 @@ fn kind_label(kind: BundleKind) -> &'static str {
     }
 }
 
-/// Renders whatever a value serialises to as `key=value` pairs (scalars and lists of scalars), so
-/// the profile line follows the `Profile` type as it grows.
-fn pairs(value: &serde_json::Value) -> String {
-    use serde_json::Value;
-    let scalar = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    };
-    let Value::Object(map) = value else {
-        return scalar(value).unwrap_or_default();
-    };
-    let mut out = Vec::new();
-    for (key, v) in map {
-        let shown = match v {
-            Value::Array(items) if items.is_empty() => None,
-            Value::Array(items) => Some(items.iter().filter_map(scalar).collect::<Vec<_>>().join(",")),
-            other => scalar(other),
-        };
-        if let Some(shown) = shown.filter(|s| !s.is_empty()) {
-            if shown.contains(' ') {
-                out.push(format!("{key}=\"{shown}\""));
-            } else {
-                out.push(format!("{key}={shown}"));
-            }
+/// One line a person can read: kind, name, team, app id, expiry, devices.
+fn profile_summary(p: &crate::profile::Profile) -> String {
+    let kind = serde_json::to_value(p.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut line = kind;
+    if let Some(name) = &p.name {
+        let _ = write!(line, " \"{name}\"");
+    }
+    if let Some(team) = p.team_id() {
+        let _ = write!(line, "  team {team}");
+        if let Some(team_name) = &p.team_name {
+            let _ = write!(line, " ({team_name})");
         }
     }
-    out.join(" ")
+    if let Some(app_id) = &p.application_identifier {
+        let _ = write!(line, "  app id {app_id}");
+    }
+    if let Some(expires) = &p.expires {
+        let _ = write!(line, "  expires {}", expires.get(..10).unwrap_or(expires));
+    }
+    if p.device_count > 0 {
+        let _ = write!(line, "  {} device(s)", p.device_count);
+    }
+    if p.provisions_all_devices {
+        line.push_str("  all devices");
+    }
+    line
 }
 
 fn depth(inspection: &Inspection, bundle: &Bundle) -> usize {
@@ -220,8 +220,8 @@ fn render_bundle(out: &mut String, inspection: &Inspection, bundle: &Bundle) {
     if let Some(profile) = &bundle.profile {
         match &profile.parsed {
             Parsed::Ok(p) => {
-                let summary = serde_json::to_value(p).map(|v| pairs(&v)).unwrap_or_default();
-                let _ = writeln!(out, "{detail}profile     {summary}");
+                let _ = writeln!(out, "{detail}profile     {}", profile_summary(p));
+                let _ = writeln!(out, "{indent}                {}", p.signature.describe());
             }
             Parsed::Err { error } => {
                 let _ = writeln!(out, "{detail}profile     unreadable: {error}");
@@ -239,11 +239,5 @@ mod tests {
         assert_eq!(human_size(999), "999 B");
         assert_eq!(human_size(49_425), "49.4 KB");
         assert_eq!(human_size(2_147_483_648), "2.1 GB");
-    }
-
-    #[test]
-    fn pairs_show_scalars_and_lists() {
-        let v = serde_json::json!({"kind": "app-store", "name": "My Profile", "team_ids": ["A1", "B2"], "x": null, "d": {}});
-        assert_eq!(pairs(&v), "kind=app-store name=\"My Profile\" team_ids=A1,B2");
     }
 }

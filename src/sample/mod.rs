@@ -2,6 +2,7 @@
 //! plists, Mach-O executables with load commands and code signatures, and provisioning profiles
 //! signed by a local test CA (never Apple's, so an unmodified `validate` reports them as "not Apple").
 
+pub mod app;
 pub mod ipa;
 pub mod macho;
 pub mod pki;

@@ -42,6 +42,20 @@ impl CodeResourcesBuilder {
         self
     }
 
+    /// Seals a file known only by its SHA-256 (content streamed elsewhere, e.g. gigabytes of
+    /// benchmark padding); it gets no legacy SHA-1 `files` entry.
+    pub fn file_sha256(mut self, path: &str, sha256: &[u8; 32]) -> Self {
+        self.entries.insert(
+            path.to_string(),
+            Sealed::File {
+                sha1: Vec::new(),
+                sha256: sha256.to_vec(),
+                optional: false,
+            },
+        );
+        self
+    }
+
     /// Seals nested code (a framework, an appex) by its CodeDirectory hash (20 bytes).
     pub fn nested(mut self, path: &str, cdhash: &[u8]) -> Self {
         self.entries.insert(
@@ -60,6 +74,12 @@ impl CodeResourcesBuilder {
         for (path, e) in &self.entries {
             let mut d2 = Dictionary::new();
             match e {
+                Sealed::File { sha1, sha256, optional } if sha1.is_empty() => {
+                    if *optional {
+                        d2.insert("optional".into(), Value::Boolean(true));
+                    }
+                    d2.insert("hash2".into(), Value::Data(sha256.clone()));
+                }
                 Sealed::File { sha1, sha256, optional } => {
                     if *optional {
                         let mut d = Dictionary::new();
