@@ -3,16 +3,21 @@
 //! [`Simulator::start`] binds a loopback HTTP server that speaks the Build Uploads API (apps,
 //! buildUploads, buildUploadFiles, its own pre-signed part storage, builds, preReleaseVersions,
 //! buildBetaDetails), checks ES256 JWTs like Apple, and can inject the faults real pipelines meet
-//! (failed parts, 429 bursts, a lost commit response, token expiry, latency). It is used by
+//! (failed parts, 429 bursts, a lost commit response, token expiry, latency). It also serves the
+//! TestFlight side (beta groups and build assignment, What to Test, notifications, testers, beta
+//! app review, build expiry) over a scene set by [`TestFlightConfig`]. It is used by
 //! `asc-publish sim`, `asc-publish demo` and the end-to-end tests.
 
 mod auth;
+mod beta;
 mod clock;
 mod faults;
 mod inspect;
 mod json;
+mod json_beta;
 mod keys;
 mod routes;
+mod seed;
 mod server;
 mod state;
 mod storage;
@@ -25,6 +30,7 @@ use std::time::Duration;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use faults::Faults;
+pub use seed::{BuildSeed, GroupKind, GroupSeed, SeedState, TestFlightConfig, TesterSeed};
 pub use server::{RequestRecord, SimHandle};
 
 /// The bundle id seeded when the configuration lists no app.
@@ -51,6 +57,8 @@ pub struct SimConfig {
     /// Log every request (method, path without query, status) and why tokens were refused, on
     /// stderr. The CLI turns it on; in-process users (the demo, tests) keep stderr quiet.
     pub verbose: bool,
+    /// Beta groups, testers, seeded builds, beta review details, auto-notify, processing warnings.
+    pub testflight: TestFlightConfig,
 }
 
 impl Default for SimConfig {
@@ -64,6 +72,7 @@ impl Default for SimConfig {
             processing: Processing::default(),
             clock: Arc::new(SystemClock),
             verbose: false,
+            testflight: TestFlightConfig::default(),
         }
     }
 }
@@ -81,6 +90,7 @@ impl fmt::Debug for SimConfig {
             .field("faults", &self.faults)
             .field("processing", &self.processing)
             .field("verbose", &self.verbose)
+            .field("testflight", &self.testflight)
             .finish()
     }
 }
@@ -154,6 +164,8 @@ pub enum SimError {
     BadTrustedKey { key_id: String, reason: String },
     #[error("cannot generate the simulator's API key: {0}")]
     KeyGeneration(String),
+    #[error("TestFlight seed: {0}")]
+    Seed(String),
 }
 
 impl From<SimError> for crate::Error {
@@ -166,6 +178,7 @@ impl From<SimError> for crate::Error {
                 "pass --trust-key KEY_ID=PEM where PEM is the public key (or its file path)"
             }
             SimError::KeyGeneration(_) => "this is a bug; please report it",
+            SimError::Seed(_) => "give a bundle id listed with --app (or none, for the first app)",
         };
         crate::Error::usage(e.to_string()).with_hint(hint).with_source(e)
     }
