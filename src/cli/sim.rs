@@ -103,13 +103,13 @@ pub struct TestFlightArgs {
 
     /// autoNotifyEnabled of new builds' buildBetaDetail (on: POST buildBetaNotifications is
     /// refused with STATE_ERROR.ENTITY_STATE_INVALID).
-    #[arg(long, value_name = "on|off", default_value = "off", value_parser = parse_on_off)]
+    #[arg(long, value_name = "on|off", default_value = "off", value_parser = parse_on_off, action = clap::ArgAction::Set)]
     pub auto_notify: bool,
 
     /// Whether the apps' Beta App Review Information (contact name, phone, email) and en-US Beta
     /// App Information (feedback email, description) are filled in; missing makes
     /// POST betaAppReviewSubmissions fail with 422s naming each gap.
-    #[arg(long, value_name = "complete|missing", default_value = "complete", value_parser = parse_review)]
+    #[arg(long, value_name = "complete|missing", default_value = "complete", value_parser = parse_review, action = clap::ArgAction::Set)]
     pub beta_review_details: bool,
 
     /// Pre-existing build (with its upload, pre-release version and beta detail), repeatable;

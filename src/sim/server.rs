@@ -124,7 +124,8 @@ impl SimHandle {
         lock(&self.shared.requests).clone()
     }
 
-    /// The whole state as JSON (apps, uploads, files, builds, pre-release versions), after
+    /// The whole state as JSON (apps, uploads, files, builds, pre-release versions, and the
+    /// TestFlight records under `beta`), after
     /// moving processing forward to now.
     pub fn snapshot(&self) -> Value {
         let store = self.shared.store();
