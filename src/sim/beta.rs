@@ -441,3 +441,123 @@ pub(crate) fn warning_for(code: &str) -> StateDetail {
         description: format!("{text} ({code})"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::seed::{BuildSeed, GroupSeed};
+
+    fn scene(complete: bool) -> Store {
+        let mut store = Store::default();
+        store.seed_app("com.example.demo", "1");
+        let cfg = TestFlightConfig {
+            groups: ["QA=internal", "All=internal-all", "Ext=external"]
+                .iter()
+                .map(|g| g.parse::<GroupSeed>().unwrap())
+                .collect(),
+            builds: ["1.0=1", "1.0=2:no-compliance", "1.0=3:expired"]
+                .iter()
+                .map(|b| b.parse::<BuildSeed>().unwrap())
+                .collect(),
+            beta_review_details: complete,
+            ..TestFlightConfig::default()
+        };
+        store.seed_testflight(&cfg, "1", 1_700_000_000_000).unwrap();
+        store
+    }
+
+    fn build<'s>(store: &'s Store, version: &str) -> &'s Build {
+        store.builds.values().find(|b| b.version == version).unwrap()
+    }
+
+    #[test]
+    fn all_builds_groups_see_valid_unexpired_builds_only() {
+        let store = scene(true);
+        let names = |v: &str| -> Vec<String> {
+            store
+                .groups_of(build(&store, v))
+                .iter()
+                .map(|g| g.name.clone())
+                .collect()
+        };
+        assert_eq!(names("1"), ["All"]);
+        assert_eq!(names("3"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn beta_states_follow_compliance_groups_and_review() {
+        let mut store = scene(true);
+        assert_eq!(
+            store.beta_states(build(&store, "2")),
+            ("MISSING_EXPORT_COMPLIANCE", "MISSING_EXPORT_COMPLIANCE")
+        );
+        assert_eq!(store.beta_states(build(&store, "3")), ("EXPIRED", "EXPIRED"));
+        // In the all-builds group: internal testing has begun; nothing submitted externally yet.
+        assert_eq!(
+            store.beta_states(build(&store, "1")),
+            ("IN_BETA_TESTING", "READY_FOR_BETA_SUBMISSION")
+        );
+        let id = build(&store, "1").id.clone();
+        store.beta.submissions.insert(
+            "s".into(),
+            ReviewSubmission {
+                id: "s".into(),
+                seq: 99,
+                build_id: id,
+                submitted: 0,
+                state: "WAITING_FOR_REVIEW".into(),
+            },
+        );
+        assert_eq!(store.beta_states(build(&store, "1")).1, "WAITING_FOR_BETA_REVIEW");
+    }
+
+    #[test]
+    fn missing_review_information_names_each_gap() {
+        assert!(scene(true).missing_review_info("1").is_empty());
+        let gaps = scene(false).missing_review_info("1");
+        assert_eq!(gaps.len(), 6, "{gaps:?}");
+        assert_eq!(gaps[0].0, "Beta App Description is missing.");
+    }
+
+    #[test]
+    fn seeding_twice_adds_nothing() {
+        let mut store = scene(true);
+        let before = (
+            store.beta.groups.len(),
+            store.builds.len(),
+            store.beta.app_localizations.len(),
+        );
+        let cfg = TestFlightConfig {
+            groups: vec!["QA=internal".parse().unwrap()],
+            builds: vec!["1.0=1".parse().unwrap()],
+            ..TestFlightConfig::default()
+        };
+        store.seed_testflight(&cfg, "1", 0).unwrap();
+        assert_eq!(
+            before,
+            (
+                store.beta.groups.len(),
+                store.builds.len(),
+                store.beta.app_localizations.len()
+            )
+        );
+        assert!(
+            store
+                .seed_testflight(
+                    &TestFlightConfig {
+                        groups: vec!["com.x.y:Q=internal".parse().unwrap()],
+                        ..TestFlightConfig::default()
+                    },
+                    "1",
+                    0
+                )
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn warnings_end_with_their_code() {
+        assert!(warning_for("91053").description.ends_with("(91053)"));
+        assert!(warning_for("12345").description.ends_with("(12345)"));
+    }
+}

@@ -191,7 +191,7 @@ pub(crate) fn build_linkage(store: &Store, b: &Build, name: &str) -> Option<Valu
             Some(s) => json!({ "type": "betaAppReviewSubmissions", "id": s.id }),
             None => Value::Null,
         }),
-        "buildBetaDetail" | "preReleaseVersion" | "app" | "buildUpload" => None,
+        // To-one relationships already carry their linkage.
         _ => None,
     }
 }

@@ -7,6 +7,28 @@
 //! TestFlight side (beta groups and build assignment, What to Test, notifications, testers, beta
 //! app review, build expiry) over a scene set by [`TestFlightConfig`]. It is used by
 //! `asc-publish sim`, `asc-publish demo` and the end-to-end tests.
+//!
+//! TestFlight answers where Apple's exact status or code is not documented (asc-api.md §4–§5),
+//! chosen once and kept stable for clients:
+//! - assigning a build to an internal group with access to all builds: 422 `ENTITY_UNPROCESSABLE`,
+//!   title "Builds cannot be assigned to this internal group.", detail "Cannot add internal group
+//!   to a build." (VALID, unexpired builds appear in such groups by themselves);
+//! - assigning (or submitting) a build that is expired, not VALID, or (external groups, review)
+//!   without export compliance: 422 `STATE_ERROR.ENTITY_STATE_INVALID`; unknown group, build or
+//!   tester in a linkage: 404 `NOT_FOUND`; a group or tester of another app: 422;
+//! - What to Test: a second localization for a locale is 409
+//!   `ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE`; `whatsNew` over 4000 characters (characters,
+//!   not bytes) is 409 `ENTITY_ERROR.ATTRIBUTE.INVALID.TOO_LONG` with `source.pointer`
+//!   `/data/attributes/whatsNew`;
+//! - `POST buildBetaNotifications` while auto-notify is on: 409
+//!   `STATE_ERROR.ENTITY_STATE_INVALID`, detail containing "auto-notify already enabled";
+//! - `POST betaAppReviewSubmissions`: already submitted, or another build of the same version
+//!   waiting or in review ("Another build is in review."): 409
+//!   `STATE_ERROR.ENTITY_STATE_INVALID`; missing Beta App Description, Feedback Email, review
+//!   contact fields or the build's What to Test: 422 `ENTITY_UNPROCESSABLE`, one error per gap
+//!   (Apple's "Beta App Description is missing." wording). No external group is needed to submit;
+//! - lists whose filter is required (`betaAppReviewSubmissions` filter[build],
+//!   `betaAppReviewDetails` filter[app]): 400 `PARAMETER_ERROR.REQUIRED` with `source.parameter`.
 
 mod auth;
 mod beta;

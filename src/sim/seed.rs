@@ -158,7 +158,10 @@ impl FromStr for TesterSeed {
         let email = email.trim();
         match email.split_once('@') {
             Some((local, domain))
-                if !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace) =>
+                if !local.is_empty()
+                    && domain.contains('.')
+                    && !email.contains(char::is_whitespace)
+                    && !email.contains(':') =>
             {
                 Ok(TesterSeed {
                     app,
