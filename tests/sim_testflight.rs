@@ -393,7 +393,20 @@ async fn testers_lookup_and_individual_assignment() {
     assert_eq!(ids(listed.body["data"].as_array().unwrap()), vec![qa.clone()]);
     let linkages = api.get(&path).await;
     assert_eq!(linkages.body["data"], json!([{ "type": "betaTesters", "id": qa }]));
-    let by_build = api.get(&format!("/v1/betaTesters?filter[builds]={build}")).await;
+    let by_build = api
+        .get(&format!("/v1/betaTesters?filter[builds]={build}&include=builds,apps"))
+        .await;
+    assert_eq!(
+        by_build.body["data"][0]["relationships"]["builds"]["data"][0]["id"],
+        build.as_str()
+    );
+    let included: Vec<&str> = by_build.body["included"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(included, ["builds", "apps"]);
     assert_eq!(ids(by_build.body["data"].as_array().unwrap()), vec![qa.clone()]);
     let included = api.get(&format!("/v1/builds/{build}?include=individualTesters")).await;
     assert_eq!(included.body["included"][0]["type"], "betaTesters");

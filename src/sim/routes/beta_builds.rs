@@ -322,7 +322,12 @@ pub(super) fn list_testers(req: &Req<'_>) -> Result<Reply, ApiError> {
         "sort",
         "limit",
         "cursor",
+        "include",
+        "limit[apps]",
+        "limit[betaGroups]",
+        "limit[builds]",
     ])?;
+    let include = req.query.include(&["apps", "betaGroups", "builds"])?;
     let lower = |name: &str| {
         req.query
             .list(name)
@@ -381,8 +386,36 @@ pub(super) fn list_testers(req: &Req<'_>) -> Result<Reply, ApiError> {
         "-lastName" => list.sort_by(|a, b| b.last_name.cmp(&a.last_name)),
         _ => {}
     }
-    let items = list.iter().map(|t| json_beta::beta_tester(req.base(), t)).collect();
-    page(req, items, Vec::new())
+    let mut included = Vec::new();
+    let items = list
+        .iter()
+        .map(|t| {
+            let mut v = json_beta::beta_tester(req.base(), t);
+            for name in &include {
+                match name.as_str() {
+                    "apps" => {
+                        v["relationships"]["apps"]["data"] = json!([{ "type": "apps", "id": t.app_id }]);
+                        if let Some(a) = store.app(&t.app_id) {
+                            json::push_unique(&mut included, vec![json::app(req.base(), a)]);
+                        }
+                    }
+                    "builds" => {
+                        let builds: Vec<&Build> = t.builds.iter().filter_map(|b| store.builds.get(b)).collect();
+                        v["relationships"]["builds"]["data"] =
+                            builds.iter().map(|b| json!({ "type": "builds", "id": b.id })).collect();
+                        json::push_unique(
+                            &mut included,
+                            builds.iter().map(|b| json::build(req.base(), b)).collect(),
+                        );
+                    }
+                    // Seeded testers belong to no group.
+                    _ => v["relationships"]["betaGroups"]["data"] = json!([]),
+                }
+            }
+            v
+        })
+        .collect();
+    page(req, items, included)
 }
 
 /// `GET /v1/builds/{id}/individualTesters` (full testers) or `.../relationships/...` (linkages).
