@@ -9,13 +9,24 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::sim::{Faults, Processing, ProcessingResult, SimConfig, Simulator};
+use crate::sim::{
+    BuildSeed, Faults, GroupSeed, Processing, ProcessingResult, SimConfig, Simulator, TestFlightConfig, TesterSeed,
+};
 
 const AFTER_HELP: &str = "\
 Once listening, prints exactly one JSON line on stdout and nothing else:
   {\"api_url\":\"http://127.0.0.1:PORT\",\"key_id\":\"…\",\"issuer_id\":\"…\",\"private_key_path\":\"…\"}
 Point asc-publish at it with --api-url (or ASC_API_URL) and the printed key. Logs go to stderr.
-Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.";
+Stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
+
+TestFlight scene: --group, --tester and --seed-build belong to the first --app (or
+com.example.demo) unless prefixed with BUNDLE_ID: — the prefix is recognised when the text before
+the first ':' contains a '.' and no '=' or '@'. Examples:
+  --group 'QA=internal' --group 'Everyone=internal-all' --group 'com.example.other:Public=external'
+  --tester qa@example.com --tester com.example.other:beta@example.com
+  --seed-build 1.0.0=41 --seed-build 1.0.0=42:invalid --seed-build com.example.other:2.0=7:expired
+Seeded build states: valid (processed, export compliance answered; the default), no-compliance,
+invalid, processing, expired. Seeds already present in --state-dir are kept, not duplicated.";
 
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
@@ -72,6 +83,69 @@ pub struct SimArgs {
     /// Seed for the random choices (which parts fail, part order), for reproducible runs.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
+
+    /// The TestFlight scene (boxed: it keeps the CLI's command enum small).
+    #[command(flatten)]
+    pub testflight: Box<TestFlightArgs>,
+}
+
+/// Flags that set the TestFlight scene.
+#[derive(Debug, Args)]
+pub struct TestFlightArgs {
+    /// Beta group, repeatable. internal-all = internal group with access to all builds (every
+    /// VALID build is in it; explicit assignment gets Apple's 422).
+    #[arg(long = "group", value_name = "[BUNDLE_ID:]NAME=internal|internal-all|external")]
+    pub groups: Vec<GroupSeed>,
+
+    /// Beta tester of the app, repeatable.
+    #[arg(long = "tester", value_name = "[BUNDLE_ID:]EMAIL")]
+    pub testers: Vec<TesterSeed>,
+
+    /// autoNotifyEnabled of new builds' buildBetaDetail (on: POST buildBetaNotifications is
+    /// refused with STATE_ERROR.ENTITY_STATE_INVALID).
+    #[arg(long, value_name = "on|off", default_value = "off", value_parser = parse_on_off, action = clap::ArgAction::Set)]
+    pub auto_notify: bool,
+
+    /// Whether the apps' Beta App Review Information (contact name, phone, email) and en-US Beta
+    /// App Information (feedback email, description) are filled in; missing makes
+    /// POST betaAppReviewSubmissions fail with 422s naming each gap.
+    #[arg(long, value_name = "complete|missing", default_value = "complete", value_parser = parse_review, action = clap::ArgAction::Set)]
+    pub beta_review_details: bool,
+
+    /// Pre-existing build (with its upload, pre-release version and beta detail), repeatable;
+    /// state: valid (default), no-compliance, invalid, processing, expired.
+    #[arg(long = "seed-build", value_name = "[BUNDLE_ID:]VERSION=BUILD[:STATE]")]
+    pub seed_builds: Vec<BuildSeed>,
+
+    /// ITMS code processing reports as a warning (state.warnings) on builds it finds valid,
+    /// repeatable, e.g. 91053 (missing privacy-manifest API reasons) or 90725 (SDK soon too old).
+    #[arg(long = "processing-warning", value_name = "CODE", value_parser = parse_code)]
+    pub processing_warnings: Vec<String>,
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("'{s}' is not on or off")),
+    }
+}
+
+fn parse_review(s: &str) -> Result<bool, String> {
+    match s {
+        "complete" => Ok(true),
+        "missing" => Ok(false),
+        _ => Err(format!("'{s}' is not complete or missing")),
+    }
+}
+
+fn parse_code(s: &str) -> Result<String, String> {
+    let code = s.strip_prefix("ITMS-").unwrap_or(s);
+    if !code.is_empty() && code.len() <= 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(code.to_owned())
+    } else {
+        Err(format!("'{s}' is not an ITMS code such as 91053"))
+    }
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {
@@ -123,6 +197,7 @@ fn config(args: SimArgs) -> Result<SimConfig, Error> {
         };
         trusted_keys.push((kid.to_owned(), pem.to_owned()));
     }
+    let tf = *args.testflight;
     Ok(SimConfig {
         listen: args.listen,
         state_dir: args.state_dir,
@@ -142,6 +217,14 @@ fn config(args: SimArgs) -> Result<SimConfig, Error> {
             result: args.processing_result,
         },
         verbose: true,
+        testflight: TestFlightConfig {
+            groups: tf.groups,
+            testers: tf.testers,
+            auto_notify: tf.auto_notify,
+            beta_review_details: tf.beta_review_details,
+            builds: tf.seed_builds,
+            processing_warnings: tf.processing_warnings,
+        },
         ..SimConfig::default()
     })
 }
@@ -216,5 +299,14 @@ mod tests {
         );
         assert!("failed:".parse::<ProcessingResult>().is_err());
         assert!("weird".parse::<ProcessingResult>().is_err());
+    }
+
+    #[test]
+    fn testflight_flags_parse() {
+        assert_eq!(parse_on_off("on"), Ok(true));
+        assert!(parse_on_off("yes").is_err());
+        assert_eq!(parse_review("missing"), Ok(false));
+        assert_eq!(parse_code("ITMS-91053"), Ok("91053".into()));
+        assert!(parse_code("abc").is_err());
     }
 }

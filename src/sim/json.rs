@@ -29,6 +29,8 @@ pub(crate) struct ErrorBody {
     pub detail: String,
     pub source: Option<Source>,
     pub meta: Option<Value>,
+    /// Further errors answered in the same document (Apple lists one per problem).
+    pub more: Vec<ApiError>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,7 +48,14 @@ impl ApiError {
             detail: detail.into(),
             source: None,
             meta: None,
+            more: Vec::new(),
         }))
+    }
+
+    /// Adds another error to the same answer (the HTTP status stays this one's).
+    pub fn and(mut self, other: ApiError) -> Self {
+        self.0.more.push(other);
+        self
     }
 
     pub fn status(&self) -> u16 {
@@ -133,6 +142,12 @@ impl ApiError {
     }
 
     pub fn to_json(&self) -> Value {
+        let mut errors = vec![self.entry()];
+        errors.extend(self.0.more.iter().map(ApiError::entry));
+        json!({ "errors": errors })
+    }
+
+    fn entry(&self) -> Value {
         let mut e = json!({
             "id": keys::uuid(),
             "status": self.0.status.to_string(),
@@ -148,7 +163,7 @@ impl ApiError {
         if let Some(meta) = &self.0.meta {
             e["meta"] = meta.clone();
         }
-        json!({ "errors": [e] })
+        e
     }
 }
 
@@ -159,7 +174,7 @@ fn rel(kind: &str, id: Option<&str>) -> Value {
     }
 }
 
-fn rel_links(base: &str, kind: &str, id: &str, name: &str) -> Value {
+pub(crate) fn rel_links(base: &str, kind: &str, id: &str, name: &str) -> Value {
     json!({
         "self": format!("{base}/v1/{kind}/{id}/relationships/{name}"),
         "related": format!("{base}/v1/{kind}/{id}/{name}"),
@@ -300,34 +315,21 @@ pub(crate) fn build(base: &str, b: &Build) -> Value {
             "betaGroups": { "links": rel_links(base, "builds", &b.id, "betaGroups") },
             "individualTesters": { "links": rel_links(base, "builds", &b.id, "individualTesters") },
             "betaBuildLocalizations": { "links": rel_links(base, "builds", &b.id, "betaBuildLocalizations") },
+            "betaAppReviewSubmission": { "links": rel_links(base, "builds", &b.id, "betaAppReviewSubmission") },
         },
         "links": { "self": format!("{base}/v1/builds/{}", b.id) },
     })
 }
 
-/// The beta states follow from the build: processing, then missing export compliance until
-/// `usesNonExemptEncryption` is answered, then ready; expired builds are EXPIRED.
-pub(crate) fn beta_states(b: &Build) -> (&'static str, &'static str) {
-    if b.expired {
-        return ("EXPIRED", "EXPIRED");
-    }
-    match b.processing_state.as_str() {
-        "VALID" => match b.uses_non_exempt_encryption {
-            None => ("MISSING_EXPORT_COMPLIANCE", "MISSING_EXPORT_COMPLIANCE"),
-            Some(_) => ("READY_FOR_BETA_TESTING", "READY_FOR_BETA_SUBMISSION"),
-        },
-        "PROCESSING" => ("PROCESSING", "PROCESSING"),
-        _ => ("PROCESSING_EXCEPTION", "PROCESSING_EXCEPTION"),
-    }
-}
-
-pub(crate) fn beta_detail(base: &str, b: &Build) -> Value {
-    let (internal, external) = beta_states(b);
+/// The build's beta detail; its states follow from the build, its groups and its beta review
+/// submission (see `Store::beta_states`).
+pub(crate) fn beta_detail(base: &str, store: &Store, b: &Build) -> Value {
+    let (internal, external) = store.beta_states(b);
     json!({
         "type": "buildBetaDetails",
         "id": b.beta_detail_id,
         "attributes": {
-            "autoNotifyEnabled": false,
+            "autoNotifyEnabled": b.auto_notify,
             "internalBuildState": internal,
             "externalBuildState": external,
         },
@@ -359,7 +361,7 @@ pub(crate) fn build_includes(base: &str, store: &Store, b: &Build, include: &[St
     let mut out = Vec::new();
     for name in include {
         match name.as_str() {
-            "buildBetaDetail" => out.push(beta_detail(base, b)),
+            "buildBetaDetail" => out.push(beta_detail(base, store, b)),
             "preReleaseVersion" => {
                 if let Some(p) = store.pre_release_versions.get(&b.pre_release_version_id) {
                     out.push(pre_release_version(base, p));
@@ -375,10 +377,22 @@ pub(crate) fn build_includes(base: &str, store: &Store, b: &Build, include: &[St
                     out.push(upload(base, u));
                 }
             }
-            _ => {}
+            other => out.extend(super::json_beta::build_includes(base, store, b, other)),
         }
     }
     out
+}
+
+/// A build as a list or document entry: like [`build`], with `relationships.*.data` filled in for
+/// the to-many relationships the request includes (JSON:API linkage).
+pub(crate) fn build_in(base: &str, store: &Store, b: &Build, include: &[String]) -> Value {
+    let mut v = build(base, b);
+    for name in include {
+        if let Some(data) = super::json_beta::build_linkage(store, b, name) {
+            v["relationships"][name.as_str()]["data"] = data;
+        }
+    }
+    v
 }
 
 /// Appends `items` to `included` unless already there (JSON:API: each resource once).

@@ -3,16 +3,43 @@
 //! [`Simulator::start`] binds a loopback HTTP server that speaks the Build Uploads API (apps,
 //! buildUploads, buildUploadFiles, its own pre-signed part storage, builds, preReleaseVersions,
 //! buildBetaDetails), checks ES256 JWTs like Apple, and can inject the faults real pipelines meet
-//! (failed parts, 429 bursts, a lost commit response, token expiry, latency). It is used by
+//! (failed parts, 429 bursts, a lost commit response, token expiry, latency). It also serves the
+//! TestFlight side (beta groups and build assignment, What to Test, notifications, testers, beta
+//! app review, build expiry) over a scene set by [`TestFlightConfig`]. It is used by
 //! `asc-publish sim`, `asc-publish demo` and the end-to-end tests.
+//!
+//! TestFlight answers where Apple's exact status or code is not documented (asc-api.md §4–§5),
+//! chosen once and kept stable for clients:
+//! - assigning a build to an internal group with access to all builds: 422 `ENTITY_UNPROCESSABLE`,
+//!   title "Builds cannot be assigned to this internal group.", detail "Cannot add internal group
+//!   to a build." (VALID, unexpired builds appear in such groups by themselves);
+//! - assigning (or submitting) a build that is expired, not VALID, or (external groups, review)
+//!   without export compliance: 422 `STATE_ERROR.ENTITY_STATE_INVALID`; unknown group, build or
+//!   tester in a linkage: 404 `NOT_FOUND`; a group or tester of another app: 422;
+//! - What to Test: a second localization for a locale is 409
+//!   `ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE`; `whatsNew` over 4000 characters (characters,
+//!   not bytes) is 409 `ENTITY_ERROR.ATTRIBUTE.INVALID.TOO_LONG` with `source.pointer`
+//!   `/data/attributes/whatsNew`;
+//! - `POST buildBetaNotifications` while auto-notify is on: 409
+//!   `STATE_ERROR.ENTITY_STATE_INVALID`, detail containing "auto-notify already enabled";
+//! - `POST betaAppReviewSubmissions`: already submitted, or another build of the same version
+//!   waiting or in review ("Another build is in review."): 409
+//!   `STATE_ERROR.ENTITY_STATE_INVALID`; missing Beta App Description, Feedback Email, review
+//!   contact fields or the build's What to Test: 422 `ENTITY_UNPROCESSABLE`, one error per gap
+//!   (Apple's "Beta App Description is missing." wording). No external group is needed to submit;
+//! - lists whose filter is required (`betaAppReviewSubmissions` filter[build],
+//!   `betaAppReviewDetails` filter[app]): 400 `PARAMETER_ERROR.REQUIRED` with `source.parameter`.
 
 mod auth;
+mod beta;
 mod clock;
 mod faults;
 mod inspect;
 mod json;
+mod json_beta;
 mod keys;
 mod routes;
+mod seed;
 mod server;
 mod state;
 mod storage;
@@ -25,6 +52,7 @@ use std::time::Duration;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use faults::Faults;
+pub use seed::{BuildSeed, GroupKind, GroupSeed, SeedState, TestFlightConfig, TesterSeed};
 pub use server::{RequestRecord, SimHandle};
 
 /// The bundle id seeded when the configuration lists no app.
@@ -51,6 +79,8 @@ pub struct SimConfig {
     /// Log every request (method, path without query, status) and why tokens were refused, on
     /// stderr. The CLI turns it on; in-process users (the demo, tests) keep stderr quiet.
     pub verbose: bool,
+    /// Beta groups, testers, seeded builds, beta review details, auto-notify, processing warnings.
+    pub testflight: TestFlightConfig,
 }
 
 impl Default for SimConfig {
@@ -64,6 +94,7 @@ impl Default for SimConfig {
             processing: Processing::default(),
             clock: Arc::new(SystemClock),
             verbose: false,
+            testflight: TestFlightConfig::default(),
         }
     }
 }
@@ -81,6 +112,7 @@ impl fmt::Debug for SimConfig {
             .field("faults", &self.faults)
             .field("processing", &self.processing)
             .field("verbose", &self.verbose)
+            .field("testflight", &self.testflight)
             .finish()
     }
 }
@@ -154,6 +186,8 @@ pub enum SimError {
     BadTrustedKey { key_id: String, reason: String },
     #[error("cannot generate the simulator's API key: {0}")]
     KeyGeneration(String),
+    #[error("TestFlight seed: {0}")]
+    Seed(String),
 }
 
 impl From<SimError> for crate::Error {
@@ -166,6 +200,7 @@ impl From<SimError> for crate::Error {
                 "pass --trust-key KEY_ID=PEM where PEM is the public key (or its file path)"
             }
             SimError::KeyGeneration(_) => "this is a bug; please report it",
+            SimError::Seed(_) => "give a bundle id listed with --app (or none, for the first app)",
         };
         crate::Error::usage(e.to_string()).with_hint(hint).with_source(e)
     }

@@ -54,6 +54,8 @@ pub(crate) struct Shared {
     pub processing: Processing,
     pub keys: KeyRing,
     pub verbose: bool,
+    /// ITMS codes processing attaches as warnings to VALID builds.
+    pub processing_warnings: Vec<String>,
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked (the simulator must keep
@@ -122,7 +124,8 @@ impl SimHandle {
         lock(&self.shared.requests).clone()
     }
 
-    /// The whole state as JSON (apps, uploads, files, builds, pre-release versions), after
+    /// The whole state as JSON (apps, uploads, files, builds, pre-release versions, and the
+    /// TestFlight records under `beta`), after
     /// moving processing forward to now.
     pub fn snapshot(&self) -> Value {
         let store = self.shared.store();
@@ -167,6 +170,14 @@ pub(crate) async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     for (bundle, app_id) in &config.apps {
         store.seed_app(bundle, app_id);
     }
+    let first_app = config
+        .apps
+        .first()
+        .and_then(|(bundle, _)| store.apps.iter().find(|a| &a.bundle_id == bundle))
+        .or_else(|| store.apps.first())
+        .map(|a| a.id.clone())
+        .unwrap_or_else(|| super::DEFAULT_APP_ID.to_owned());
+    store.seed_testflight(&config.testflight, &first_app, config.clock.now_millis())?;
     let mut ring = KeyRing::new(&own.key_id, &own.issuer_id, &own.public_pem).map_err(SimError::KeyGeneration)?;
     for (kid, pem) in &config.trusted_keys {
         let public = keys::trusted_public_pem(kid, pem)?;
@@ -205,6 +216,7 @@ pub(crate) async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         processing: config.processing.clone(),
         keys: ring,
         verbose: config.verbose,
+        processing_warnings: config.testflight.processing_warnings.clone(),
     });
     shared.persist(&lock(&shared.store));
 

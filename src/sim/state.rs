@@ -1,5 +1,6 @@
-//! The simulator's records (apps, build uploads, upload files, builds, pre-release versions), the
-//! state machines that move them, and their persistence as one JSON file.
+//! The simulator's records (apps, build uploads, upload files, builds, pre-release versions, and
+//! the TestFlight records of `beta.rs`), the state machines that move them, and their persistence
+//! as one JSON file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +58,9 @@ pub(crate) struct ProcessingPlan {
     pub duration_ms: i64,
     /// "valid", "invalid" or "failed:CODE".
     pub result: String,
+    /// ITMS codes attached as `state.warnings` when the verdict is valid.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -171,6 +175,9 @@ pub(crate) struct Build {
     pub uses_non_exempt_encryption: Option<bool>,
     pub expired: bool,
     pub min_os_version: String,
+    /// `buildBetaDetail.autoNotifyEnabled`.
+    #[serde(default)]
+    pub auto_notify: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -192,6 +199,12 @@ pub(crate) struct Store {
     pub pre_release_versions: BTreeMap<String, PreReleaseVersion>,
     /// Creation counter: lists sort by it, so order survives restarts.
     pub seq: u64,
+    /// TestFlight records (groups, testers, localizations, submissions, review information).
+    #[serde(default)]
+    pub beta: super::beta::BetaStore,
+    /// `autoNotifyEnabled` given to new builds; comes from the configuration at every start.
+    #[serde(skip)]
+    pub auto_notify_default: bool,
 }
 
 pub(crate) const STATE_FILE: &str = "state.json";
@@ -299,7 +312,7 @@ impl Store {
             changed = true;
         }
         if elapsed >= plan.duration_ms {
-            self.finish(id, &result);
+            self.finish(id, &result, &plan.warnings);
             changed = true;
         }
         changed
@@ -342,6 +355,7 @@ impl Store {
             uses_non_exempt_encryption: None,
             expired: false,
             min_os_version: upload.min_os_version.clone().unwrap_or_else(|| "16.0".into()),
+            auto_notify: self.auto_notify_default,
         };
         if let Some(u) = self.uploads.get_mut(upload_id) {
             u.build_id = Some(build.id.clone());
@@ -349,7 +363,7 @@ impl Store {
         self.builds.insert(build.id.clone(), build);
     }
 
-    fn finish(&mut self, upload_id: &str, result: &ProcessingResult) {
+    fn finish(&mut self, upload_id: &str, result: &ProcessingResult, warnings: &[String]) {
         let Some(upload) = self.uploads.get_mut(upload_id) else {
             return;
         };
@@ -358,6 +372,9 @@ impl Store {
         let verdict = match result {
             ProcessingResult::Valid => {
                 upload.state = UploadState::Complete;
+                upload
+                    .warnings
+                    .extend(warnings.iter().map(|c| super::beta::warning_for(c)));
                 "VALID"
             }
             ProcessingResult::Invalid => {

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod openapi;
+pub mod process;
+pub mod testflight;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -283,6 +283,7 @@ pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
                 u.plan = Some(ProcessingPlan {
                     committed_at: now,
                     duration_ms: i64::try_from(req.shared.processing.duration.as_millis()).unwrap_or(i64::MAX),
+                    warnings: req.shared.processing_warnings.clone(),
                     result,
                 });
             }

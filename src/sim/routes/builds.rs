@@ -8,7 +8,17 @@ use super::{Reply, Req, attributes, body_data, invalid_attribute, page};
 use crate::sim::json::{self, ApiError};
 use crate::sim::state::{Build, compare_versions};
 
-const BUILD_INCLUDES: &[&str] = &["buildBetaDetail", "preReleaseVersion", "app", "buildUpload"];
+const BUILD_INCLUDES: &[&str] = &[
+    "buildBetaDetail",
+    "preReleaseVersion",
+    "app",
+    "buildUpload",
+    "betaGroups",
+    "individualTesters",
+    "betaBuildLocalizations",
+    "betaAppReviewSubmission",
+];
+const REVIEW_STATES: &[&str] = &["WAITING_FOR_REVIEW", "IN_REVIEW", "REJECTED", "APPROVED"];
 const PROCESSING_STATES: &[&str] = &["PROCESSING", "FAILED", "INVALID", "VALID"];
 
 pub(super) fn list(req: &Req<'_>) -> Result<Reply, ApiError> {
@@ -21,10 +31,18 @@ pub(super) fn list(req: &Req<'_>) -> Result<Reply, ApiError> {
         "filter[processingState]",
         "filter[expired]",
         "filter[id]",
+        "filter[betaGroups]",
+        "filter[betaAppReviewSubmission.betaReviewState]",
+        "filter[usesNonExemptEncryption]",
+        "filter[buildAudienceType]",
+        "exists[usesNonExemptEncryption]",
         "sort",
         "limit",
         "cursor",
         "include",
+        "limit[betaGroups]",
+        "limit[individualTesters]",
+        "limit[betaBuildLocalizations]",
     ])?;
     let include = req.query.include(BUILD_INCLUDES)?;
     // Without filter[processingState], Apple lists only VALID builds.
@@ -44,6 +62,24 @@ pub(super) fn list(req: &Req<'_>) -> Result<Reply, ApiError> {
             ));
         }
     };
+    let bool_filter = |name: &str| match req.query.get(name) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(v) => Err(ApiError::bad_param(
+            name,
+            format!("'{v}' is not a valid value for '{name}'; expected true or false"),
+        )),
+    };
+    let encryption = bool_filter("filter[usesNonExemptEncryption]")?;
+    let encryption_answered = bool_filter("exists[usesNonExemptEncryption]")?;
+    let review_states = req
+        .query
+        .enum_list("filter[betaAppReviewSubmission.betaReviewState]", REVIEW_STATES)?;
+    let audiences = req
+        .query
+        .enum_list("filter[buildAudienceType]", &["INTERNAL_ONLY", "APP_STORE_ELIGIBLE"])?;
+    let groups = req.query.list("filter[betaGroups]");
     let apps = req.query.list("filter[app]");
     let versions = req.query.list("filter[version]");
     let train_versions = req.query.list("filter[preReleaseVersion.version]");
@@ -77,6 +113,23 @@ pub(super) fn list(req: &Req<'_>) -> Result<Reply, ApiError> {
         .filter(|b| trains.as_ref().is_none_or(|l| l.contains(&b.pre_release_version_id)))
         .filter(|b| ids.as_ref().is_none_or(|l| l.contains(&b.id)))
         .filter(|b| expired.is_none_or(|e| e == b.expired))
+        .filter(|b| encryption.is_none_or(|e| b.uses_non_exempt_encryption == Some(e)))
+        .filter(|b| encryption_answered.is_none_or(|e| b.uses_non_exempt_encryption.is_some() == e))
+        .filter(|_| {
+            audiences
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|a| a == "APP_STORE_ELIGIBLE"))
+        })
+        .filter(|b| {
+            groups
+                .as_ref()
+                .is_none_or(|l| store.groups_of(b).iter().any(|g| l.contains(&g.id)))
+        })
+        .filter(|b| {
+            review_states
+                .as_ref()
+                .is_none_or(|l| store.submission_of(&b.id).is_some_and(|s| l.contains(&s.state)))
+        })
         .filter(|b| {
             train_versions
                 .as_ref()
@@ -103,12 +156,16 @@ pub(super) fn list(req: &Req<'_>) -> Result<Reply, ApiError> {
     for b in &builds {
         json::push_unique(&mut included, json::build_includes(req.base(), &store, b, &include));
     }
-    let items = builds.iter().map(|b| json::build(req.base(), b)).collect();
+    let items = builds
+        .iter()
+        .map(|b| json::build_in(req.base(), &store, b, &include))
+        .collect();
     page(req, items, included)
 }
 
 fn one(req: &Req<'_>, b: &Build, include: &[String], store: &crate::sim::state::Store) -> Value {
-    let mut doc = json!({ "data": json::build(req.base(), b), "links": { "self": req.self_link() } });
+    let mut doc =
+        json!({ "data": json::build_in(req.base(), store, b, include), "links": { "self": req.self_link() } });
     let included = json::build_includes(req.base(), store, b, include);
     if !included.is_empty() {
         doc["included"] = Value::Array(included);
@@ -117,7 +174,12 @@ fn one(req: &Req<'_>, b: &Build, include: &[String], store: &crate::sim::state::
 }
 
 pub(super) fn get(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
-    req.query.allow_only(&["include"])?;
+    req.query.allow_only(&[
+        "include",
+        "limit[betaGroups]",
+        "limit[individualTesters]",
+        "limit[betaBuildLocalizations]",
+    ])?;
     let include = req.query.include(BUILD_INCLUDES)?;
     let store = req.shared.store();
     let b = store.builds.get(id).ok_or_else(|| ApiError::not_found("builds", id))?;
@@ -162,6 +224,7 @@ pub(super) fn update(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
             "An expired build cannot be made available again.",
         ));
     }
+
     if let Some(e) = encryption {
         b.uses_non_exempt_encryption = Some(e);
     }
@@ -179,7 +242,7 @@ pub(super) fn beta_detail(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
     let b = store.builds.get(id).ok_or_else(|| ApiError::not_found("builds", id))?;
     Ok(Reply::Json(
         200,
-        json!({ "data": json::beta_detail(req.base(), b), "links": { "self": req.self_link() } }),
+        json!({ "data": json::beta_detail(req.base(), &store, b), "links": { "self": req.self_link() } }),
     ))
 }
 

@@ -2,6 +2,9 @@
 //! JSON:API body checks, and cursor pagination.
 
 mod apps;
+mod beta_builds;
+mod beta_groups;
+mod beta_review;
 mod build_upload_files;
 mod build_uploads;
 mod builds;
@@ -88,9 +91,72 @@ pub(crate) async fn dispatch(shared: &Arc<Shared>, method: &Method, uri: &Uri, b
         ["preReleaseVersions"] => {
             return only(&req, &[Method::GET]).and_then(|_| builds::pre_release_versions(&req));
         }
-        _ => return Err(ApiError::path_not_found()),
+        _ => return testflight(&req, method, &segments),
     }
     Err(ApiError::method_not_allowed(method.as_str()))
+}
+
+/// The TestFlight paths.
+fn testflight(req: &Req<'_>, method: &Method, segments: &[&str]) -> Result<Reply, ApiError> {
+    let get = |f: &dyn Fn() -> Result<Reply, ApiError>| only(req, &[Method::GET]).and_then(|_| f());
+    let link = |f: &dyn Fn(bool) -> Result<Reply, ApiError>| match *method {
+        Method::POST => f(true),
+        Method::DELETE => f(false),
+        _ => Err(ApiError::method_not_allowed(method.as_str())),
+    };
+    match segments {
+        ["betaGroups"] => get(&|| beta_groups::list(req)),
+        ["betaGroups", id] => get(&|| beta_groups::get(req, id)),
+        ["apps", id, "betaGroups"] => get(&|| beta_groups::list_for_app(req, id)),
+        ["betaGroups", id, "builds"] => get(&|| beta_groups::builds_of_group(req, id, false)),
+        ["betaGroups", id, "relationships", "builds"] => match *method {
+            Method::GET => beta_groups::builds_of_group(req, id, true),
+            _ => link(&|adding| beta_groups::link_builds(req, id, adding)),
+        },
+        ["builds", id, "relationships", "betaGroups"] => link(&|adding| beta_groups::link_groups(req, id, adding)),
+        ["betaBuildLocalizations"] => match *method {
+            Method::GET => beta_builds::list_localizations(req),
+            Method::POST => beta_builds::create_localization(req),
+            _ => Err(ApiError::method_not_allowed(method.as_str())),
+        },
+        ["betaBuildLocalizations", id] => match *method {
+            Method::GET => beta_builds::get_localization(req, id),
+            Method::PATCH => beta_builds::update_localization(req, id),
+            Method::DELETE => beta_builds::delete_localization(req, id),
+            _ => Err(ApiError::method_not_allowed(method.as_str())),
+        },
+        ["builds", id, "betaBuildLocalizations"] => get(&|| beta_builds::localizations_of_build(req, id)),
+        ["buildBetaNotifications"] => only(req, &[Method::POST]).and_then(|_| beta_builds::notify(req)),
+        ["buildBetaDetails"] => get(&|| beta_builds::list_beta_details(req)),
+        ["buildBetaDetails", id] => match *method {
+            Method::GET => beta_builds::get_beta_detail(req, id),
+            Method::PATCH => beta_builds::update_beta_detail(req, id),
+            _ => Err(ApiError::method_not_allowed(method.as_str())),
+        },
+        ["betaTesters"] => get(&|| beta_builds::list_testers(req)),
+        ["builds", id, "individualTesters"] => get(&|| beta_builds::testers_of_build(req, id, false)),
+        ["builds", id, "relationships", "individualTesters"] => match *method {
+            Method::GET => beta_builds::testers_of_build(req, id, true),
+            _ => link(&|adding| beta_builds::link_testers(req, id, adding)),
+        },
+        ["apps", id, "betaAppReviewDetail"] => get(&|| beta_review::detail_for_app(req, id)),
+        ["betaAppReviewDetails"] => get(&|| beta_review::list_details(req)),
+        ["betaAppReviewDetails", id] => match *method {
+            Method::GET => beta_review::get_detail(req, id),
+            Method::PATCH => beta_review::update_detail(req, id),
+            _ => Err(ApiError::method_not_allowed(method.as_str())),
+        },
+        ["apps", id, "betaAppLocalizations"] => get(&|| beta_review::localizations_for_app(req, id)),
+        ["betaAppLocalizations"] => get(&|| beta_review::list_localizations(req)),
+        ["betaAppReviewSubmissions"] => match *method {
+            Method::GET => beta_review::list_submissions(req),
+            Method::POST => beta_review::submit(req),
+            _ => Err(ApiError::method_not_allowed(method.as_str())),
+        },
+        ["betaAppReviewSubmissions", id] => get(&|| beta_review::get_submission(req, id)),
+        ["builds", id, "betaAppReviewSubmission"] => get(&|| beta_review::submission_of_build(req, id)),
+        _ => Err(ApiError::path_not_found()),
+    }
 }
 
 fn only(req: &Req<'_>, methods: &[Method]) -> Result<(), ApiError> {
