@@ -99,10 +99,27 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Builds a reqwest client (shared by the API client and the unauthenticated part uploader).
+/// Builds the API's reqwest client.
 pub fn build_http(timeout: Option<Duration>, extra_root_ca: Option<&Path>) -> Result<reqwest::Client, AscError> {
-    let mut b = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
+    http_builder(
+        timeout,
+        extra_root_ca,
+        reqwest::Client::builder().user_agent(USER_AGENT),
+    )
+}
+
+/// Builds the client for pre-signed part uploads: no token, no User-Agent, nothing but what each
+/// operation asks for (reqwest itself adds `Accept: */*` and the transport adds `Host`).
+pub fn build_parts_http(timeout: Option<Duration>, extra_root_ca: Option<&Path>) -> Result<reqwest::Client, AscError> {
+    http_builder(timeout, extra_root_ca, reqwest::Client::builder())
+}
+
+fn http_builder(
+    timeout: Option<Duration>,
+    extra_root_ca: Option<&Path>,
+    b: reqwest::ClientBuilder,
+) -> Result<reqwest::Client, AscError> {
+    let mut b = b
         .connect_timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none());
     if let Some(t) = timeout {
