@@ -59,7 +59,7 @@ pub struct UploadArgs {
     pub issuer_id: Option<String>,
     /// The .p8 key: a path, its PEM text, or base64 of it [env: ASC_PRIVATE_KEY, ASC_PRIVATE_KEY_B64,
     /// ASC_PRIVATE_KEY_PATH, APP_STORE_CONNECT_API_KEY_KEY, APP_STORE_CONNECT_PRIVATE_KEY].
-    #[arg(long, value_name = "KEY", hide_default_value = true)]
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     pub private_key: Option<String>,
     /// Extra root CA (PEM) trusted for TLS, e.g. behind a corporate proxy.
     #[arg(long, value_name = "FILE")]
@@ -153,11 +153,13 @@ fn render(outcome: &Outcome, format: Format) {
     }
 }
 
-/// Everything after argument parsing, with the environment and clock injected.
+/// Everything after argument parsing, with the environment and clock injected. Configuration
+/// (credentials, API URL) is checked first, then the IPA, then the network is used.
 pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut Outcome) -> Result<(), Error> {
     let started = clock.now();
+    let (client, parts_http) = connect(args, env, clock.clone())?;
     let req = read_ipa(args, outcome)?;
-    let r = upload(args, env, clock.clone(), &req, outcome).await;
+    let r = upload_with(&client, &parts_http, args, &req, outcome).await;
     outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
     if r.is_ok() && outcome.status == Status::Success && args.format == Format::Text {
         eprintln!(
@@ -225,14 +227,8 @@ fn read_ipa(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadRequest, E
     })
 }
 
-/// Credentials, client, engine. Public so tests can drive the command without an IPA reader.
-pub async fn upload(
-    args: &UploadArgs,
-    env: &Env,
-    clock: SharedClock,
-    req: &UploadRequest,
-    outcome: &mut Outcome,
-) -> Result<(), Error> {
+/// Resolves credentials and the API URL into a client, and builds the separate part-upload client.
+pub fn connect(args: &UploadArgs, env: &Env, clock: SharedClock) -> Result<(AscClient, reqwest::Client), Error> {
     let flags = CredentialFlags {
         key_id: args.key_id.clone(),
         issuer_id: args.issuer_id.clone(),
@@ -253,6 +249,18 @@ pub async fn upload(
     // Parts go to pre-signed storage URLs through a client that has never seen the token.
     let parts_http = build_parts_http(Some(PART_TIMEOUT), args.extra_root_ca.as_deref())?;
     let client = AscClient::new(&config, TokenSource::new(credentials, clock.clone()), clock, http)?;
+    Ok((client, parts_http))
+}
+
+/// Runs the engine with the command's options. Public so tests can drive the command without an
+/// IPA reader.
+pub async fn upload_with(
+    client: &AscClient,
+    parts_http: &reqwest::Client,
+    args: &UploadArgs,
+    req: &UploadRequest,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
     let opts = UploadOptions {
         app_id: args.app_id.clone(),
         concurrency: usize::from(args.concurrency),
@@ -264,7 +272,7 @@ pub async fn upload(
         verbose: args.verbose > 0,
         ..UploadOptions::default()
     };
-    let r = run_upload(&client, &parts_http, req, &opts, outcome).await;
+    let r = run_upload(client, parts_http, req, &opts, outcome).await;
     outcome.requests = client.stats().requests();
     if let Some(rl) = client.stats().rate_limit().filter(|_| args.verbose > 0) {
         eprintln!(
