@@ -294,3 +294,30 @@ async fn plain_http_to_a_remote_host_is_refused() {
     assert_eq!(e.exit_code(), 2);
     assert!(e.message().contains("loopback") || e.message().contains("this machine"));
 }
+
+#[tokio::test]
+async fn an_individual_key_signs_with_sub_user_and_no_issuer() {
+    let server = serve(Arc::new(|_r: &Req| json(200, app_doc("1")))).await;
+    let clock = ManualClock::new(SystemTime::now());
+    let (pem, _, public) = test_key();
+    let env = Env::from_pairs([("ASC_KEY_ID", "INDIVIDUAL"), ("ASC_PRIVATE_KEY", pem.as_str())]);
+    let creds = Credentials::resolve(&CredentialFlags::default(), &env).unwrap();
+    let shared: Arc<dyn asc_publish::asc::Clock> = Arc::new(clock.clone());
+    let config = ClientConfig {
+        api_url: server.url(),
+        ..ClientConfig::default()
+    };
+    let c = AscClient::new(
+        &config,
+        TokenSource::new(creds, shared.clone()),
+        shared,
+        reqwest::Client::new(),
+    )
+    .unwrap();
+    c.get::<Document<App>>(c.url("/v1/apps/1", &[]).unwrap()).await.unwrap();
+    let (header, claims) = decode_jwt(&bearer(&server.requests()[0]), &public);
+    assert_eq!(header["kid"], "INDIVIDUAL");
+    assert_eq!(claims["sub"], "user");
+    assert!(claims.get("iss").is_none());
+    assert_eq!(claims["aud"], "appstoreconnect-v1");
+}

@@ -43,7 +43,7 @@ impl RetryPolicy {
 
 /// Whether an HTTP status is worth retrying for an idempotent request.
 pub fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504) || (500..600).contains(&status)
+    matches!(status, 408 | 429) || (500..600).contains(&status)
 }
 
 /// `Retry-After`: delta-seconds or an HTTP-date.

@@ -183,10 +183,8 @@ fn read_ipa(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadRequest, E
             SystemTime::now(),
         );
         for f in &report.findings {
-            eprintln!(
-                "{} {:?} {}: {}\n  fix: {}",
-                f.code, f.severity, f.path, f.message, f.fix
-            );
+            let level = if f.is_error() { "error" } else { "warning" };
+            eprintln!("{level} {} {}: {}\n  fix: {}", f.code, f.path, f.message, f.fix);
             if !f.is_error() {
                 outcome.warnings.push(format!("{}: {}", f.code, f.message));
             }

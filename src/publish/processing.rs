@@ -72,7 +72,9 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
     let mut compliance_done = false;
     let mut stage = "upload processing";
     let mut upload_done = false;
+    let mut polls = 0u32;
     loop {
+        polls += 1;
         if !upload_done {
             let url = client.url(&format!("/v1/buildUploads/{}", seg(upload_id)), &[("include", "build")])?;
             let doc: Document<BuildUpload> = client.get(url).await?;
@@ -127,8 +129,9 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
                 }
                 _ => {}
             }
-        } else if upload_done {
-            // COMPLETE without a linked build: look it up the classic way.
+        } else if upload_done || polls % 4 == 0 {
+            // No linked build yet: look it up the classic way (every poll once the upload is
+            // COMPLETE; now and then before, as upload records have been seen lagging the build).
             if let Some(id) = find_build(client, outcome).await? {
                 outcome.build_id = Some(id);
                 continue;
