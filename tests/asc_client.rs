@@ -321,3 +321,17 @@ async fn an_individual_key_signs_with_sub_user_and_no_issuer() {
     assert!(claims.get("iss").is_none());
     assert_eq!(claims["aud"], "appstoreconnect-v1");
 }
+
+#[test]
+fn an_extra_root_ca_must_be_readable_pem() {
+    use asc_publish::asc::client::build_http;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pem");
+    let e: asc_publish::Error = build_http(None, Some(&missing)).unwrap_err().into();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.message().contains("--extra-root-ca"));
+    let cert = rcgen::generate_simple_self_signed(vec!["proxy.example".into()]).unwrap();
+    let good = dir.path().join("ca.pem");
+    std::fs::write(&good, cert.cert.pem()).unwrap();
+    build_http(None, Some(&good)).unwrap();
+}

@@ -149,7 +149,8 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             .min(cfg.timeout.saturating_sub(waited))
             .max(Duration::from_millis(1));
         clock.sleep(d).await;
-        interval = interval.mul_f64(1.5).min(cfg.max_interval.max(cfg.interval));
+        let cap = cfg.max_interval.max(cfg.interval);
+        interval = Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).map_or(cap, |d| d.min(cap));
     }
 }
 

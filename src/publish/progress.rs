@@ -151,7 +151,9 @@ impl Progress {
         let eta = if rate > 0.0 && done < self.total {
             format!(
                 ", ETA {}",
-                super::duration::format_duration(Duration::from_secs_f64((self.total - done) as f64 / rate))
+                super::duration::format_duration(
+                    Duration::try_from_secs_f64((self.total - done) as f64 / rate).unwrap_or(Duration::MAX)
+                )
             )
         } else {
             String::new()
