@@ -335,3 +335,22 @@ fn an_extra_root_ca_must_be_readable_pem() {
     std::fs::write(&good, cert.cert.pem()).unwrap();
     build_http(None, Some(&good)).unwrap();
 }
+
+#[tokio::test]
+async fn a_get_whose_connection_drops_is_retried() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let server = serve(Arc::new(move |_r: &Req| {
+        if n2.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::Drop
+        } else {
+            json(200, app_doc("1"))
+        }
+    }))
+    .await;
+    let clock = ManualClock::new(SystemTime::now());
+    let (c, _) = client(&server.url(), &clock);
+    c.get::<Document<App>>(c.url("/v1/apps/1", &[]).unwrap()).await.unwrap();
+    assert_eq!(server.count("GET", "/v1/apps/1"), 2);
+    assert_eq!(clock.sleeps().len(), 1);
+}

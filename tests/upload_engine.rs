@@ -383,3 +383,48 @@ async fn without_an_encryption_answer_the_outcome_warns() {
     );
     assert_eq!(s.server.count("PATCH", "/v1/builds/"), 0);
 }
+
+#[tokio::test]
+async fn a_commit_lost_before_it_was_applied_is_sent_again_once_reading_proved_it() {
+    let s = setup(1024 * 1024).await;
+    s.fake.with(|st| st.faults.drop_commit_unapplied = true);
+    let (outcome, r) = s.run(&UploadOptions { wait: false, ..opts() }).await;
+    r.unwrap();
+    assert_eq!(s.server.count("PATCH", "/v1/buildUploadFiles"), 2);
+    // Between the two PATCHes the file and the upload were read back.
+    let methods: Vec<String> = s
+        .server
+        .requests()
+        .iter()
+        .skip_while(|r| r.method != "PATCH")
+        .take(4)
+        .map(|r| format!("{} {}", r.method, r.path.split('/').nth(2).unwrap_or("")))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "PATCH buildUploadFiles",
+            "GET buildUploadFiles",
+            "GET buildUploads",
+            "PATCH buildUploadFiles"
+        ]
+    );
+    assert_eq!(outcome.status, Status::Uploaded);
+}
+
+#[tokio::test]
+async fn an_interrupted_reservation_with_expired_urls_is_deleted_and_replaced() {
+    let s = setup(1024 * 1024).await;
+    s.fake.with(|st| {
+        st.faults.fail_part.insert(1, (400, 1));
+    });
+    let (_, r) = s.run(&opts()).await;
+    assert_eq!(r.unwrap_err().exit_code(), 5);
+    s.fake.with(|st| st.files[0].expiration = "2001-01-01T00:00:00Z".into());
+    let (outcome, r) = s.run(&opts()).await;
+    r.unwrap();
+    assert_eq!(outcome.upload_mode, Some(UploadMode::New));
+    assert_eq!(s.server.count("DELETE", "/v1/buildUploads/"), 1);
+    assert_eq!(s.server.count("POST", "/v1/buildUploads"), 2);
+    assert!(outcome.warnings.iter().any(|w| w.contains("abandoned")));
+}

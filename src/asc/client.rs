@@ -494,7 +494,7 @@ fn decode<T: DeserializeOwned>(body: &[u8], method: &str, path: &str) -> Result<
     serde_json::from_slice(body).map_err(|e| AscError::Decode {
         method: method.to_string(),
         path: path.to_string(),
-        message: e.to_string(),
+        message: sanitize(&e.to_string()),
     })
 }
 

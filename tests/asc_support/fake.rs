@@ -57,6 +57,8 @@ pub struct Faults {
     pub drop_create_file: bool,
     /// Apply the next commit PATCH, then drop the connection.
     pub drop_commit: bool,
+    /// Drop the next commit PATCH without applying it.
+    pub drop_commit_unapplied: bool,
     /// Part number → (status, times) to answer instead of accepting.
     pub fail_part: BTreeMap<u64, (u16, usize)>,
     /// Polls of the upload before it leaves PROCESSING.
@@ -245,6 +247,9 @@ impl Fake {
                 None => not_found(),
             },
             ("PATCH", ["v1", "buildUploadFiles", id]) => {
+                if std::mem::take(&mut st.faults.drop_commit_unapplied) {
+                    return Reply::Drop;
+                }
                 let id = id.to_string();
                 let body = r.json();
                 let Some(f) = st.files.iter_mut().find(|f| f.id == id) else {
