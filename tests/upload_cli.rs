@@ -163,3 +163,14 @@ async fn the_command_options_drive_the_engine() {
         assert!(!doc[key].is_null(), "{key} missing in {doc}");
     }
 }
+
+#[test]
+fn parsed_arguments_do_not_show_the_key_in_debug() {
+    let (pem, _, _) = test_key();
+    let cli = Cli::try_parse_from(["asc-publish", "upload", "x.ipa", "--private-key", pem.as_str()]).unwrap();
+    let shown = format!("{cli:?}");
+    for m in key_material(&pem) {
+        assert!(!shown.contains(&m));
+    }
+    assert!(shown.contains("[redacted]"));
+}

@@ -59,8 +59,8 @@ pub struct UploadArgs {
     pub issuer_id: Option<String>,
     /// The .p8 key: a path, its PEM text, or base64 of it [env: ASC_PRIVATE_KEY, ASC_PRIVATE_KEY_B64,
     /// ASC_PRIVATE_KEY_PATH, APP_STORE_CONNECT_API_KEY_KEY, APP_STORE_CONNECT_PRIVATE_KEY].
-    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
-    pub private_key: Option<String>,
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true, value_parser = parse_secret)]
+    pub private_key: Option<Secret<String>>,
     /// Extra root CA (PEM) trusted for TLS, e.g. behind a corporate proxy.
     #[arg(long, value_name = "FILE")]
     pub extra_root_ca: Option<PathBuf>,
@@ -153,6 +153,11 @@ fn render(outcome: &Outcome, format: Format) {
     }
 }
 
+/// Keeps the key out of `Debug` from the moment it is parsed.
+fn parse_secret(s: &str) -> Result<Secret<String>, String> {
+    Ok(Secret::new(s.to_string()))
+}
+
 /// Everything after argument parsing, with the environment and clock injected. Configuration
 /// (credentials, API URL) is checked first, then the IPA, then the network is used.
 pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut Outcome) -> Result<(), Error> {
@@ -230,7 +235,7 @@ pub fn connect(args: &UploadArgs, env: &Env, clock: SharedClock) -> Result<(AscC
     let flags = CredentialFlags {
         key_id: args.key_id.clone(),
         issuer_id: args.issuer_id.clone(),
-        private_key: args.private_key.clone().map(Secret::new),
+        private_key: args.private_key.clone(),
     };
     let credentials = Credentials::resolve(&flags, env)?;
     let api_url = args

@@ -142,13 +142,15 @@ pub async fn plan(
                     .and_then(|c| c.file.as_ref())
                     .filter(|c| c.algorithm.eq_ignore_ascii_case("MD5"))
                     .map(|c| c.hash.clone());
-                if let Some(server) = server {
-                    let local = local_md5_of(req, local_md5).await?;
-                    if server.eq_ignore_ascii_case(&local) {
-                        return Ok(Plan::AlreadyUploaded {
-                            upload: Box::new((*u).clone()),
-                        });
-                    }
+                let Some(server) = server else {
+                    let detail = " (App Store Connect holds no checksum to tell whether from this file)";
+                    return Err(used(req, &uploads, &builds, detail).into());
+                };
+                let local = local_md5_of(req, local_md5).await?;
+                if server.eq_ignore_ascii_case(&local) {
+                    return Ok(Plan::AlreadyUploaded {
+                        upload: Box::new((*u).clone()),
+                    });
                 }
                 return Err(used(req, &uploads, &builds, " from a different file").into());
             }
