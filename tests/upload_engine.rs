@@ -428,3 +428,42 @@ async fn an_interrupted_reservation_with_expired_urls_is_deleted_and_replaced() 
     assert_eq!(s.server.count("POST", "/v1/buildUploads"), 2);
     assert!(outcome.warnings.iter().any(|w| w.contains("abandoned")));
 }
+
+#[tokio::test]
+async fn a_build_number_whose_upload_failed_processing_is_refused_up_front() {
+    let s = setup(1024).await;
+    s.fake.with(|st| {
+        st.uploads.push(asc_support::fake::Upload {
+            id: "old".into(),
+            app: "app1".into(),
+            short: "1.0".into(),
+            version: "42".into(),
+            platform: "IOS".into(),
+            state: "FAILED".into(),
+            build: None,
+            polls: 0,
+        })
+    });
+    let (_, r) = s.run(&opts()).await;
+    let e = r.unwrap_err();
+    assert_eq!(e.exit_code(), 4);
+    assert!(e.message().contains("failed processing"), "{}", e.message());
+    assert!(e.hint().unwrap().contains("43"));
+    assert_eq!(s.server.count("POST", "/"), 0);
+}
+
+#[tokio::test]
+async fn a_409_duplicate_from_apple_is_a_conflict_in_apples_words() {
+    let s = setup(1024).await;
+    s.fake.with(|st| st.faults.force_duplicate = true);
+    let (outcome, r) = s.run(&opts()).await;
+    let e = r.unwrap_err();
+    assert_eq!(e.exit_code(), 4);
+    assert!(
+        e.message().contains("The bundle version must be higher"),
+        "{}",
+        e.message()
+    );
+    assert_eq!(s.server.count("POST", "/v1/buildUploads"), 1);
+    assert!(outcome.requests >= 4);
+}

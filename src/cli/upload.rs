@@ -276,7 +276,6 @@ pub async fn upload_with(
         ..UploadOptions::default()
     };
     let r = run_upload(client, parts_http, req, &opts, outcome).await;
-    outcome.requests = client.stats().requests();
     if let Some(rl) = client.stats().rate_limit().filter(|_| args.verbose > 0) {
         eprintln!(
             "  rate limit: {} of {} requests left this hour",

@@ -179,8 +179,33 @@ pub async fn plan(
                     _ => stale.push(u.id.clone()),
                 }
             }
-            // A failed upload without a build did not consume the number; a build it made is listed below.
-            BuildUploadState::Failed | BuildUploadState::Unknown => {}
+            // App Store Connect keeps the number of a build whose processing failed: re-sending the
+            // same number is refused with a 409, so say so now, with Apple's reasons.
+            BuildUploadState::Failed => {
+                let reasons: Vec<String> = u
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.state.as_ref())
+                    .and_then(|s| s.errors.clone())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|d| {
+                        let m = crate::publish::processing::message("error", d);
+                        format!(
+                            "{}{}",
+                            m.code.map(|c| format!("{c}: ")).unwrap_or_default(),
+                            m.description
+                        )
+                    })
+                    .collect();
+                let detail = if reasons.is_empty() {
+                    " and failed processing".to_string()
+                } else {
+                    format!(" and failed processing: {}", reasons.join("; "))
+                };
+                return Err(used(req, &uploads, &builds, &detail).into());
+            }
+            BuildUploadState::Unknown => {}
         }
     }
     let build_taken = builds
@@ -218,6 +243,13 @@ async fn local_md5_of(req: &UploadRequest, cache: &mut Option<String>) -> Result
     Ok(m)
 }
 
+/// The conflict for a 409 DUPLICATE from App Store Connect itself, with the numbers in use.
+pub async fn duplicate(client: &AscClient, app_id: &str, req: &UploadRequest, apple: String) -> Error {
+    let uploads = list_uploads(client, app_id, req, None).await.unwrap_or_default();
+    let builds = list_builds(client, app_id, req).await.unwrap_or_default();
+    used(req, &uploads, &builds, &format!(" ({apple})")).into()
+}
+
 fn used(req: &UploadRequest, uploads: &[BuildUpload], builds: &[Build], detail: &str) -> PublishError {
     let highest = highest(uploads, builds);
     let next = highest.as_deref().map(next_build_number);
@@ -230,11 +262,10 @@ fn used(req: &UploadRequest, uploads: &[BuildUpload], builds: &[Build], detail: 
     }
 }
 
-/// The highest build number in use for the version (uploads that did not fail, and builds).
+/// The highest build number in use for the version (uploads, failed ones included, and builds).
 fn highest(uploads: &[BuildUpload], builds: &[Build]) -> Option<String> {
     let from_uploads = uploads
         .iter()
-        .filter(|u| upload_state(u) != BuildUploadState::Failed)
         .filter_map(|u| u.attributes.as_ref()?.cf_bundle_version.clone());
     let from_builds = builds.iter().filter_map(|b| b.attributes.as_ref()?.version.clone());
     from_uploads

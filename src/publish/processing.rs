@@ -91,6 +91,16 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             }
             match state {
                 BuildUploadState::Failed => {
+                    if let Some(b) = outcome.build_id.clone() {
+                        // Best effort: record the build's own verdict next to the upload's.
+                        if let Ok(url) = client.url(&format!("/v1/builds/{}", seg(&b)), &[]) {
+                            if let Ok(doc) = client.get::<Document<Build>>(url).await {
+                                if let Some(ps) = doc.data.attributes.and_then(|a| a.processing_state) {
+                                    outcome.processing_state = Some(state_name(&ps).to_string());
+                                }
+                            }
+                        }
+                    }
                     return Err(PublishError::Rejected(summary(outcome, "the upload failed processing")).into());
                 }
                 BuildUploadState::Complete => upload_done = true,

@@ -85,6 +85,18 @@ pub async fn run_upload(
     opts: &UploadOptions,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
+    let r = run_inner(client, parts_http, req, opts, outcome).await;
+    outcome.requests = client.stats().requests();
+    r
+}
+
+async fn run_inner(
+    client: &AscClient,
+    parts_http: &reqwest::Client,
+    req: &UploadRequest,
+    opts: &UploadOptions,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
     let clock = client.clock();
     outcome.bundle_id = Some(req.bundle_id.clone());
     outcome.version = Some(req.short_version.clone());
@@ -250,14 +262,7 @@ async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) ->
         {
             Ok(doc) => return Ok(doc.data),
             Err(AscError::Api(a)) if a.status == 409 && a.has_code("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE") => {
-                return Err(PublishError::BuildNumberUsed {
-                    version: req.short_version.clone(),
-                    build: req.version.clone(),
-                    highest: None,
-                    next: None,
-                    detail: format!(" ({a})"),
-                }
-                .into());
+                return Err(preflight::duplicate(client, app_id, req, a.to_string()).await);
             }
             Err(AscError::Ambiguous { message, .. }) => {
                 let found = preflight::list_uploads(client, app_id, req, Some(&req.version)).await?;

@@ -57,6 +57,8 @@ pub struct Faults {
     pub drop_create_file: bool,
     /// Apply the next commit PATCH, then drop the connection.
     pub drop_commit: bool,
+    /// Answer POST /v1/buildUploads with 409 DUPLICATE (as if another job just took the number).
+    pub force_duplicate: bool,
     /// Drop the next commit PATCH without applying it.
     pub drop_commit_unapplied: bool,
     /// Part number → (status, times) to answer instead of accepting.
@@ -165,10 +167,11 @@ impl Fake {
                 let a = &body["data"]["attributes"];
                 let short = a["cfBundleShortVersionString"].as_str().unwrap_or("").to_string();
                 let version = a["cfBundleVersion"].as_str().unwrap_or("").to_string();
-                let dup = st
-                    .uploads
-                    .iter()
-                    .any(|u| u.short == short && u.version == version && u.state != "FAILED")
+                let dup = st.faults.force_duplicate
+                    || st
+                        .uploads
+                        .iter()
+                        .any(|u| u.short == short && u.version == version && u.state != "FAILED")
                     || st.builds.iter().any(|b| b.short == short && b.version == version);
                 if dup {
                     return json(
