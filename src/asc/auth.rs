@@ -12,8 +12,9 @@ use crate::asc::credentials::{Credentials, Secret};
 
 /// Token lifetime. Apple rejects tokens living longer than 20 minutes.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
-/// `iat` is backdated by this much so a client clock slightly ahead of Apple's does not matter.
-pub const CLOCK_SKEW: Duration = Duration::from_secs(60);
+/// `iat` is backdated by this much so a client clock slightly ahead of Apple's does not matter
+/// (kept small: servers that cap a token's age count from `iat`).
+pub const CLOCK_SKEW: Duration = Duration::from_secs(30);
 /// A cached token is replaced once it has less than this left.
 pub const REFRESH_BEFORE: Duration = Duration::from_secs(2 * 60);
 /// Audience every App Store Connect API token carries.
