@@ -268,6 +268,7 @@ impl AscClient {
                     });
                 }
                 if pages >= MAX_PAGES {
+                    self.log(&format!("{}: stopped after {MAX_PAGES} pages", url.path()));
                     break;
                 }
                 next = Some(n);

@@ -238,11 +238,26 @@ pub fn connect(args: &UploadArgs, env: &Env, clock: SharedClock) -> Result<(AscC
         private_key: args.private_key.clone(),
     };
     let credentials = Credentials::resolve(&flags, env)?;
+    if args.verbose > 0 {
+        let kind = if credentials.issuer_id.is_some() {
+            "team"
+        } else {
+            "individual"
+        };
+        eprintln!(
+            "  using {kind} API key {} (private key from {})",
+            crate::asc::error::sanitize(&credentials.key_id),
+            credentials.key_source
+        );
+    }
     let api_url = args
         .api_url
         .clone()
         .or_else(|| env.get(env_names::ASC_API_URL).map(str::to_string))
         .unwrap_or_else(|| DEFAULT_API_URL.to_string());
+    if args.verbose > 0 && api_url != DEFAULT_API_URL {
+        eprintln!("  App Store Connect API at {}", crate::asc::error::sanitize(&api_url));
+    }
     let config = ClientConfig {
         api_url,
         verbose: args.verbose > 0,
