@@ -70,9 +70,13 @@ fn percent(done: u64, total: u64) -> u64 {
     }
 }
 
-/// Bytes as MiB with one decimal.
+/// Bytes for people: KiB below 1 MiB, MiB with one decimal above.
 pub fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
 }
 
 /// The progress reporter shared by the part uploads.
@@ -190,6 +194,12 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(mib(49_425), "48.3 KiB");
+        assert_eq!(mib(12_000_000), "11.4 MiB");
+    }
 
     #[test]
     fn throttle_every_ten_percent_or_ten_seconds() {
