@@ -14,6 +14,9 @@ use crate::publish::duration::format_duration;
 use crate::publish::error::PublishError;
 use crate::publish::preflight::seg;
 
+/// How often a waiting run says it is still waiting.
+const HEARTBEAT: Duration = Duration::from_secs(60);
+
 /// Polling settings.
 #[derive(Debug, Clone)]
 pub struct WaitConfig {
@@ -73,6 +76,7 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
     let mut stage = "upload processing";
     let mut upload_done = false;
     let mut polls = 0u32;
+    let mut last_heartbeat = Duration::ZERO;
     loop {
         polls += 1;
         if !upload_done {
@@ -154,6 +158,20 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
                 stage: stage.to_string(),
             }
             .into());
+        }
+        // A line a minute in CI logs, so a long wait visibly is one and not a hang.
+        if !cfg.quiet && waited.saturating_sub(last_heartbeat) >= HEARTBEAT {
+            last_heartbeat = waited;
+            let state = outcome
+                .processing_state
+                .as_deref()
+                .or(outcome.upload_state.as_deref())
+                .unwrap_or("waiting");
+            eprintln!(
+                "  still {state} after {} (timeout {})",
+                format_duration(waited),
+                format_duration(cfg.timeout)
+            );
         }
         let d = interval
             .min(cfg.timeout.saturating_sub(waited))
