@@ -1,1 +1,16 @@
-//! (being written)
+//! The App Store Connect client: credentials, JWT, transport with retries, typed errors, and
+//! Apple's wire types (which live here and nowhere else).
+
+pub mod auth;
+pub mod client;
+pub mod clock;
+pub mod credentials;
+pub mod error;
+pub mod model;
+pub mod retry;
+
+pub use auth::TokenSource;
+pub use client::{AscClient, ClientConfig, RequestStats};
+pub use clock::{Clock, SystemClock};
+pub use credentials::{CredentialError, CredentialFlags, Credentials, Env, Secret};
+pub use error::{ApiError, AscError};

@@ -1,9 +1,23 @@
-//! `asc-publish upload`.
+//! `asc-publish upload`: arguments, IPA inspection and validation, then the upload engine; renders
+//! the outcome (text, or one JSON document) and maps it to the exit code.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use clap::Args;
 
-use crate::error::Error;
+use crate::asc::client::{ClientConfig, DEFAULT_API_URL, build_http, build_parts_http};
+use crate::asc::clock::{SharedClock, SystemClock};
+use crate::asc::credentials::{CredentialFlags, Credentials, Env, Secret, env_names};
+use crate::asc::{AscClient, TokenSource};
+use crate::error::{Error, ErrorKind};
+use crate::outcome::{Outcome, Status};
 use crate::output::Format;
+use crate::publish::duration::{format_duration, parse_duration};
+use crate::publish::parts::PART_TIMEOUT;
+use crate::publish::progress::{ProgressMode, mib};
+use crate::publish::{UploadOptions, UploadRequest, run_upload};
 
 #[derive(Debug, Args)]
 pub struct UploadArgs {
@@ -12,8 +26,277 @@ pub struct UploadArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// App Store Connect app id (Apple ID of the app); looked up by bundle id when omitted.
+    #[arg(long, value_name = "ID")]
+    pub app_id: Option<String>,
+    /// Parts uploaded at the same time.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Return once the upload is committed, without waiting for processing.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How long to wait for processing (e.g. 90s, 20m, 1h).
+    #[arg(long, value_name = "DUR", default_value = "30m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// First processing poll interval (grows to 30 s).
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration, hide = true)]
+    pub poll_interval: Duration,
+    /// Upload without local validation (the IPA is still read for bundle id, versions and platform).
+    #[arg(long)]
+    pub skip_validation: bool,
+    /// Export compliance answer; overrides Info.plist's ITSAppUsesNonExemptEncryption.
+    #[arg(long, value_name = "true|false")]
+    pub uses_non_exempt_encryption: Option<bool>,
+    /// App Store Connect API base URL [env: ASC_API_URL] (plain http only to loopback).
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// API key id [env: ASC_KEY_ID, APP_STORE_CONNECT_API_KEY_KEY_ID, APP_STORE_CONNECT_KEY_IDENTIFIER].
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Issuer id; omit for an individual key [env: ASC_ISSUER_ID, APP_STORE_CONNECT_API_KEY_ISSUER_ID,
+    /// APP_STORE_CONNECT_ISSUER_ID].
+    #[arg(long, value_name = "ID")]
+    pub issuer_id: Option<String>,
+    /// The .p8 key: a path, its PEM text, or base64 of it [env: ASC_PRIVATE_KEY, ASC_PRIVATE_KEY_B64,
+    /// ASC_PRIVATE_KEY_PATH, APP_STORE_CONNECT_API_KEY_KEY, APP_STORE_CONNECT_PRIVATE_KEY].
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true, value_parser = parse_secret)]
+    pub private_key: Option<Secret<String>>,
+    /// Extra root CA (PEM) trusted for TLS, e.g. behind a corporate proxy.
+    #[arg(long, value_name = "FILE")]
+    pub extra_root_ca: Option<PathBuf>,
+    /// Verbose: each request, its status and the remaining rate-limit budget.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
-pub fn run(_args: UploadArgs) -> Result<i32, Error> {
-    Err(Error::usage("`upload` is not implemented yet"))
+pub fn run(args: UploadArgs) -> Result<i32, Error> {
+    let env = Env::from_process();
+    let mut outcome = Outcome::new();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot start the async runtime: {e}")))
+        .and_then(|rt| rt.block_on(run_with(&args, &env, Arc::new(SystemClock), &mut outcome)));
+    finish(result, outcome, args.format)
+}
+
+/// Renders the outcome; on failure in JSON mode the outcome (with its error) is the one document.
+fn finish(result: Result<(), Error>, mut outcome: Outcome, format: Format) -> Result<i32, Error> {
+    match result {
+        Ok(()) => {
+            outcome.exit_code = 0;
+            render(&outcome, format);
+            Ok(0)
+        }
+        Err(e) => {
+            outcome.fail(&e);
+            if format == Format::Json {
+                eprintln!("error: {}", e.message());
+                if let Some(h) = e.hint() {
+                    eprintln!("  fix: {h}");
+                }
+                render(&outcome, format);
+                Ok(e.exit_code())
+            } else {
+                render(&outcome, format);
+                Err(e)
+            }
+        }
+    }
+}
+
+fn render(outcome: &Outcome, format: Format) {
+    match format {
+        Format::Json => match serde_json::to_string_pretty(outcome) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("error: cannot serialise the outcome: {e}"),
+        },
+        Format::Text => {
+            let (Some(v), Some(b)) = (&outcome.version, &outcome.build_number) else {
+                return;
+            };
+            let what = match outcome.status {
+                Status::Success => "processed and VALID",
+                Status::Uploaded => "uploaded (not waiting for processing)",
+                Status::Rejected => "REJECTED by App Store Connect",
+                Status::Failed => "not finished",
+            };
+            println!("{} {v} ({b}): {what}", outcome.bundle_id.as_deref().unwrap_or("app"));
+            if let Some(id) = &outcome.upload_id {
+                println!("  upload id: {id}");
+            }
+            if let Some(id) = &outcome.build_id {
+                println!("  build id:  {id}");
+            }
+            for m in &outcome.apple_messages {
+                println!(
+                    "  Apple {}: {}{}",
+                    m.level,
+                    m.code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
+                    m.description
+                );
+            }
+            for w in &outcome.warnings {
+                println!("  warning: {w}");
+            }
+            if outcome.bytes_sent > 0 {
+                println!(
+                    "  sent {} in {} requests to App Store Connect",
+                    mib(outcome.bytes_sent),
+                    outcome.requests
+                );
+            }
+            if let Some(url) = &outcome.app_store_connect_url {
+                println!("  {url}");
+            }
+        }
+    }
+}
+
+/// Keeps the key out of `Debug` from the moment it is parsed.
+fn parse_secret(s: &str) -> Result<Secret<String>, String> {
+    Ok(Secret::new(s.to_string()))
+}
+
+/// Everything after argument parsing, with the environment and clock injected. Configuration
+/// (credentials, API URL) is checked first, then the IPA, then the network is used.
+pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut Outcome) -> Result<(), Error> {
+    let started = clock.now();
+    let (client, parts_http) = connect(args, env, clock.clone())?;
+    let req = read_ipa(args, outcome)?;
+    let r = upload_with(&client, &parts_http, args, &req, outcome).await;
+    outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
+    if r.is_ok() && outcome.status == Status::Success && args.format == Format::Text {
+        eprintln!(
+            "done in {}",
+            format_duration(clock.now().duration_since(started).unwrap_or_default())
+        );
+    }
+    r
+}
+
+/// Inspects (and unless skipped, validates) the IPA into an [`UploadRequest`].
+fn read_ipa(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadRequest, Error> {
+    let t = SystemTime::now();
+    let trust = crate::profile::TrustStore::apple();
+    let inspected = crate::ipa::inspect(&args.ipa, &trust)?;
+    if !args.skip_validation {
+        let report = crate::validate::validate(
+            &inspected,
+            &trust,
+            &crate::validate::Options::default(),
+            SystemTime::now(),
+        );
+        for f in &report.findings {
+            let level = if f.is_error() { "error" } else { "warning" };
+            eprintln!("{level} {} {}: {}\n  fix: {}", f.code, f.path, f.message, f.fix);
+            if !f.is_error() {
+                outcome.warnings.push(format!("{}: {}", f.code, f.message));
+            }
+        }
+        if report.errors() > 0 {
+            outcome.status = Status::Rejected;
+            return Err(Error::new(
+                ErrorKind::Rejected,
+                format!("{} validation error(s): nothing was uploaded", report.errors()),
+            )
+            .with_hint("fix the errors above (or pass --skip-validation to upload anyway)"));
+        }
+    }
+    outcome.time("validate", t.elapsed().unwrap_or_default());
+    let app = &inspected.inspection.app;
+    let missing = |what: &str| {
+        Error::usage(format!("the IPA's main app has no {what} in its Info.plist"))
+            .with_hint("re-export the IPA from Xcode")
+    };
+    let file_name = args
+        .ipa
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "app.ipa".into());
+    let file_size = std::fs::metadata(&args.ipa)?.len();
+    Ok(UploadRequest {
+        ipa_path: args.ipa.clone(),
+        file_name,
+        file_size,
+        bundle_id: app.bundle_id.clone().ok_or_else(|| missing("CFBundleIdentifier"))?,
+        short_version: app
+            .short_version
+            .clone()
+            .ok_or_else(|| missing("CFBundleShortVersionString"))?,
+        version: app.version.clone().ok_or_else(|| missing("CFBundleVersion"))?,
+        platform: app.platform.as_api_str().to_string(),
+        uses_non_exempt_encryption: app.uses_non_exempt_encryption,
+    })
+}
+
+/// Resolves credentials and the API URL into a client, and builds the separate part-upload client.
+pub fn connect(args: &UploadArgs, env: &Env, clock: SharedClock) -> Result<(AscClient, reqwest::Client), Error> {
+    let flags = CredentialFlags {
+        key_id: args.key_id.clone(),
+        issuer_id: args.issuer_id.clone(),
+        private_key: args.private_key.clone(),
+    };
+    let credentials = Credentials::resolve(&flags, env)?;
+    if args.verbose > 0 {
+        let kind = if credentials.issuer_id.is_some() {
+            "team"
+        } else {
+            "individual"
+        };
+        eprintln!(
+            "  using {kind} API key {} (private key from {})",
+            crate::asc::error::sanitize(&credentials.key_id),
+            credentials.key_source
+        );
+    }
+    let api_url = args
+        .api_url
+        .clone()
+        .or_else(|| env.get(env_names::ASC_API_URL).map(str::to_string))
+        .unwrap_or_else(|| DEFAULT_API_URL.to_string());
+    if args.verbose > 0 && api_url != DEFAULT_API_URL {
+        eprintln!("  App Store Connect API at {}", crate::asc::error::sanitize(&api_url));
+    }
+    let config = ClientConfig {
+        api_url,
+        verbose: args.verbose > 0,
+        ..ClientConfig::default()
+    };
+    let http = build_http(Some(config.request_timeout), args.extra_root_ca.as_deref())?;
+    // Parts go to pre-signed storage URLs through a client that has never seen the token.
+    let parts_http = build_parts_http(Some(PART_TIMEOUT), args.extra_root_ca.as_deref())?;
+    let client = AscClient::new(&config, TokenSource::new(credentials, clock.clone()), clock, http)?;
+    Ok((client, parts_http))
+}
+
+/// Runs the engine with the command's options. Public so tests can drive the command without an
+/// IPA reader.
+pub async fn upload_with(
+    client: &AscClient,
+    parts_http: &reqwest::Client,
+    args: &UploadArgs,
+    req: &UploadRequest,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let opts = UploadOptions {
+        app_id: args.app_id.clone(),
+        concurrency: usize::from(args.concurrency),
+        wait: !args.no_wait,
+        timeout: args.timeout,
+        poll_interval: args.poll_interval,
+        uses_non_exempt_encryption: args.uses_non_exempt_encryption,
+        progress: ProgressMode::detect(),
+        verbose: args.verbose > 0,
+        ..UploadOptions::default()
+    };
+    let r = run_upload(client, parts_http, req, &opts, outcome).await;
+    if let Some(rl) = client.stats().rate_limit().filter(|_| args.verbose > 0) {
+        eprintln!(
+            "  rate limit: {} of {} requests left this hour",
+            rl.remaining.map_or("?".into(), |v| v.to_string()),
+            rl.limit.map_or("?".into(), |v| v.to_string())
+        );
+    }
+    r
 }

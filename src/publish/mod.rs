@@ -1,1 +1,14 @@
-//! (being written)
+//! Publishing: upload (reservation, parts, commit), waiting for processing, and their results.
+
+pub mod commit;
+pub mod duration;
+pub mod error;
+pub mod parts;
+pub mod preflight;
+pub mod processing;
+pub mod progress;
+pub mod upload;
+
+pub use duration::parse_duration;
+pub use error::PublishError;
+pub use upload::{UploadOptions, UploadRequest, run_upload};

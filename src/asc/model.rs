@@ -1,0 +1,357 @@
+//! Apple's wire types: JSON:API documents and the resources the upload flow reads and writes.
+//! States are enums with an `Unknown` fallback so a new value from Apple never breaks decoding.
+
+use serde::{Deserialize, Serialize};
+
+/// `{ "data": T, "included": [...], "links": {...} }`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Document<T> {
+    pub data: T,
+    #[serde(default)]
+    pub included: Vec<serde_json::Value>,
+}
+
+/// A list response with pagination links.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListDocument<T> {
+    #[serde(default = "Vec::new")]
+    pub data: Vec<T>,
+    #[serde(default)]
+    pub included: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub links: Option<Links>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Links {
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// A resource: `{type, id, attributes, relationships}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Resource<A> {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    pub id: String,
+    #[serde(default = "Option::default")]
+    pub attributes: Option<A>,
+    #[serde(default)]
+    pub relationships: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl<A> Resource<A> {
+    /// `relationships.<name>.data.id` of a to-one relationship, when set.
+    pub fn related_id(&self, name: &str) -> Option<&str> {
+        self.relationships.as_ref()?.get(name)?.get("data")?.get("id")?.as_str()
+    }
+}
+
+/// `{type, id}` linkage used in request bodies.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Linkage {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+}
+
+impl Linkage {
+    pub fn new(kind: &str, id: &str) -> Self {
+        Linkage {
+            kind: kind.to_string(),
+            id: id.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BuildUploadState {
+    AwaitingUpload,
+    Processing,
+    Failed,
+    Complete,
+    #[serde(other)]
+    Unknown,
+}
+
+/// `{code, description}` in upload states: Apple's processing messages, ITMS codes included.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateDetail {
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BuildUploadStateInfo {
+    pub state: BuildUploadState,
+    #[serde(default)]
+    pub errors: Option<Vec<StateDetail>>,
+    #[serde(default)]
+    pub warnings: Option<Vec<StateDetail>>,
+    #[serde(default)]
+    pub infos: Option<Vec<StateDetail>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildUploadAttributes {
+    #[serde(default)]
+    pub cf_bundle_short_version_string: Option<String>,
+    #[serde(default)]
+    pub cf_bundle_version: Option<String>,
+    #[serde(default)]
+    pub platform: Option<String>,
+    #[serde(default)]
+    pub created_date: Option<String>,
+    #[serde(default)]
+    pub uploaded_date: Option<String>,
+    #[serde(default)]
+    pub state: Option<BuildUploadStateInfo>,
+}
+
+pub type BuildUpload = Resource<BuildUploadAttributes>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AssetDeliveryState {
+    AwaitingUpload,
+    UploadComplete,
+    Complete,
+    Failed,
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AssetDeliveryStateInfo {
+    pub state: AssetDeliveryState,
+    #[serde(default)]
+    pub errors: Option<Vec<StateDetail>>,
+    #[serde(default)]
+    pub warnings: Option<Vec<StateDetail>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: String,
+}
+
+/// One pre-signed part upload.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadOperation {
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub length: Option<u64>,
+    #[serde(default)]
+    pub offset: Option<u64>,
+    #[serde(default)]
+    pub request_headers: Option<Vec<HttpHeader>>,
+    #[serde(default)]
+    pub expiration: Option<String>,
+    #[serde(default)]
+    pub part_number: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Checksum {
+    pub hash: String,
+    pub algorithm: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Checksums {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<Checksum>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub composite: Option<Checksum>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildUploadFileAttributes {
+    #[serde(default)]
+    pub asset_delivery_state: Option<AssetDeliveryStateInfo>,
+    #[serde(default)]
+    pub asset_type: Option<String>,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+    #[serde(default)]
+    pub source_file_checksums: Option<Checksums>,
+    #[serde(default)]
+    pub upload_operations: Option<Vec<UploadOperation>>,
+    #[serde(default)]
+    pub uti: Option<String>,
+}
+
+pub type BuildUploadFile = Resource<BuildUploadFileAttributes>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProcessingState {
+    Processing,
+    Failed,
+    Invalid,
+    Valid,
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildAttributes {
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub uploaded_date: Option<String>,
+    #[serde(default)]
+    pub expired: Option<bool>,
+    #[serde(default)]
+    pub processing_state: Option<ProcessingState>,
+    #[serde(default)]
+    pub uses_non_exempt_encryption: Option<bool>,
+}
+
+pub type Build = Resource<BuildAttributes>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BetaState {
+    Processing,
+    ProcessingException,
+    MissingExportCompliance,
+    ReadyForBetaTesting,
+    InBetaTesting,
+    Expired,
+    InExportComplianceReview,
+    ReadyForBetaSubmission,
+    WaitingForBetaReview,
+    InBetaReview,
+    BetaRejected,
+    BetaApproved,
+    NotApplicable,
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildBetaDetailAttributes {
+    #[serde(default)]
+    pub auto_notify_enabled: Option<bool>,
+    #[serde(default)]
+    pub internal_build_state: Option<BetaState>,
+    #[serde(default)]
+    pub external_build_state: Option<BetaState>,
+}
+
+pub type BuildBetaDetail = Resource<BuildBetaDetailAttributes>;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppAttributes {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub bundle_id: Option<String>,
+    #[serde(default)]
+    pub sku: Option<String>,
+}
+
+pub type App = Resource<AppAttributes>;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreReleaseVersionAttributes {
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub platform: Option<String>,
+}
+
+pub type PreReleaseVersion = Resource<PreReleaseVersionAttributes>;
+
+/// Apple's error body.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorResponse {
+    #[serde(default)]
+    pub errors: Vec<ResponseError>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResponseError {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub detail: Option<String>,
+    #[serde(default)]
+    pub source: Option<ErrorSource>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ErrorSource {
+    #[serde(default)]
+    pub pointer: Option<String>,
+    #[serde(default)]
+    pub parameter: Option<String>,
+}
+
+/// Request bodies.
+pub mod request {
+    use serde_json::{Value, json};
+
+    pub fn create_build_upload(app_id: &str, short_version: &str, version: &str, platform: &str) -> Value {
+        json!({ "data": { "type": "buildUploads",
+            "attributes": { "cfBundleShortVersionString": short_version, "cfBundleVersion": version, "platform": platform },
+            "relationships": { "app": { "data": { "type": "apps", "id": app_id } } } } })
+    }
+
+    pub fn create_build_upload_file(upload_id: &str, file_name: &str, file_size: u64, uti: &str) -> Value {
+        json!({ "data": { "type": "buildUploadFiles",
+            "attributes": { "assetType": "ASSET", "fileName": file_name, "fileSize": file_size, "uti": uti },
+            "relationships": { "buildUpload": { "data": { "type": "buildUploads", "id": upload_id } } } } })
+    }
+
+    pub fn commit_build_upload_file(file_id: &str, md5_hex: &str) -> Value {
+        json!({ "data": { "type": "buildUploadFiles", "id": file_id,
+            "attributes": { "uploaded": true, "sourceFileChecksums": { "file": { "hash": md5_hex, "algorithm": "MD5" } } } } })
+    }
+
+    pub fn set_encryption(build_id: &str, uses: bool) -> Value {
+        json!({ "data": { "type": "builds", "id": build_id, "attributes": { "usesNonExemptEncryption": uses } } })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_states_decode() {
+        let u: BuildUpload = serde_json::from_str(
+            r#"{"type":"buildUploads","id":"1","attributes":{"state":{"state":"SOMETHING_NEW","errors":[]}},
+                "relationships":{"build":{"data":{"type":"builds","id":"b1"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            u.attributes.as_ref().unwrap().state.as_ref().unwrap().state,
+            BuildUploadState::Unknown
+        );
+        assert_eq!(u.related_id("build"), Some("b1"));
+    }
+}

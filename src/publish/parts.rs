@@ -1,0 +1,382 @@
+//! The part uploads: validate every pre-signed operation, then PUT byte ranges streamed from disk
+//! (never buffered whole) concurrently, each with exactly its `requestHeaders`, no Authorization,
+//! and its own retries. A sequential MD5 pass over the file runs alongside.
+
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use md5::Digest;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use url::Url;
+
+use crate::asc::client::{describe, is_loopback};
+use crate::asc::clock::SharedClock;
+use crate::asc::error::sanitize;
+use crate::asc::model::UploadOperation;
+use crate::asc::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
+use crate::publish::error::PublishError;
+use crate::publish::progress::Progress;
+
+/// Bytes read from disk per body chunk: bounds memory per part in flight.
+pub const CHUNK: usize = 64 * 1024;
+
+/// One validated part.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub number: u64,
+    pub offset: u64,
+    pub length: u64,
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+}
+
+/// Checks every operation against the file before anything is sent.
+pub fn validate_operations(
+    ops: &[UploadOperation],
+    file_size: u64,
+    now: std::time::SystemTime,
+) -> Result<Vec<Part>, PublishError> {
+    let bad = |m: String| PublishError::BadReservation(m);
+    if ops.is_empty() {
+        return Err(bad("no upload operations".into()));
+    }
+    let mut parts = Vec::with_capacity(ops.len().min(100_000));
+    for (i, op) in ops.iter().enumerate() {
+        let number = op.part_number.unwrap_or(i as u64 + 1);
+        let url_s = op.url.as_deref().unwrap_or_default().trim();
+        if url_s.is_empty() {
+            return Err(bad(format!("part {number} has no URL")));
+        }
+        let url = Url::parse(url_s).map_err(|_| bad(format!("part {number} has an invalid URL")))?;
+        if url.scheme() != "https" && !(url.scheme() == "http" && is_loopback(&url)) {
+            return Err(bad(format!("part {number} URL is not https")));
+        }
+        let length = op
+            .length
+            .filter(|l| *l > 0)
+            .ok_or_else(|| bad(format!("part {number} has no length")))?;
+        let offset = op.offset.ok_or_else(|| bad(format!("part {number} has no offset")))?;
+        let end = offset.checked_add(length).filter(|e| *e <= file_size).ok_or_else(|| {
+            bad(format!(
+                "part {number} ({offset}+{length}) lies outside the {file_size}-byte file"
+            ))
+        })?;
+        let _ = end;
+        let method = match op.method.as_deref().unwrap_or("PUT").to_ascii_uppercase().as_str() {
+            "PUT" => Method::PUT,
+            "POST" => Method::POST,
+            other => return Err(bad(format!("part {number} asks for method {}", sanitize(other)))),
+        };
+        if let Some(exp) = op.expiration.as_deref() {
+            if let Ok(t) = time::OffsetDateTime::parse(exp, &time::format_description::well_known::Rfc3339) {
+                if std::time::SystemTime::from(t) <= now {
+                    return Err(bad(format!("part {number}'s upload URL expired at {}", sanitize(exp))));
+                }
+            }
+        }
+        let mut headers = HeaderMap::new();
+        for h in op.request_headers.iter().flatten() {
+            let name = HeaderName::from_bytes(h.name.as_bytes())
+                .map_err(|_| bad(format!("part {number} has an invalid header name")))?;
+            let value = HeaderValue::from_str(&h.value)
+                .map_err(|_| bad(format!("part {number} has an invalid header value")))?;
+            headers.append(name, value);
+        }
+        parts.push(Part {
+            number,
+            offset,
+            length,
+            method,
+            url,
+            headers,
+        });
+    }
+    // The parts must tile the file exactly; anything else could never be assembled by Apple.
+    let mut sorted: Vec<&Part> = parts.iter().collect();
+    sorted.sort_by_key(|p| p.offset);
+    let mut next = 0u64;
+    for p in sorted {
+        if p.offset != next {
+            return Err(bad(format!(
+                "the parts do not cover the file contiguously (gap or overlap at byte {next})"
+            )));
+        }
+        next = p.offset.saturating_add(p.length);
+    }
+    if next != file_size {
+        return Err(bad(format!("the parts cover {next} of {file_size} bytes")));
+    }
+    Ok(parts)
+}
+
+/// Whether an operation list can still be used (for resuming a reservation).
+pub fn operations_usable(ops: &[UploadOperation], file_size: u64, now: std::time::SystemTime) -> bool {
+    validate_operations(ops, file_size, now).is_ok()
+}
+
+/// Settings for the part uploads.
+#[derive(Debug, Clone)]
+pub struct PartsConfig {
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    pub verbose: bool,
+}
+
+/// What the part uploads did.
+#[derive(Debug, Clone, Default)]
+pub struct PartsReport {
+    pub parts: usize,
+    pub bytes_sent: u64,
+    pub retries: u64,
+}
+
+/// PUTs every part (bounded concurrency) and returns once all succeeded, or on the first part that
+/// failed for good.
+pub async fn upload_parts(
+    http: &reqwest::Client,
+    path: &Path,
+    parts: Vec<Part>,
+    config: &PartsConfig,
+    progress: Arc<Progress>,
+    clock: SharedClock,
+) -> Result<PartsReport, PublishError> {
+    let sent = Arc::new(AtomicU64::new(0));
+    let retries = Arc::new(AtomicU64::new(0));
+    let count = parts.len();
+    let results = futures_util::stream::iter(parts.into_iter().map(|part| {
+        let http = http.clone();
+        let path = path.to_path_buf();
+        let progress = progress.clone();
+        let clock = clock.clone();
+        let sent = sent.clone();
+        let retries = retries.clone();
+        let config = config.clone();
+        async move { upload_part(&http, &path, &part, &config, &progress, &clock, &sent, &retries).await }
+    }))
+    .buffer_unordered(config.concurrency.clamp(1, 64));
+    futures_util::pin_mut!(results);
+    while let Some(r) = results.next().await {
+        r?;
+    }
+    Ok(PartsReport {
+        parts: count,
+        bytes_sent: sent.load(Ordering::Relaxed),
+        retries: retries.load(Ordering::Relaxed),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn upload_part(
+    http: &reqwest::Client,
+    path: &Path,
+    part: &Part,
+    config: &PartsConfig,
+    progress: &Arc<Progress>,
+    clock: &SharedClock,
+    sent: &AtomicU64,
+    retries: &AtomicU64,
+) -> Result<(), PublishError> {
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let attempt_bytes = Arc::new(AtomicU64::new(0));
+        let body = range_body(
+            path.to_path_buf(),
+            part.offset,
+            part.length,
+            progress.clone(),
+            attempt_bytes.clone(),
+        );
+        let mut headers = part.headers.clone();
+        headers.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(part.length));
+        let result = http
+            .request(part.method.clone(), part.url.clone())
+            .headers(headers)
+            .body(body)
+            .send()
+            .await;
+        let (why, retry_after, retryable, expired) = match result {
+            Ok(resp) if resp.status().is_success() => {
+                sent.fetch_add(part.length, Ordering::Relaxed);
+                return Ok(());
+            }
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let ra = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, clock.now()));
+                let text = resp.text().await.unwrap_or_default();
+                let expired = status == 403 && text.contains("xpired");
+                let snippet: String = sanitize(&text).chars().take(200).collect();
+                (
+                    format!("HTTP {status} {snippet}"),
+                    ra,
+                    is_retryable_status(status),
+                    expired,
+                )
+            }
+            Err(e) => (describe(&e), None, true, false),
+        };
+        progress.rewind(attempt_bytes.load(Ordering::Relaxed));
+        if !retryable || attempt >= config.retry.max_attempts {
+            return Err(PublishError::PartFailed {
+                part: part.number,
+                message: format!("{why} (after {attempt} attempt{})", if attempt == 1 { "" } else { "s" }),
+                expired,
+            });
+        }
+        retries.fetch_add(1, Ordering::Relaxed);
+        let d = config.retry.delay(attempt, retry_after);
+        if config.verbose {
+            eprintln!(
+                "  part {}: {why}; retry {attempt} in {:.1}s",
+                part.number,
+                d.as_secs_f64()
+            );
+        }
+        clock.sleep(d).await;
+    }
+}
+
+/// A streaming body over `[offset, offset+length)` of the file, read in [`CHUNK`]s as the network
+/// takes them.
+fn range_body(
+    path: PathBuf,
+    offset: u64,
+    length: u64,
+    progress: Arc<Progress>,
+    counted: Arc<AtomicU64>,
+) -> reqwest::Body {
+    struct State {
+        file: Option<tokio::fs::File>,
+        path: PathBuf,
+        offset: u64,
+        left: u64,
+        progress: Arc<Progress>,
+        counted: Arc<AtomicU64>,
+    }
+    let state = State {
+        file: None,
+        path,
+        offset,
+        left: length,
+        progress,
+        counted,
+    };
+    let stream = futures_util::stream::try_unfold(state, |mut st| async move {
+        if st.left == 0 {
+            return Ok::<_, std::io::Error>(None);
+        }
+        if st.file.is_none() {
+            let mut f = tokio::fs::File::open(&st.path).await?;
+            f.seek(SeekFrom::Start(st.offset)).await?;
+            st.file = Some(f);
+        }
+        let want = usize::try_from(st.left).unwrap_or(CHUNK).min(CHUNK);
+        let mut buf = vec![0u8; want];
+        let mut filled = 0;
+        if let Some(f) = st.file.as_mut() {
+            while filled < want {
+                let n = f.read(buf.get_mut(filled..).unwrap_or_default()).await?;
+                if n == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the file shrank while uploading",
+                    ));
+                }
+                filled += n;
+            }
+        }
+        st.left -= want as u64;
+        st.progress.add(want as u64);
+        st.counted.fetch_add(want as u64, Ordering::Relaxed);
+        Ok(Some((Bytes::from(buf), st)))
+    });
+    reqwest::Body::wrap_stream(stream)
+}
+
+/// Whole-file MD5 (hex), read sequentially with a fixed buffer on a blocking thread.
+pub async fn md5_file(path: &Path) -> Result<String, PublishError> {
+    let path = path.to_path_buf();
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut f = std::fs::File::open(&path)?;
+        let mut h = md5::Md5::new();
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(buf.get(..n).unwrap_or_default());
+        }
+        Ok::<_, std::io::Error>(hex(&h.finalize()))
+    })
+    .await
+    .map_err(|e| PublishError::Io {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?
+    .map_err(|e| PublishError::Io {
+        path: shown,
+        message: e.to_string(),
+    })
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Upper bound for a part request with no progress at all (a hung connection).
+pub const PART_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asc::model::HttpHeader;
+
+    fn op(offset: u64, length: u64, n: u64) -> UploadOperation {
+        UploadOperation {
+            method: Some("PUT".into()),
+            url: Some(format!("https://storage.example/p?partNumber={n}")),
+            length: Some(length),
+            offset: Some(offset),
+            request_headers: Some(vec![HttpHeader {
+                name: "Content-Type".into(),
+                value: "application/octet-stream".into(),
+            }]),
+            expiration: Some("2099-01-01T00:00:00Z".into()),
+            part_number: Some(n),
+        }
+    }
+
+    #[test]
+    fn operations_must_tile_the_file() {
+        let now = std::time::SystemTime::now();
+        assert!(validate_operations(&[op(5, 5, 2), op(0, 5, 1)], 10, now).is_ok());
+        assert!(validate_operations(&[op(0, 5, 1)], 10, now).is_err());
+        assert!(validate_operations(&[op(0, 6, 1), op(5, 5, 2)], 10, now).is_err());
+        assert!(validate_operations(&[op(0, 5, 1), op(5, 6, 2)], 10, now).is_err());
+        assert!(validate_operations(&[op(u64::MAX, 5, 1)], 10, now).is_err());
+        let mut no_url = op(0, 10, 1);
+        no_url.url = Some(" ".into());
+        assert!(validate_operations(&[no_url], 10, now).is_err());
+        let mut expired = op(0, 10, 1);
+        expired.expiration = Some("2001-01-01T00:00:00Z".into());
+        assert!(validate_operations(&[expired], 10, now).is_err());
+        let mut plain = op(0, 10, 1);
+        plain.url = Some("http://storage.example/p".into());
+        assert!(validate_operations(&[plain], 10, now).is_err());
+    }
+}

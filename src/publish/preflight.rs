@@ -1,0 +1,327 @@
+//! Before any byte is sent: find the app, refuse a build number already in use, and recognise a
+//! re-run (same file already uploaded, or an interrupted reservation to resume).
+
+use std::cmp::Ordering;
+
+use reqwest::Method;
+
+use crate::asc::AscClient;
+use crate::asc::error::{AscError, sanitize};
+use crate::asc::model::{App, AssetDeliveryState, Build, BuildUpload, BuildUploadFile, BuildUploadState};
+use crate::error::Error;
+use crate::publish::error::PublishError;
+use crate::publish::upload::UploadRequest;
+
+/// Finds the app record by exact bundle id.
+pub async fn find_app(client: &AscClient, bundle_id: &str) -> Result<String, Error> {
+    let url = client.url(
+        "/v1/apps",
+        &[
+            ("filter[bundleId]", bundle_id),
+            ("fields[apps]", "bundleId,name"),
+            ("limit", "200"),
+        ],
+    )?;
+    let apps: Vec<App> = client.get_all(url).await?;
+    apps.into_iter()
+        .find(|a| a.attributes.as_ref().and_then(|x| x.bundle_id.as_deref()) == Some(bundle_id))
+        .map(|a| a.id)
+        .ok_or_else(|| {
+            PublishError::AppNotFound {
+                bundle_id: bundle_id.to_string(),
+            }
+            .into()
+        })
+}
+
+/// What to do about the requested version/build.
+#[derive(Debug)]
+pub enum Plan {
+    /// Nothing exists for it: reserve and upload.
+    New,
+    /// The same file was already uploaded and accepted: skip to waiting.
+    AlreadyUploaded { upload: Box<BuildUpload> },
+    /// An interrupted reservation with usable operations: re-PUT and commit.
+    Resume {
+        upload: Box<BuildUpload>,
+        file: Box<BuildUploadFile>,
+    },
+}
+
+/// The uploads for this app, short version and platform.
+pub async fn list_uploads(
+    client: &AscClient,
+    app_id: &str,
+    req: &UploadRequest,
+    build: Option<&str>,
+) -> Result<Vec<BuildUpload>, AscError> {
+    let mut q = vec![
+        ("filter[cfBundleShortVersionString]", req.short_version.as_str()),
+        ("filter[platform]", req.platform.as_str()),
+        ("limit", "200"),
+    ];
+    if let Some(b) = build {
+        q.push(("filter[cfBundleVersion]", b));
+    }
+    let url = client.url(&format!("/v1/apps/{}/buildUploads", seg(app_id)), &q)?;
+    let all: Vec<BuildUpload> = client.get_all(url).await?;
+    // Filter on our side too: a server that ignores a filter must not make us match the wrong record.
+    Ok(all
+        .into_iter()
+        .filter(|u| {
+            let a = u.attributes.as_ref();
+            a.and_then(|a| a.cf_bundle_short_version_string.as_deref())
+                .is_none_or(|v| v == req.short_version)
+                && build.is_none_or(|b| a.and_then(|a| a.cf_bundle_version.as_deref()) == Some(b))
+        })
+        .collect())
+}
+
+/// The builds of this app for the short version, in every processing state.
+async fn list_builds(client: &AscClient, app_id: &str, req: &UploadRequest) -> Result<Vec<Build>, AscError> {
+    let url = client.url(
+        "/v1/builds",
+        &[
+            ("filter[app]", app_id),
+            ("filter[preReleaseVersion.version]", &req.short_version),
+            ("filter[preReleaseVersion.platform]", &req.platform),
+            ("filter[processingState]", "PROCESSING,FAILED,INVALID,VALID"),
+            ("limit", "200"),
+        ],
+    )?;
+    client.get_all(url).await
+}
+
+/// The ASSET file of an upload.
+pub async fn asset_file(client: &AscClient, upload_id: &str) -> Result<Option<BuildUploadFile>, AscError> {
+    let url = client.url(
+        &format!("/v1/buildUploads/{}/buildUploadFiles", seg(upload_id)),
+        &[("limit", "50")],
+    )?;
+    let files: Vec<BuildUploadFile> = client.get_all(url).await?;
+    Ok(files.into_iter().find(|f| {
+        f.attributes
+            .as_ref()
+            .and_then(|a| a.asset_type.as_deref())
+            .is_none_or(|t| t == "ASSET")
+    }))
+}
+
+fn upload_state(u: &BuildUpload) -> BuildUploadState {
+    u.attributes
+        .as_ref()
+        .and_then(|a| a.state.as_ref())
+        .map_or(BuildUploadState::Unknown, |s| s.state)
+}
+
+/// Decides between new / already uploaded / resume, or refuses a used build number.
+/// `local_md5` is computed lazily, only when a matching record exists.
+pub async fn plan(
+    client: &AscClient,
+    app_id: &str,
+    req: &UploadRequest,
+    local_md5: &mut Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Plan, Error> {
+    let uploads = list_uploads(client, app_id, req, None).await?;
+    let builds = list_builds(client, app_id, req).await?;
+    let same: Vec<&BuildUpload> = uploads
+        .iter()
+        .filter(|u| u.attributes.as_ref().and_then(|a| a.cf_bundle_version.as_deref()) == Some(req.version.as_str()))
+        .collect();
+
+    let mut stale: Vec<String> = Vec::new();
+    for u in &same {
+        match upload_state(u) {
+            BuildUploadState::Complete | BuildUploadState::Processing => {
+                let file = asset_file(client, &u.id).await?;
+                let server = file
+                    .as_ref()
+                    .and_then(|f| f.attributes.as_ref())
+                    .and_then(|a| a.source_file_checksums.as_ref())
+                    .and_then(|c| c.file.as_ref())
+                    .filter(|c| c.algorithm.eq_ignore_ascii_case("MD5"))
+                    .map(|c| c.hash.clone());
+                let Some(server) = server else {
+                    let detail = " (App Store Connect holds no checksum to tell whether from this file)";
+                    return Err(used(req, &uploads, &builds, detail).into());
+                };
+                let local = local_md5_of(req, local_md5).await?;
+                if server.eq_ignore_ascii_case(&local) {
+                    return Ok(Plan::AlreadyUploaded {
+                        upload: Box::new((*u).clone()),
+                    });
+                }
+                return Err(used(req, &uploads, &builds, " from a different file").into());
+            }
+            BuildUploadState::AwaitingUpload => {
+                let file = asset_file(client, &u.id).await?;
+                let resumable = file.as_ref().and_then(|f| {
+                    let a = f.attributes.as_ref()?;
+                    let awaiting = a
+                        .asset_delivery_state
+                        .as_ref()
+                        .is_none_or(|s| s.state == AssetDeliveryState::AwaitingUpload);
+                    let same_file =
+                        a.file_size == Some(req.file_size) && a.file_name.as_deref().is_none_or(|n| n == req.file_name);
+                    let ops_ok = a.upload_operations.as_deref().is_some_and(|ops| {
+                        crate::publish::parts::operations_usable(ops, req.file_size, client.clock().now())
+                    });
+                    (awaiting && same_file && ops_ok).then_some(())
+                });
+                match (resumable, file) {
+                    (Some(()), Some(file)) => {
+                        return Ok(Plan::Resume {
+                            upload: Box::new((*u).clone()),
+                            file: Box::new(file),
+                        });
+                    }
+                    _ => stale.push(u.id.clone()),
+                }
+            }
+            // App Store Connect keeps the number of a build whose processing failed: re-sending the
+            // same number is refused with a 409, so say so now, with Apple's reasons.
+            BuildUploadState::Failed => {
+                let reasons: Vec<String> = u
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.state.as_ref())
+                    .and_then(|s| s.errors.clone())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|d| {
+                        let m = crate::publish::processing::message("error", d);
+                        format!(
+                            "{}{}",
+                            m.code.map(|c| format!("{c}: ")).unwrap_or_default(),
+                            m.description
+                        )
+                    })
+                    .collect();
+                let detail = if reasons.is_empty() {
+                    " and failed processing".to_string()
+                } else {
+                    format!(" and failed processing: {}", reasons.join("; "))
+                };
+                return Err(used(req, &uploads, &builds, &detail).into());
+            }
+            BuildUploadState::Unknown => {}
+        }
+    }
+    let build_taken = builds
+        .iter()
+        .any(|b| b.attributes.as_ref().and_then(|a| a.version.as_deref()) == Some(req.version.as_str()));
+    if build_taken {
+        return Err(used(req, &uploads, &builds, "").into());
+    }
+    for id in stale {
+        // An abandoned reservation holds no binary; removing it keeps the new one unambiguous.
+        let url = client.url(&format!("/v1/buildUploads/{}", seg(&id)), &[])?;
+        match client.mutate(Method::DELETE, url, None).await {
+            Ok(_) => warnings.push(format!("deleted an abandoned upload reservation ({id}) for this build")),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => warnings.push(format!("could not delete the abandoned upload reservation {id}: {e}")),
+        }
+    }
+    if let Some(h) = highest(&uploads, &builds) {
+        if compare_build_numbers(&req.version, &h) == Ordering::Less {
+            warnings.push(format!(
+                "build number {} is lower than {h}, the highest already uploaded for version {}; App Store Connect may refuse it",
+                req.version, req.short_version
+            ));
+        }
+    }
+    Ok(Plan::New)
+}
+
+async fn local_md5_of(req: &UploadRequest, cache: &mut Option<String>) -> Result<String, Error> {
+    if let Some(m) = cache {
+        return Ok(m.clone());
+    }
+    let m = crate::publish::parts::md5_file(&req.ipa_path).await?;
+    *cache = Some(m.clone());
+    Ok(m)
+}
+
+/// The conflict for a 409 DUPLICATE from App Store Connect itself, with the numbers in use.
+pub async fn duplicate(client: &AscClient, app_id: &str, req: &UploadRequest, apple: String) -> Error {
+    let uploads = list_uploads(client, app_id, req, None).await.unwrap_or_default();
+    let builds = list_builds(client, app_id, req).await.unwrap_or_default();
+    used(req, &uploads, &builds, &format!(" ({apple})")).into()
+}
+
+fn used(req: &UploadRequest, uploads: &[BuildUpload], builds: &[Build], detail: &str) -> PublishError {
+    let highest = highest(uploads, builds);
+    let next = highest.as_deref().map(next_build_number);
+    PublishError::BuildNumberUsed {
+        version: req.short_version.clone(),
+        build: req.version.clone(),
+        next,
+        highest,
+        detail: detail.to_string(),
+    }
+}
+
+/// The highest build number in use for the version (uploads, failed ones included, and builds).
+fn highest(uploads: &[BuildUpload], builds: &[Build]) -> Option<String> {
+    let from_uploads = uploads
+        .iter()
+        .filter_map(|u| u.attributes.as_ref()?.cf_bundle_version.clone());
+    let from_builds = builds.iter().filter_map(|b| b.attributes.as_ref()?.version.clone());
+    from_uploads
+        .chain(from_builds)
+        .map(|v| sanitize(&v))
+        .max_by(|a, b| compare_build_numbers(a, b))
+}
+
+/// Compares build numbers component-wise as integers ("1.10" > "1.9").
+pub fn compare_build_numbers(a: &str, b: &str) -> Ordering {
+    let pa: Vec<&str> = a.split('.').collect();
+    let pb: Vec<&str> = b.split('.').collect();
+    for i in 0..pa.len().max(pb.len()) {
+        let x = pa.get(i).copied().unwrap_or("0");
+        let y = pb.get(i).copied().unwrap_or("0");
+        let ord = match (x.parse::<u64>(), y.parse::<u64>()) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            _ => x.cmp(y),
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+/// The next build number: the last component plus one ("41" → "42", "1.2.9" → "1.2.10").
+pub fn next_build_number(v: &str) -> String {
+    match v.rsplit_once('.') {
+        Some((head, last)) => match last.parse::<u64>() {
+            Ok(n) => format!("{head}.{}", n.saturating_add(1)),
+            Err(_) => format!("{v}.1"),
+        },
+        None => match v.parse::<u64>() {
+            Ok(n) => n.saturating_add(1).to_string(),
+            Err(_) => format!("{v}.1"),
+        },
+    }
+}
+
+/// A path segment, percent-encoded so an id can never change the path.
+pub fn seg(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_numbers() {
+        assert_eq!(compare_build_numbers("1.10", "1.9"), Ordering::Greater);
+        assert_eq!(compare_build_numbers("41", "41.0"), Ordering::Equal);
+        assert_eq!(next_build_number("41"), "42");
+        assert_eq!(next_build_number("1.2.9"), "1.2.10");
+        assert_eq!(next_build_number("abc"), "abc.1");
+        assert_eq!(seg("a/b?c"), "a%2Fb%3Fc");
+    }
+}

@@ -1,0 +1,323 @@
+//! The upload engine: app lookup, build-number preflight, reservation (`buildUploads` +
+//! `buildUploadFiles`), parts with a concurrent MD5 pass, commit, and the wait for processing.
+//! It takes an [`UploadRequest`] and so does not depend on the IPA reader.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+
+use crate::asc::AscClient;
+use crate::asc::error::AscError;
+use crate::asc::model::{AssetDeliveryState, BuildUpload, BuildUploadFile, Document, request};
+use crate::asc::retry::RetryPolicy;
+use crate::error::Error;
+use crate::outcome::{Outcome, Status, UploadMode};
+use crate::publish::commit;
+use crate::publish::error::PublishError;
+use crate::publish::parts::{self, PartsConfig};
+use crate::publish::preflight::{self, Plan, seg};
+use crate::publish::processing::{self, WaitConfig, since};
+use crate::publish::progress::{Progress, ProgressMode, mib};
+
+/// What to upload, as read from the IPA (or given by a test).
+#[derive(Debug, Clone)]
+pub struct UploadRequest {
+    pub ipa_path: PathBuf,
+    pub file_name: String,
+    pub file_size: u64,
+    pub bundle_id: String,
+    pub short_version: String,
+    pub version: String,
+    /// `IOS`, `TV_OS`, `MAC_OS` or `VISION_OS`.
+    pub platform: String,
+    /// Info.plist's ITSAppUsesNonExemptEncryption, if set.
+    pub uses_non_exempt_encryption: Option<bool>,
+}
+
+/// How to upload.
+#[derive(Debug, Clone)]
+pub struct UploadOptions {
+    pub app_id: Option<String>,
+    pub concurrency: usize,
+    pub wait: bool,
+    pub timeout: Duration,
+    pub poll_interval: Duration,
+    pub poll_max_interval: Duration,
+    /// The `--uses-non-exempt-encryption` answer; overrides Info.plist.
+    pub uses_non_exempt_encryption: Option<bool>,
+    pub progress: ProgressMode,
+    pub part_retry: RetryPolicy,
+    pub verbose: bool,
+    /// Suppress status lines (tests, JSON-only callers).
+    pub quiet: bool,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        UploadOptions {
+            app_id: None,
+            concurrency: 8,
+            wait: true,
+            timeout: Duration::from_secs(30 * 60),
+            poll_interval: Duration::from_secs(5),
+            poll_max_interval: Duration::from_secs(30),
+            uses_non_exempt_encryption: None,
+            progress: ProgressMode::Lines,
+            part_retry: RetryPolicy {
+                max_attempts: 5,
+                base_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(30),
+                max_total: Duration::from_secs(600),
+            },
+            verbose: false,
+            quiet: false,
+        }
+    }
+}
+
+/// Runs the whole upload. The outcome is filled in as far as the run got, also on error.
+pub async fn run_upload(
+    client: &AscClient,
+    parts_http: &reqwest::Client,
+    req: &UploadRequest,
+    opts: &UploadOptions,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let r = run_inner(client, parts_http, req, opts, outcome).await;
+    outcome.requests = client.stats().requests();
+    r
+}
+
+async fn run_inner(
+    client: &AscClient,
+    parts_http: &reqwest::Client,
+    req: &UploadRequest,
+    opts: &UploadOptions,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let clock = client.clock();
+    outcome.bundle_id = Some(req.bundle_id.clone());
+    outcome.version = Some(req.short_version.clone());
+    outcome.build_number = Some(req.version.clone());
+    outcome.platform = Some(req.platform.clone());
+    outcome.file_size = req.file_size;
+    let say = |s: &str| {
+        if !opts.quiet {
+            eprintln!("{s}");
+        }
+    };
+
+    // 1. The app and the build number.
+    let t = clock.now();
+    let app_id = match &opts.app_id {
+        Some(id) => id.clone(),
+        None => preflight::find_app(client, &req.bundle_id).await?,
+    };
+    outcome.app_id = Some(app_id.clone());
+    outcome.app_store_connect_url = Some(format!(
+        "https://appstoreconnect.apple.com/apps/{app_id}/testflight/ios"
+    ));
+    let mut md5: Option<String> = None;
+    let plan = preflight::plan(client, &app_id, req, &mut md5, &mut outcome.warnings).await?;
+    outcome.time("preflight", since(clock.now(), t));
+
+    // 2. Reservation and parts.
+    let (upload_id, file) = match plan {
+        Plan::AlreadyUploaded { upload } => {
+            say(&format!(
+                "{} ({}) was already uploaded from this file (upload {}); not sending it again",
+                req.short_version, req.version, upload.id
+            ));
+            outcome.upload_mode = Some(UploadMode::AlreadyUploaded);
+            outcome.upload_id = Some(upload.id.clone());
+            outcome.md5 = md5;
+            if let Some(b) = upload.related_id("build") {
+                outcome.build_id = Some(b.to_string());
+            }
+            (upload.id.clone(), None)
+        }
+        Plan::Resume { upload, file } => {
+            say(&format!(
+                "resuming the interrupted upload {} for {} ({})",
+                upload.id, req.short_version, req.version
+            ));
+            outcome.upload_mode = Some(UploadMode::Resumed);
+            (upload.id.clone(), Some(*file))
+        }
+        Plan::New => {
+            let upload = create_upload(client, &app_id, req).await?;
+            say(&format!(
+                "reserved upload {} for {} ({})",
+                upload.id, req.short_version, req.version
+            ));
+            let file = create_file(client, &upload.id, req).await?;
+            outcome.upload_mode = Some(UploadMode::New);
+            (upload.id.clone(), Some(file))
+        }
+    };
+    outcome.upload_id = Some(upload_id.clone());
+
+    if let Some(file) = file {
+        outcome.upload_file_id = Some(file.id.clone());
+        let ops = file
+            .attributes
+            .as_ref()
+            .and_then(|a| a.upload_operations.clone())
+            .unwrap_or_default();
+        let parts = parts::validate_operations(&ops, req.file_size, clock.now())?;
+        say(&format!(
+            "uploading {} in {} parts ({} at a time)",
+            mib(req.file_size),
+            parts.len(),
+            opts.concurrency.max(1)
+        ));
+        let t = clock.now();
+        let progress = Arc::new(Progress::new(
+            if opts.quiet {
+                ProgressMode::Silent
+            } else {
+                opts.progress
+            },
+            req.file_size,
+        ));
+        let cfg = PartsConfig {
+            concurrency: opts.concurrency,
+            retry: opts.part_retry,
+            verbose: opts.verbose,
+        };
+        // The MD5 pass reads the file sequentially while the parts stream it.
+        let (uploaded, digest) = tokio::join!(
+            parts::upload_parts(parts_http, &req.ipa_path, parts, &cfg, progress.clone(), clock.clone()),
+            parts::md5_file(&req.ipa_path)
+        );
+        let report = uploaded?;
+        let digest = digest?;
+        progress.finish();
+        outcome.bytes_sent = report.bytes_sent;
+        outcome.md5 = Some(digest.clone());
+        outcome.time("upload", since(clock.now(), t));
+
+        let t = clock.now();
+        let committed = commit::commit(client, &upload_id, &file.id, &digest).await?;
+        outcome.time("commit", since(clock.now(), t));
+        for d in &committed.warnings {
+            outcome.apple_messages.push(processing::message("warning", d));
+        }
+        for d in &committed.errors {
+            outcome.apple_messages.push(processing::message("error", d));
+        }
+        if committed.state == AssetDeliveryState::Failed {
+            outcome.status = Status::Rejected;
+            return Err(PublishError::Rejected("App Store Connect refused the uploaded file".into()).into());
+        }
+        say(&format!(
+            "upload committed{}",
+            if committed.reconciled {
+                " (confirmed by reading it back)"
+            } else {
+                ""
+            }
+        ));
+    }
+
+    if !opts.wait {
+        outcome.status = Status::Uploaded;
+        return Ok(());
+    }
+    let t = clock.now();
+    let cfg = WaitConfig {
+        timeout: opts.timeout,
+        interval: opts.poll_interval,
+        max_interval: opts.poll_max_interval,
+        uses_non_exempt_encryption: opts.uses_non_exempt_encryption.or(req.uses_non_exempt_encryption),
+        quiet: opts.quiet,
+    };
+    say("waiting for App Store Connect to process the build");
+    let r = processing::wait(client, &upload_id, &cfg, outcome).await;
+    outcome.time("processing", since(clock.now(), t));
+    match r {
+        Ok(()) => {
+            outcome.status = Status::Success;
+            Ok(())
+        }
+        Err(e) => {
+            if e.kind() == crate::ErrorKind::Rejected {
+                outcome.status = Status::Rejected;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// `POST /v1/buildUploads`; a lost answer is reconciled by listing this version/build's uploads.
+async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) -> Result<BuildUpload, Error> {
+    let url = client.url("/v1/buildUploads", &[])?;
+    let body = request::create_build_upload(app_id, &req.short_version, &req.version, &req.platform);
+    for round in 0..2 {
+        match client
+            .mutate_json::<Document<BuildUpload>>(Method::POST, url.clone(), &body)
+            .await
+        {
+            Ok(doc) => return Ok(doc.data),
+            Err(AscError::Api(a)) if a.status == 409 && a.has_code("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE") => {
+                return Err(preflight::duplicate(client, app_id, req, a.to_string()).await);
+            }
+            Err(AscError::Ambiguous { message, .. }) => {
+                let found = preflight::list_uploads(client, app_id, req, Some(&req.version)).await?;
+                if let Some(u) = found.into_iter().find(|u| {
+                    u.attributes
+                        .as_ref()
+                        .and_then(|a| a.state.as_ref())
+                        .is_some_and(|s| s.state == crate::asc::model::BuildUploadState::AwaitingUpload)
+                }) {
+                    return Ok(u);
+                }
+                if round == 1 {
+                    return Err(PublishError::CommitNotConfirmed(message).into());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(PublishError::CommitNotConfirmed("no answer to creating the upload".into()).into())
+}
+
+/// `POST /v1/buildUploadFiles`; a lost answer is reconciled by listing the upload's files.
+async fn create_file(client: &AscClient, upload_id: &str, req: &UploadRequest) -> Result<BuildUploadFile, Error> {
+    let url = client.url("/v1/buildUploadFiles", &[])?;
+    let uti = if req.platform == "MAC_OS" {
+        "com.apple.pkg"
+    } else {
+        "com.apple.ipa"
+    };
+    let body = request::create_build_upload_file(upload_id, &req.file_name, req.file_size, uti);
+    for round in 0..2 {
+        match client
+            .mutate_json::<Document<BuildUploadFile>>(Method::POST, url.clone(), &body)
+            .await
+        {
+            Ok(doc) => return Ok(doc.data),
+            Err(AscError::Ambiguous { message, .. }) => {
+                let list = client.url(
+                    &format!("/v1/buildUploads/{}/buildUploadFiles", seg(upload_id)),
+                    &[("limit", "50")],
+                )?;
+                let files: Vec<BuildUploadFile> = client.get_all(list).await?;
+                if let Some(f) = files.into_iter().find(|f| {
+                    f.attributes
+                        .as_ref()
+                        .is_some_and(|a| a.file_size == Some(req.file_size) && a.upload_operations.is_some())
+                }) {
+                    return Ok(f);
+                }
+                if round == 1 {
+                    return Err(PublishError::CommitNotConfirmed(message).into());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(PublishError::CommitNotConfirmed("no answer to reserving the file".into()).into())
+}
