@@ -1,0 +1,1 @@
+//! Pull/merge request reports (placeholder).
