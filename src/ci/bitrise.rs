@@ -122,9 +122,7 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         assert!(
-            groups
-                .get(4)
-                .is_some_and(|v| v.contains("\"name\":\"Internal QA\"")),
+            groups.get(4).is_some_and(|v| v.contains("\"name\":\"Internal QA\"")),
             "{groups:?}"
         );
         assert_eq!(calls.len(), 8);

@@ -1,0 +1,474 @@
+//! The PR/MR reporters against loopback mocks of the GitHub and GitLab REST APIs: methods, paths,
+//! auth headers and bodies, sticky-comment updates, check-run annotation batching, and graceful
+//! degradation on read-only tokens.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use asc_publish::forge::github_pr::{self, GitHubTarget, Publish};
+use asc_publish::forge::gitlab_mr::{self, GitLabTarget};
+use asc_publish::forge::{CommentAction, Token};
+use asc_publish::report::view::*;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone)]
+struct Req {
+    method: String,
+    /// Path and query.
+    uri: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Req {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+type Reply = (u16, Vec<(String, String)>, String);
+type Handler = Arc<dyn Fn(&Req, &str) -> Reply + Send + Sync>;
+
+/// A loopback HTTP/1 server that records every request and answers with `handler(req, base_url)`.
+async fn mock(handler: Handler) -> (String, Arc<Mutex<Vec<Req>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (log2, base2) = (log.clone(), base.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (log, handler, base) = (log2.clone(), handler.clone(), base2.clone());
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let (log, handler, base) = (log.clone(), handler.clone(), base.clone());
+                    async move {
+                        let method = req.method().to_string();
+                        let uri = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+                        let headers = req
+                            .headers()
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+                            .collect();
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let r = Req {
+                            method,
+                            uri,
+                            headers,
+                            body: String::from_utf8_lossy(&body).into_owned(),
+                        };
+                        let (status, hdrs, text) = handler(&r, &base);
+                        log.lock().unwrap().push(r);
+                        let mut resp = hyper::Response::builder()
+                            .status(status)
+                            .header("content-type", "application/json");
+                        for (k, v) in hdrs {
+                            resp = resp.header(k, v);
+                        }
+                        Ok::<_, Infallible>(resp.body(Full::new(Bytes::from(text))).unwrap())
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (base, log)
+}
+
+fn view(n_findings: usize) -> RunView {
+    RunView {
+        app_name: "Demo".into(),
+        bundle_id: "com.example.demo".into(),
+        version: "1.0".into(),
+        build_number: "7".into(),
+        verdict: Verdict::RejectedByValidation,
+        reached: Some(StageName::Validate),
+        stages: vec![StageTiming {
+            stage: StageName::Validate,
+            start_ms: 0,
+            duration_ms: 900,
+            status: StageStatus::Failed,
+        }],
+        findings: (0..n_findings)
+            .map(|i| FindingView {
+                code: format!("ITMS-{:05}", 90000 + i),
+                severity: if i % 3 == 0 { Level::Error } else { Level::Warning },
+                path: format!("Payload/Demo.app/F{i}"),
+                message: format!("problem {i}"),
+                fix: "fix it".into(),
+            })
+            .collect(),
+        ..RunView::default()
+    }
+}
+
+/// A stateful fake of the GitHub endpoints we call.
+#[derive(Default)]
+struct GitHubState {
+    comments: Vec<(u64, String)>,
+    /// Unrelated comments listed before ours (to exercise pagination).
+    filler: usize,
+    forbidden: bool,
+}
+
+fn github_handler(state: Arc<Mutex<GitHubState>>) -> Handler {
+    Arc::new(move |req, base| {
+        let mut st = state.lock().unwrap();
+        if st.forbidden {
+            return (
+                403,
+                vec![],
+                json!({"message": "Resource not accessible by integration"}).to_string(),
+            );
+        }
+        let path = req.uri.split('?').next().unwrap_or("");
+        match (req.method.as_str(), path) {
+            ("GET", "/repos/octo/app/issues/17/comments") => {
+                let mut all: Vec<Value> = (0..st.filler)
+                    .map(|i| json!({"id": 1000 + i, "body": "looks good"}))
+                    .collect();
+                all.extend(st.comments.iter().map(|(id, b)| json!({"id": id, "body": b})));
+                let page: usize = req
+                    .uri
+                    .split(['?', '&'])
+                    .find_map(|kv| kv.strip_prefix("page="))
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(1);
+                let items: Vec<Value> = all.iter().skip((page - 1) * 100).take(100).cloned().collect();
+                let mut headers = vec![];
+                if all.len() > page * 100 {
+                    let next = format!(
+                        "<{base}/repos/octo/app/issues/17/comments?per_page=100&page={}>; rel=\"next\"",
+                        page + 1
+                    );
+                    headers.push(("link".to_string(), next));
+                }
+                (200, headers, Value::Array(items).to_string())
+            }
+            ("POST", "/repos/octo/app/issues/17/comments") => {
+                let id = 5000 + st.comments.len() as u64;
+                let body = req.json()["body"].as_str().unwrap_or_default().to_string();
+                st.comments.push((id, body.clone()));
+                (201, vec![], json!({"id": id, "body": body}).to_string())
+            }
+            ("POST", "/repos/octo/app/check-runs") => (201, vec![], json!({"id": 900}).to_string()),
+            ("PATCH", "/repos/octo/app/check-runs/900") => (200, vec![], json!({"id": 900}).to_string()),
+            ("PATCH", p) if p.starts_with("/repos/octo/app/issues/comments/") => {
+                let id: u64 = p.rsplit('/').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                let body = req.json()["body"].as_str().unwrap_or_default().to_string();
+                match st.comments.iter_mut().find(|(i, _)| *i == id) {
+                    Some(c) => {
+                        c.1 = body;
+                        (200, vec![], json!({"id": id}).to_string())
+                    }
+                    None => (404, vec![], json!({"message": "Not Found"}).to_string()),
+                }
+            }
+            _ => (405, vec![], json!({"message": "no such route in the mock"}).to_string()),
+        }
+    })
+}
+
+fn target(base: &str) -> GitHubTarget {
+    GitHubTarget {
+        api_url: base.to_string(),
+        owner: "octo".into(),
+        repo: "app".into(),
+        pr_number: Some(17),
+        head_sha: Some("headsha1".into()),
+        details_url: Some("https://github.com/octo/app/actions/runs/1".into()),
+    }
+}
+
+fn assert_github_headers(r: &Req) {
+    assert_eq!(r.header("authorization"), Some("Bearer ghs_test"), "{r:?}");
+    // GitHub's description declares application/json; a vnd.github Accept is rejected by validators.
+    assert!(matches!(r.header("accept"), None | Some("application/json")), "{r:?}");
+}
+
+const COMMENT_ONLY: Publish = Publish {
+    comment: true,
+    check_run: false,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_sticky_comment_is_created_then_patched() {
+    let state = Arc::new(Mutex::new(GitHubState::default()));
+    let (base, log) = mock(github_handler(state.clone())).await;
+    let token = Token::new("ghs_test");
+
+    let first = github_pr::publish(&target(&base), &token, &view(2), COMMENT_ONLY).await;
+    assert_eq!(first.warning, None);
+    assert_eq!(first.comment, Some(CommentAction::Created(5000)));
+
+    let mut second_view = view(2);
+    second_view.verdict = Verdict::Success;
+    let second = github_pr::publish(&target(&base), &token, &second_view, COMMENT_ONLY).await;
+    assert_eq!(second.warning, None);
+    assert_eq!(second.comment, Some(CommentAction::Updated(5000)));
+
+    let log = log.lock().unwrap().clone();
+    let calls: Vec<(String, String)> = log.iter().map(|r| (r.method.clone(), r.uri.clone())).collect();
+    assert_eq!(
+        calls,
+        [
+            ("GET".into(), "/repos/octo/app/issues/17/comments?per_page=100".into()),
+            ("POST".into(), "/repos/octo/app/issues/17/comments".into()),
+            ("GET".into(), "/repos/octo/app/issues/17/comments?per_page=100".into()),
+            ("PATCH".into(), "/repos/octo/app/issues/comments/5000".into()),
+        ]
+    );
+    for r in &log {
+        assert_github_headers(r);
+    }
+    let created = log.get(1).map(Req::json).unwrap_or_default();
+    let keys: Vec<&String> = created.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+    assert_eq!(keys, ["body"], "only `body` is sent");
+    assert!(
+        created["body"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("<!-- asc-publish:com.example.demo -->\n")
+    );
+    let st = state.lock().unwrap();
+    assert_eq!(st.comments.len(), 1, "one comment per app");
+    assert!(st.comments[0].1.contains("**Published**"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_sticky_comment_found_on_a_later_page() {
+    let state = Arc::new(Mutex::new(GitHubState {
+        comments: vec![(42, "<!-- asc-publish:com.example.demo -->\nold".into())],
+        filler: 150,
+        forbidden: false,
+    }));
+    let (base, log) = mock(github_handler(state.clone())).await;
+    let r = github_pr::publish(&target(&base), &Token::new("ghs_test"), &view(1), COMMENT_ONLY).await;
+    assert_eq!(r.comment, Some(CommentAction::Updated(42)), "{r:?}");
+    let log = log.lock().unwrap();
+    assert_eq!(log.iter().filter(|r| r.method == "GET").count(), 2);
+    assert!(log.iter().all(|r| r.method != "POST"));
+    log.iter().for_each(assert_github_headers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_check_run_batches_120_annotations() {
+    let state = Arc::new(Mutex::new(GitHubState::default()));
+    let (base, log) = mock(github_handler(state)).await;
+    let what = Publish {
+        comment: false,
+        check_run: true,
+    };
+    let r = github_pr::publish(&target(&base), &Token::new("ghs_test"), &view(120), what).await;
+    assert_eq!(r.warning, None);
+    assert_eq!(r.check_run_id, Some(900));
+
+    let log = log.lock().unwrap().clone();
+    let calls: Vec<(&str, &str)> = log.iter().map(|r| (r.method.as_str(), r.uri.as_str())).collect();
+    assert_eq!(
+        calls,
+        [
+            ("POST", "/repos/octo/app/check-runs"),
+            ("PATCH", "/repos/octo/app/check-runs/900"),
+            ("PATCH", "/repos/octo/app/check-runs/900"),
+        ]
+    );
+    let bodies: Vec<Value> = log.iter().map(Req::json).collect();
+    let counts: Vec<usize> = bodies
+        .iter()
+        .map(|b| b["output"]["annotations"].as_array().map(Vec::len).unwrap_or(0))
+        .collect();
+    assert_eq!(counts, [50, 50, 20]);
+
+    // The create request has the shape the check-runs API requires.
+    let create = &bodies[0];
+    assert_eq!(create["name"], "TestFlight (com.example.demo)");
+    assert_eq!(create["head_sha"], "headsha1");
+    assert_eq!(create["status"], "completed");
+    assert_eq!(create["conclusion"], "failure");
+    assert_eq!(create["details_url"], "https://github.com/octo/app/actions/runs/1");
+    assert!(
+        create["output"]["title"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Rejected by validation")
+    );
+    assert!(create["output"]["summary"].as_str().unwrap_or("").len() <= 65_535);
+    let first = &create["output"]["annotations"][0];
+    assert_eq!(first["annotation_level"], "failure", "errors first");
+    for key in ["path", "start_line", "end_line", "annotation_level", "message", "title"] {
+        assert!(!first[key].is_null(), "annotation lacks {key}");
+    }
+    for b in &bodies[1..] {
+        assert!(
+            b.get("status").is_none() && b["output"]["summary"].is_string(),
+            "updates append output only"
+        );
+    }
+    // All 120 distinct annotations were sent exactly once.
+    let mut titles: Vec<String> = bodies
+        .iter()
+        .flat_map(|b| b["output"]["annotations"].as_array().cloned().unwrap_or_default())
+        .map(|a| a["title"].as_str().unwrap_or_default().to_string())
+        .collect();
+    titles.sort();
+    titles.dedup();
+    assert_eq!(titles.len(), 120);
+    log.iter().for_each(assert_github_headers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_read_only_token_is_one_warning() {
+    let state = Arc::new(Mutex::new(GitHubState {
+        forbidden: true,
+        ..GitHubState::default()
+    }));
+    let (base, _log) = mock(github_handler(state)).await;
+    let what = Publish {
+        comment: true,
+        check_run: true,
+    };
+    let r = github_pr::publish(&target(&base), &Token::new("ghs_test"), &view(3), what).await;
+    assert_eq!(r.comment, None);
+    assert_eq!(r.check_run_id, None);
+    let w = r.warning.unwrap_or_default();
+    assert_eq!(w.lines().count(), 1, "{w}");
+    assert!(w.contains("HTTP 403 Resource not accessible by integration"), "{w}");
+    assert!(w.contains("pull-requests: write") && w.contains("checks: write"), "{w}");
+    assert!(!w.contains("ghs_test"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_unreachable_api_is_a_warning_too() {
+    // Bind then drop a listener: nothing answers on that port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = github_pr::publish(
+        &target(&format!("http://127.0.0.1:{port}")),
+        &Token::new("t"),
+        &view(1),
+        COMMENT_ONLY,
+    )
+    .await;
+    assert!(r.warning.is_some());
+}
+
+/// A stateful fake of GitLab's merge request notes.
+fn gitlab_handler(notes: Arc<Mutex<Vec<(u64, String)>>>, forbidden: bool) -> Handler {
+    Arc::new(move |req, _| {
+        if forbidden {
+            return (403, vec![], json!({"message": "403 Forbidden"}).to_string());
+        }
+        let mut notes = notes.lock().unwrap();
+        let path = req.uri.split('?').next().unwrap_or("");
+        match (req.method.as_str(), path) {
+            ("GET", "/api/v4/projects/99/merge_requests/7/notes") => {
+                let items: Vec<Value> = notes.iter().map(|(id, b)| json!({"id": id, "body": b})).collect();
+                (
+                    200,
+                    vec![("x-next-page".into(), String::new())],
+                    Value::Array(items).to_string(),
+                )
+            }
+            ("POST", "/api/v4/projects/99/merge_requests/7/notes") => {
+                let id = 300 + notes.len() as u64;
+                notes.push((id, req.json()["body"].as_str().unwrap_or_default().to_string()));
+                (201, vec![], json!({"id": id}).to_string())
+            }
+            ("PUT", p) if p.starts_with("/api/v4/projects/99/merge_requests/7/notes/") => {
+                let id: u64 = p.rsplit('/').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                match notes.iter_mut().find(|(i, _)| *i == id) {
+                    Some(n) => {
+                        n.1 = req.json()["body"].as_str().unwrap_or_default().to_string();
+                        (200, vec![], json!({"id": id}).to_string())
+                    }
+                    None => (404, vec![], json!({"message": "404 Not found"}).to_string()),
+                }
+            }
+            _ => (405, vec![], "{}".into()),
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_note_is_created_then_updated() {
+    let notes = Arc::new(Mutex::new(vec![(1, "unrelated".to_string())]));
+    let (base, log) = mock(gitlab_handler(notes.clone(), false)).await;
+    let t = GitLabTarget {
+        api_v4_url: format!("{base}/api/v4"),
+        project_id: "99".into(),
+        mr_iid: 7,
+    };
+    let token = Token::new("glpat-test");
+    let first = gitlab_mr::publish(&t, &token, &view(1)).await;
+    assert_eq!(
+        (first.comment, first.warning),
+        (Some(CommentAction::Created(301)), None)
+    );
+    let second = gitlab_mr::publish(&t, &token, &view(2)).await;
+    assert_eq!(
+        (second.comment, second.warning),
+        (Some(CommentAction::Updated(301)), None)
+    );
+
+    let log = log.lock().unwrap().clone();
+    let calls: Vec<(&str, &str)> = log.iter().map(|r| (r.method.as_str(), r.uri.as_str())).collect();
+    assert_eq!(
+        calls,
+        [
+            ("GET", "/api/v4/projects/99/merge_requests/7/notes?per_page=100&page=1"),
+            ("POST", "/api/v4/projects/99/merge_requests/7/notes"),
+            ("GET", "/api/v4/projects/99/merge_requests/7/notes?per_page=100&page=1"),
+            ("PUT", "/api/v4/projects/99/merge_requests/7/notes/301"),
+        ]
+    );
+    for r in &log {
+        assert_eq!(r.header("private-token"), Some("glpat-test"));
+        assert_eq!(r.header("authorization"), None);
+    }
+    assert_eq!(log[1].header("content-type"), Some("application/json"));
+    assert!(
+        log[3].json()["body"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("<!-- asc-publish:com.example.demo -->")
+    );
+    assert_eq!(notes.lock().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_forbidden_is_one_warning() {
+    let (base, _log) = mock(gitlab_handler(Arc::default(), true)).await;
+    let t = GitLabTarget {
+        api_v4_url: format!("{base}/api/v4"),
+        project_id: "99".into(),
+        mr_iid: 7,
+    };
+    let r = gitlab_mr::publish(&t, &Token::new("glpat-test"), &view(1)).await;
+    assert_eq!(r.comment, None);
+    let w = r.warning.unwrap_or_default();
+    assert!(w.contains("HTTP 403 403 Forbidden") && w.contains("scope `api`"), "{w}");
+    assert!(!w.contains("glpat-test"));
+}
