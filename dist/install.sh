@@ -82,8 +82,11 @@ else
     bail "no prebuilt binary for ${target:-${os}/${arch}} and cargo is not installed (install Rust, or use a supported runner)"
   if [[ -n "${version}" && "${url}" != *"/v${version}/"* ]]; then
     cargo install --locked --root "${root}" --version "${version}" asc-publish
-  else
+  elif [[ -f "${action_dir}/Cargo.toml" ]]; then
     cargo install --locked --root "${root}" --path "${action_dir}"
+  else
+    # GitLab and Bitrise fetch only dist/; there is no source tree to build.
+    cargo install --locked --root "${root}" asc-publish
   fi
   printf '::endgroup::\n'
 fi

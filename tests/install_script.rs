@@ -39,6 +39,7 @@ fn fixture(manifest_line: Option<&str>) -> Fixture {
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/install.sh");
     fs::copy(script, f.p("action/dist/install.sh")).unwrap();
+    fs::write(f.p("action/Cargo.toml"), "[package]\n").unwrap();
     let mut manifest = String::from("# header comment\n");
     if let Some(line) = manifest_line {
         manifest.push_str(line);
@@ -196,6 +197,22 @@ fn a_version_the_manifest_does_not_pin_comes_from_crates_io() {
     let cargo = fs::read_to_string(f.p("cargo.log")).unwrap();
     assert!(cargo.trim().ends_with("--version 1.2.3 asc-publish"), "{cargo}");
     assert!(!f.p("curl.log").exists());
+}
+
+#[test]
+fn without_a_source_tree_the_fallback_installs_from_crates_io() {
+    let f = fixture(None);
+    fs::remove_file(f.p("action/Cargo.toml")).unwrap();
+    assert!(run(&f, "Linux", "X64", &[]).status.success());
+    let cargo = fs::read_to_string(f.p("cargo.log")).unwrap();
+    assert!(
+        cargo.trim().ends_with(
+            "--root {} asc-publish"
+                .replace("{}", &f.p("runner-temp/asc-publish").display().to_string())
+                .as_str()
+        ),
+        "{cargo}"
+    );
 }
 
 #[test]

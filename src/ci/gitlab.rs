@@ -13,6 +13,20 @@ use super::CiError;
 use super::outputs::outputs;
 use crate::report::view::{GroupOutcome, RunView};
 
+/// Variable naming the dotenv file to write (the GitLab template sets it).
+pub const DOTENV_PATH_VAR: &str = "ASC_PUBLISH_DOTENV";
+/// Default dotenv file, relative to the job's working directory.
+pub const DEFAULT_DOTENV_PATH: &str = "asc-publish.env";
+
+/// Where the dotenv report goes: `$ASC_PUBLISH_DOTENV`, else `asc-publish.env`.
+pub fn dotenv_path(env: &crate::ci::EnvMap) -> std::path::PathBuf {
+    env.get(DOTENV_PATH_VAR)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .unwrap_or(DEFAULT_DOTENV_PATH)
+        .into()
+}
+
 /// GitLab rejects dotenv reports above this size.
 pub const MAX_DOTENV_BYTES: usize = 5 * 1024;
 
@@ -174,6 +188,14 @@ mod tests {
             section_end("upload ipa", 101),
             "\x1b[0Ksection_end:101:upload_ipa\r\x1b[0K\n"
         );
+    }
+
+    #[test]
+    fn dotenv_path_defaults_and_overrides() {
+        let mut env = crate::ci::EnvMap::new();
+        assert_eq!(dotenv_path(&env), Path::new("asc-publish.env"));
+        env.insert(DOTENV_PATH_VAR.into(), "out/x.env".into());
+        assert_eq!(dotenv_path(&env), Path::new("out/x.env"));
     }
 
     #[test]
