@@ -472,3 +472,191 @@ async fn gitlab_forbidden_is_one_warning() {
     assert!(w.contains("HTTP 403 403 Forbidden") && w.contains("scope `api`"), "{w}");
     assert!(!w.contains("glpat-test"));
 }
+
+/// GitHub's own API description (a trimmed `@octokit/openapi`, see
+/// tests/fixtures/github-openapi-subset.md) and a small JSON Schema checker for the keywords it uses
+/// in these request bodies.
+mod openapi {
+    use serde_json::Value;
+
+    pub fn spec() -> Value {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/github-openapi-subset.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// The operation whose path template matches `path` (`{x}` matches one segment).
+    pub fn operation<'a>(spec: &'a Value, method: &str, path: &str) -> Option<&'a Value> {
+        let segs: Vec<&str> = path.split('/').collect();
+        spec["paths"].as_object()?.iter().find_map(|(template, ops)| {
+            let t: Vec<&str> = template.split('/').collect();
+            let matches = t.len() == segs.len()
+                && t.iter()
+                    .zip(&segs)
+                    .all(|(a, b)| (a.starts_with('{') && a.ends_with('}')) || a == b);
+            if matches {
+                ops.get(method.to_ascii_lowercase())
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Errors of `body` against the operation's JSON request schema (empty when valid).
+    pub fn check_request(spec: &Value, op: &Value, body: &Value) -> Vec<String> {
+        let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+        let mut errors = Vec::new();
+        check(spec, schema, body, "$", &mut errors);
+        errors
+    }
+
+    fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+        match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => r
+                .strip_prefix("#/")
+                .map(|p| p.split('/').fold(spec, |node, key| &node[key]))
+                .unwrap_or(&Value::Null),
+            None => schema,
+        }
+    }
+
+    fn type_ok(t: &str, v: &Value) -> bool {
+        match t {
+            "string" => v.is_string(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            "boolean" => v.is_boolean(),
+            "array" => v.is_array(),
+            "object" => v.is_object(),
+            "null" => v.is_null(),
+            _ => true,
+        }
+    }
+
+    fn check(spec: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
+        let schema = resolve(spec, schema);
+        match &schema["type"] {
+            Value::String(t) if !type_ok(t, v) && !(v.is_null() && schema["nullable"] == true) => {
+                errors.push(format!("{at}: expected {t}, got {v}"));
+                return;
+            }
+            Value::Array(ts) if !ts.iter().any(|t| t.as_str().is_some_and(|t| type_ok(t, v))) => {
+                errors.push(format!("{at}: expected one of {ts:?}"));
+                return;
+            }
+            _ => {}
+        }
+        if let Some(options) = schema["enum"].as_array() {
+            if !options.contains(v) {
+                errors.push(format!("{at}: {v} is not one of {options:?}"));
+            }
+        }
+        if let (Some(max), Some(s)) = (schema["maxLength"].as_u64(), v.as_str()) {
+            if s.chars().count() as u64 > max {
+                errors.push(format!("{at}: longer than {max}"));
+            }
+        }
+        if let Some(items) = v.as_array() {
+            if let Some(max) = schema["maxItems"].as_u64() {
+                if items.len() as u64 > max {
+                    errors.push(format!("{at}: {} items, at most {max}", items.len()));
+                }
+            }
+            if let Some(min) = schema["minItems"].as_u64() {
+                if (items.len() as u64) < min {
+                    errors.push(format!("{at}: fewer than {min} items"));
+                }
+            }
+            for (i, item) in items.iter().enumerate() {
+                check(spec, &schema["items"], item, &format!("{at}[{i}]"), errors);
+            }
+        }
+        if let Some(obj) = v.as_object() {
+            for req in schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !obj.contains_key(req) {
+                    errors.push(format!("{at}: missing required `{req}`"));
+                }
+            }
+            let props = schema["properties"].as_object();
+            for (k, val) in obj {
+                match props.and_then(|p| p.get(k)) {
+                    Some(s) => check(spec, s, val, &format!("{at}.{k}"), errors),
+                    None if schema["additionalProperties"] == false => {
+                        errors.push(format!("{at}: unknown property `{k}`"))
+                    }
+                    None => {}
+                }
+            }
+        }
+        let passes = |s: &Value| {
+            let mut e = Vec::new();
+            check(spec, s, v, at, &mut e);
+            e.is_empty()
+        };
+        if let Some(all) = schema["allOf"].as_array() {
+            for s in all {
+                check(spec, s, v, at, errors);
+            }
+        }
+        if let Some(any) = schema["anyOf"].as_array() {
+            if !any.iter().any(passes) {
+                errors.push(format!("{at}: matches none of anyOf"));
+            }
+        }
+        if let Some(one) = schema["oneOf"].as_array() {
+            if one.iter().filter(|s| passes(s)).count() != 1 {
+                errors.push(format!("{at}: does not match exactly one of oneOf"));
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_requests_match_githubs_api_description() {
+    let spec = openapi::spec();
+    let state = Arc::new(Mutex::new(GitHubState::default()));
+    let (base, log) = mock(github_handler(state)).await;
+    let token = Token::new("ghs_test");
+    let all = Publish {
+        comment: true,
+        check_run: true,
+    };
+    let mut v = view(120);
+    v.findings[0].message = "m".repeat(70_000);
+    github_pr::publish(&target(&base), &token, &v, all).await;
+    github_pr::publish(&target(&base), &token, &view(3), all).await;
+
+    let log = log.lock().unwrap().clone();
+    assert_eq!(
+        log.len(),
+        2 + 3 + 2 + 1,
+        "list+create, check run x3, list+patch, check run"
+    );
+    for r in &log {
+        let path = r.uri.split('?').next().unwrap_or("");
+        let op = openapi::operation(&spec, &r.method, path)
+            .unwrap_or_else(|| panic!("{} {path} is not in GitHub's API description", r.method));
+        if r.method != "GET" {
+            let errors = openapi::check_request(&spec, op, &r.json());
+            assert!(errors.is_empty(), "{} {path}: {errors:#?}", r.method);
+        }
+    }
+    // The checker itself catches what the API rejects.
+    let create = openapi::operation(&spec, "POST", "/repos/o/r/check-runs").unwrap();
+    let too_many: Vec<Value> = (0..51)
+        .map(|_| json!({"path": "a", "start_line": 1, "end_line": 1, "annotation_level": "warning", "message": "m"}))
+        .collect();
+    let bad = json!({"name": "x", "head_sha": "s", "status": "done",
+                     "output": {"title": "t", "summary": "s", "annotations": too_many}});
+    let errors = openapi::check_request(&spec, create, &bad);
+    assert!(errors.iter().any(|e| e.contains("status")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("51 items")), "{errors:?}");
+    assert!(
+        openapi::operation(&spec, "POST", "/repos/o/r/issues/comments/1").is_none(),
+        "POST update is undefined"
+    );
+}
