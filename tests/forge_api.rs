@@ -535,7 +535,7 @@ mod openapi {
     fn check(spec: &Value, schema: &Value, v: &Value, at: &str, errors: &mut Vec<String>) {
         let schema = resolve(spec, schema);
         match &schema["type"] {
-            Value::String(t) if !type_ok(t, v) && !(v.is_null() && schema["nullable"] == true) => {
+            Value::String(t) if !(type_ok(t, v) || (v.is_null() && schema["nullable"] == true)) => {
                 errors.push(format!("{at}: expected {t}, got {v}"));
                 return;
             }
