@@ -1,125 +1,16 @@
-//! The PR/MR reporters against loopback mocks of the GitHub and GitLab REST APIs: methods, paths,
-//! auth headers and bodies, sticky-comment updates, check-run annotation batching, and graceful
-//! degradation on read-only tokens.
+//! The GitHub reporter against a loopback mock of the REST API: methods, paths, auth headers and
+//! bodies (checked against GitHub's own API description), the sticky comment, check-run annotation
+//! batching, and graceful degradation on read-only tokens.
 
-use std::convert::Infallible;
+mod forge_mock;
+
 use std::sync::{Arc, Mutex};
 
 use asc_publish::forge::github_pr::{self, GitHubTarget, Publish};
-use asc_publish::forge::gitlab_mr::{self, GitLabTarget};
 use asc_publish::forge::{CommentAction, Token};
 use asc_publish::report::view::*;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use forge_mock::{Handler, Req, mock, view};
 use serde_json::{Value, json};
-
-#[derive(Debug, Clone)]
-struct Req {
-    method: String,
-    /// Path and query.
-    uri: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Req {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-}
-
-type Reply = (u16, Vec<(String, String)>, String);
-type Handler = Arc<dyn Fn(&Req, &str) -> Reply + Send + Sync>;
-
-/// A loopback HTTP/1 server that records every request and answers with `handler(req, base_url)`.
-async fn mock(handler: Handler) -> (String, Arc<Mutex<Vec<Req>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let (log2, base2) = (log.clone(), base.clone());
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let (log, handler, base) = (log2.clone(), handler.clone(), base2.clone());
-            tokio::spawn(async move {
-                let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let (log, handler, base) = (log.clone(), handler.clone(), base.clone());
-                    async move {
-                        let method = req.method().to_string();
-                        let uri = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
-                        let headers = req
-                            .headers()
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-                            .collect();
-                        let body = req
-                            .into_body()
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes())
-                            .unwrap_or_default();
-                        let r = Req {
-                            method,
-                            uri,
-                            headers,
-                            body: String::from_utf8_lossy(&body).into_owned(),
-                        };
-                        let (status, hdrs, text) = handler(&r, &base);
-                        log.lock().unwrap().push(r);
-                        let mut resp = hyper::Response::builder()
-                            .status(status)
-                            .header("content-type", "application/json");
-                        for (k, v) in hdrs {
-                            resp = resp.header(k, v);
-                        }
-                        Ok::<_, Infallible>(resp.body(Full::new(Bytes::from(text))).unwrap())
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    (base, log)
-}
-
-fn view(n_findings: usize) -> RunView {
-    RunView {
-        app_name: "Demo".into(),
-        bundle_id: "com.example.demo".into(),
-        version: "1.0".into(),
-        build_number: "7".into(),
-        verdict: Verdict::RejectedByValidation,
-        reached: Some(StageName::Validate),
-        stages: vec![StageTiming {
-            stage: StageName::Validate,
-            start_ms: 0,
-            duration_ms: 900,
-            status: StageStatus::Failed,
-        }],
-        findings: (0..n_findings)
-            .map(|i| FindingView {
-                code: format!("ITMS-{:05}", 90000 + i),
-                severity: if i % 3 == 0 { Level::Error } else { Level::Warning },
-                path: format!("Payload/Demo.app/F{i}"),
-                message: format!("problem {i}"),
-                fix: "fix it".into(),
-            })
-            .collect(),
-        ..RunView::default()
-    }
-}
 
 /// A stateful fake of the GitHub endpoints we call.
 #[derive(Default)]
@@ -373,104 +264,6 @@ async fn github_unreachable_api_is_a_warning_too() {
     )
     .await;
     assert!(r.warning.is_some());
-}
-
-/// A stateful fake of GitLab's merge request notes.
-fn gitlab_handler(notes: Arc<Mutex<Vec<(u64, String)>>>, forbidden: bool) -> Handler {
-    Arc::new(move |req, _| {
-        if forbidden {
-            return (403, vec![], json!({"message": "403 Forbidden"}).to_string());
-        }
-        let mut notes = notes.lock().unwrap();
-        let path = req.uri.split('?').next().unwrap_or("");
-        match (req.method.as_str(), path) {
-            ("GET", "/api/v4/projects/99/merge_requests/7/notes") => {
-                let items: Vec<Value> = notes.iter().map(|(id, b)| json!({"id": id, "body": b})).collect();
-                (
-                    200,
-                    vec![("x-next-page".into(), String::new())],
-                    Value::Array(items).to_string(),
-                )
-            }
-            ("POST", "/api/v4/projects/99/merge_requests/7/notes") => {
-                let id = 300 + notes.len() as u64;
-                notes.push((id, req.json()["body"].as_str().unwrap_or_default().to_string()));
-                (201, vec![], json!({"id": id}).to_string())
-            }
-            ("PUT", p) if p.starts_with("/api/v4/projects/99/merge_requests/7/notes/") => {
-                let id: u64 = p.rsplit('/').next().and_then(|s| s.parse().ok()).unwrap_or(0);
-                match notes.iter_mut().find(|(i, _)| *i == id) {
-                    Some(n) => {
-                        n.1 = req.json()["body"].as_str().unwrap_or_default().to_string();
-                        (200, vec![], json!({"id": id}).to_string())
-                    }
-                    None => (404, vec![], json!({"message": "404 Not found"}).to_string()),
-                }
-            }
-            _ => (405, vec![], "{}".into()),
-        }
-    })
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gitlab_note_is_created_then_updated() {
-    let notes = Arc::new(Mutex::new(vec![(1, "unrelated".to_string())]));
-    let (base, log) = mock(gitlab_handler(notes.clone(), false)).await;
-    let t = GitLabTarget {
-        api_v4_url: format!("{base}/api/v4"),
-        project_id: "99".into(),
-        mr_iid: 7,
-    };
-    let token = Token::new("glpat-test");
-    let first = gitlab_mr::publish(&t, &token, &view(1)).await;
-    assert_eq!(
-        (first.comment, first.warning),
-        (Some(CommentAction::Created(301)), None)
-    );
-    let second = gitlab_mr::publish(&t, &token, &view(2)).await;
-    assert_eq!(
-        (second.comment, second.warning),
-        (Some(CommentAction::Updated(301)), None)
-    );
-
-    let log = log.lock().unwrap().clone();
-    let calls: Vec<(&str, &str)> = log.iter().map(|r| (r.method.as_str(), r.uri.as_str())).collect();
-    assert_eq!(
-        calls,
-        [
-            ("GET", "/api/v4/projects/99/merge_requests/7/notes?per_page=100&page=1"),
-            ("POST", "/api/v4/projects/99/merge_requests/7/notes"),
-            ("GET", "/api/v4/projects/99/merge_requests/7/notes?per_page=100&page=1"),
-            ("PUT", "/api/v4/projects/99/merge_requests/7/notes/301"),
-        ]
-    );
-    for r in &log {
-        assert_eq!(r.header("private-token"), Some("glpat-test"));
-        assert_eq!(r.header("authorization"), None);
-    }
-    assert_eq!(log[1].header("content-type"), Some("application/json"));
-    assert!(
-        log[3].json()["body"]
-            .as_str()
-            .unwrap_or("")
-            .starts_with("<!-- asc-publish:com.example.demo -->")
-    );
-    assert_eq!(notes.lock().unwrap().len(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gitlab_forbidden_is_one_warning() {
-    let (base, _log) = mock(gitlab_handler(Arc::default(), true)).await;
-    let t = GitLabTarget {
-        api_v4_url: format!("{base}/api/v4"),
-        project_id: "99".into(),
-        mr_iid: 7,
-    };
-    let r = gitlab_mr::publish(&t, &Token::new("glpat-test"), &view(1)).await;
-    assert_eq!(r.comment, None);
-    let w = r.warning.unwrap_or_default();
-    assert!(w.contains("HTTP 403 403 Forbidden") && w.contains("scope `api`"), "{w}");
-    assert!(!w.contains("glpat-test"));
 }
 
 /// GitHub's own API description (a trimmed `@octokit/openapi`, see
