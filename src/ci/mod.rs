@@ -8,6 +8,7 @@ pub mod detect;
 pub mod github;
 pub mod gitlab;
 pub mod outputs;
+pub mod publish;
 
 use std::path::PathBuf;
 

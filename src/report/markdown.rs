@@ -98,6 +98,9 @@ fn headline(s: &mut String, view: &RunView) {
         inline(&view.version),
         inline(&view.build_number)
     );
+    if let (false, Some(stage)) = (view.verdict.is_success(), view.reached) {
+        let _ = write!(s, " · stopped at {}", stage.label());
+    }
     if let Some(url) = view.asc_url() {
         let _ = write!(s, " · [App Store Connect]({url})");
     }

@@ -68,8 +68,12 @@ fn failure_shows_message_and_fix() {
         message: "401 NOT_AUTHORIZED".into(),
         hint: Some("Check the key id".into()),
     };
+    v.reached = Some(StageName::Upload);
     let md = render(&v);
-    assert!(md.contains("**Failed**"));
+    assert!(
+        md.contains("**Failed** · Demo App 1.4.0 (57) · stopped at Upload ·"),
+        "{md}"
+    );
     assert!(md.contains("> **auth**: 401 NOT_AUTHORIZED"));
     assert!(md.contains("> **Fix:** Check the key id"));
 }
