@@ -148,7 +148,10 @@ async fn github_sticky_comment_is_created_then_patched() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn github_sticky_comment_found_on_a_later_page() {
     let state = Arc::new(Mutex::new(GitHubState {
-        comments: vec![(42, "<!-- asc-publish:com.example.demo -->\nold".into())],
+        comments: vec![
+            (41, "> quoting: <!-- asc-publish:com.example.demo -->".into()),
+            (42, "<!-- asc-publish:com.example.demo -->\nold".into()),
+        ],
         filler: 150,
         forbidden: false,
     }));

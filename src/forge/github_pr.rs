@@ -11,7 +11,7 @@ use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
 use serde::{Deserialize, Serialize};
 
-use super::{CallError, CommentAction, ForgeReport, Token, one_warning};
+use super::{CallError, CommentAction, ForgeReport, Token, is_sticky, one_warning};
 use crate::ci::detect::GitHubContext;
 use crate::report::view::{GroupOutcome, Level, RunView, Verdict};
 use crate::report::{Annotation, annotations, markdown};
@@ -162,11 +162,7 @@ async fn sticky_comment(
         .map_err(classify)?;
     let mut existing = None;
     for _ in 0..MAX_COMMENT_PAGES {
-        if let Some(c) = page
-            .items
-            .iter()
-            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
-        {
+        if let Some(c) = page.items.iter().find(|c| is_sticky(c.body.as_deref(), marker)) {
             existing = Some(c.id);
             break;
         }
@@ -239,6 +235,14 @@ pub fn conclusion(view: &RunView) -> &'static str {
     }
 }
 
+fn app_label(view: &RunView) -> &str {
+    if view.app_name.is_empty() {
+        &view.bundle_id
+    } else {
+        &view.app_name
+    }
+}
+
 fn clip(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
@@ -280,7 +284,7 @@ async fn check_run(
         &format!(
             "{}: {} {} ({})",
             view.verdict.word(),
-            view.app_name,
+            app_label(view),
             view.version,
             view.build_number
         ),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CallError, CommentAction, ForgeReport, Token, one_warning};
+use super::{CallError, CommentAction, ForgeReport, Token, is_sticky, one_warning};
 use crate::ci::detect::{EnvMap, GitLabContext};
 use crate::report::{RunView, markdown};
 
@@ -153,10 +153,7 @@ async fn sticky_note(t: &GitLabTarget, token: &Token, marker: &str, body: &str) 
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u32>().ok());
         let notes: Vec<NoteRef> = resp.json().await.map_err(net)?;
-        if let Some(n) = notes
-            .iter()
-            .find(|n| n.body.as_deref().is_some_and(|b| b.contains(marker)))
-        {
+        if let Some(n) = notes.iter().find(|n| is_sticky(n.body.as_deref(), marker)) {
             existing = Some(n.id);
             break;
         }

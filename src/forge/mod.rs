@@ -65,6 +65,12 @@ impl CallError {
     }
 }
 
+/// Whether a comment body is our sticky one: it starts with the marker (a comment merely quoting
+/// the marker belongs to someone else).
+pub(crate) fn is_sticky(body: Option<&str>, marker: &str) -> bool {
+    body.is_some_and(|b| b.trim_start().starts_with(marker))
+}
+
 /// Fold the failures of the individual calls into one warning line.
 pub(crate) fn one_warning(failures: &[(&str, CallError)], permission_hint: &str) -> Option<String> {
     if failures.is_empty() {
@@ -88,6 +94,16 @@ pub(crate) fn one_warning(failures: &[(&str, CallError)], permission_hint: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sticky_means_starts_with_the_marker() {
+        let m = "<!-- asc-publish:a -->";
+        assert!(is_sticky(Some("<!-- asc-publish:a -->\nbody"), m));
+        assert!(is_sticky(Some("\n<!-- asc-publish:a -->"), m));
+        assert!(!is_sticky(Some("> <!-- asc-publish:a -->"), m));
+        assert!(!is_sticky(Some("<!-- asc-publish:ab -->"), "<!-- asc-publish:a -->"));
+        assert!(!is_sticky(None, m));
+    }
 
     #[test]
     fn token_is_redacted() {
