@@ -13,14 +13,17 @@
 //! - [`cli`]: the edge: arguments, environment, rendering, exit codes.
 
 pub mod asc;
+pub mod ci;
 pub mod cli;
 pub mod error;
+pub mod forge;
 pub mod ipa;
 pub mod macho;
 pub mod outcome;
 pub mod output;
 pub mod profile;
 pub mod publish;
+pub mod report;
 pub mod sample;
 pub mod sim;
 pub mod validate;
