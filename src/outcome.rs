@@ -68,6 +68,8 @@ pub struct Outcome {
     /// Last seen build `processingState` (PROCESSING, VALID, INVALID, FAILED).
     pub processing_state: Option<String>,
     pub uses_non_exempt_encryption: Option<bool>,
+    /// Local validation findings (empty with `--skip-validation`).
+    pub findings: Vec<crate::validate::Finding>,
     /// Apple's processing messages, with ITMS codes.
     pub apple_messages: Vec<Message>,
     /// Our own warnings (nothing failed because of them).

@@ -61,9 +61,15 @@ pub struct UploadArgs {
     /// ASC_PRIVATE_KEY_PATH, APP_STORE_CONNECT_API_KEY_KEY, APP_STORE_CONNECT_PRIVATE_KEY].
     #[arg(long, value_name = "KEY", allow_hyphen_values = true, value_parser = parse_secret)]
     pub private_key: Option<Secret<String>>,
-    /// Extra root CA (PEM) trusted for TLS, e.g. behind a corporate proxy.
-    #[arg(long, value_name = "FILE")]
+    /// Also trust this root certificate (PEM) when validating provisioning profiles and code
+    /// signatures, besides Apple's (as `validate --extra-root-ca`). Meant for the simulator's
+    /// sample IPAs and for tests.
+    #[arg(long, value_name = "FILE", env = "ASC_EXTRA_ROOT_CA")]
     pub extra_root_ca: Option<PathBuf>,
+    /// Extra CA certificate (PEM) trusted for HTTPS to App Store Connect and its storage, e.g.
+    /// behind a TLS-inspecting corporate proxy.
+    #[arg(long, value_name = "FILE", env = "ASC_TLS_ROOT_CA")]
+    pub tls_root_ca: Option<PathBuf>,
     /// Verbose: each request, its status and the remaining rate-limit budget.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -178,24 +184,23 @@ pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome:
 /// Inspects (and unless skipped, validates) the IPA into an [`UploadRequest`].
 fn read_ipa(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadRequest, Error> {
     let t = SystemTime::now();
-    let trust = crate::profile::TrustStore::apple();
+    let trust = crate::cli::inspect::trust_store(args.extra_root_ca.as_deref())?;
     let inspected = crate::ipa::inspect(&args.ipa, &trust)?;
     if !args.skip_validation {
-        let report = crate::validate::validate(
-            &inspected,
-            &trust,
-            &crate::validate::Options::default(),
-            SystemTime::now(),
+        let options = crate::validate::Options::default();
+        let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
+        // The same report `validate` prints, on stderr: stdout carries the outcome.
+        eprint!(
+            "{}",
+            crate::cli::validate::render_text(&inspected.inspection, &report, &options)
         );
-        for f in &report.findings {
-            let level = if f.is_error() { "error" } else { "warning" };
-            eprintln!("{level} {} {}: {}\n  fix: {}", f.code, f.path, f.message, f.fix);
-            if !f.is_error() {
-                outcome.warnings.push(format!("{}: {}", f.code, f.message));
-            }
+        for f in report.findings.iter().filter(|f| !f.is_error()) {
+            outcome.warnings.push(format!("{}: {}", f.code, f.message));
         }
+        outcome.findings = report.findings.clone();
         if report.errors() > 0 {
             outcome.status = Status::Rejected;
+            outcome.time("validate", t.elapsed().unwrap_or_default());
             return Err(Error::new(
                 ErrorKind::Rejected,
                 format!("{} validation error(s): nothing was uploaded", report.errors()),
@@ -263,9 +268,9 @@ pub fn connect(args: &UploadArgs, env: &Env, clock: SharedClock) -> Result<(AscC
         verbose: args.verbose > 0,
         ..ClientConfig::default()
     };
-    let http = build_http(Some(config.request_timeout), args.extra_root_ca.as_deref())?;
+    let http = build_http(Some(config.request_timeout), args.tls_root_ca.as_deref())?;
     // Parts go to pre-signed storage URLs through a client that has never seen the token.
-    let parts_http = build_parts_http(Some(PART_TIMEOUT), args.extra_root_ca.as_deref())?;
+    let parts_http = build_parts_http(Some(PART_TIMEOUT), args.tls_root_ca.as_deref())?;
     let client = AscClient::new(&config, TokenSource::new(credentials, clock.clone()), clock, http)?;
     Ok((client, parts_http))
 }

@@ -29,7 +29,7 @@ pub struct ValidateArgs {
     pub deep: bool,
     /// Also trust this root certificate (PEM) when checking provisioning profiles and code
     /// signatures, besides Apple's. Meant for the simulator's sample IPAs and for tests.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "ASC_EXTRA_ROOT_CA")]
     pub extra_root_ca: Option<PathBuf>,
 }
 
