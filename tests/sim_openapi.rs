@@ -16,11 +16,10 @@ fn good_upload() -> Value {
                 "cfBundleShortVersionString": "1.0",
                 "cfBundleVersion": "7",
                 "createdDate": "2026-01-02T03:04:05.678+00:00",
-                "uploadedDate": null,
                 "platform": "IOS",
                 "state": { "errors": [], "warnings": [], "infos": [], "state": "AWAITING_UPLOAD" }
             },
-            "relationships": { "build": { "data": null } }
+            "relationships": { "build": {} }
         },
         "links": { "self": "http://127.0.0.1/v1/buildUploads/u1" }
     })
@@ -102,9 +101,15 @@ fn bad_format_fails() {
 }
 
 #[test]
-fn nulls_are_lenient_only_in_responses_and_only_for_optional_properties() {
-    // uploadedDate null: Apple sends it; the spec does not say nullable.
-    assert!(!errors_for(&good_upload(), Mode::Request).is_empty());
+fn null_is_refused_where_the_spec_does_not_say_nullable() {
+    // Apple's live API sends `uploadedDate: null` and `build.data: null`, but its description
+    // declares neither nullable, so a validating proxy refuses them; the simulator omits them.
+    for pointer in ["/data/attributes/uploadedDate", "/data/relationships/build"] {
+        let mut doc = good_upload();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        doc.pointer_mut(parent).unwrap()[key] = Value::Null;
+        assert!(!errors_for(&doc, Mode::Response).is_empty(), "{pointer}: null refused");
+    }
     let mut doc = good_upload();
     doc["data"]["id"] = Value::Null;
     assert!(

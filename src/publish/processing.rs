@@ -133,7 +133,20 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
                 compliance_done = true;
             }
             match ps {
-                ProcessingState::Valid if compliance_done => return Ok(()),
+                ProcessingState::Valid if compliance_done => {
+                    if !upload_done {
+                        // The build can turn VALID a moment before its upload record says
+                        // COMPLETE; record the upload's final word, best effort.
+                        if let Ok(url) = client.url(&format!("/v1/buildUploads/{}", seg(upload_id)), &[]) {
+                            if let Ok(doc) = client.get::<Document<BuildUpload>>(url).await {
+                                if let Some(state) = doc.data.attributes.as_ref().and_then(|a| a.state.as_ref()) {
+                                    set_upload_state(outcome, state.state, cfg.quiet);
+                                }
+                            }
+                        }
+                    }
+                    return Ok(());
+                }
                 ProcessingState::Invalid | ProcessingState::Failed => {
                     return Err(PublishError::Rejected(summary(
                         outcome,

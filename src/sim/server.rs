@@ -380,12 +380,30 @@ fn add_rate_header(resp: &mut HttpResponse, remaining: u64) {
 }
 
 pub(crate) fn json_response(status: u16, doc: &Value) -> HttpResponse {
-    let body = serde_json::to_vec(doc).unwrap_or_default();
+    let body = serde_json::to_vec(&without_nulls(doc)).unwrap_or_default();
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
+}
+
+/// Apple's live API sends unset values as `null` (`uploadedDate`, `relationships.build.data`), but
+/// its OpenAPI description declares none of those properties nullable, and none is both required
+/// and nullable. Omitting them is the only form the description accepts, so the simulator (whose
+/// answers must pass a validating proxy loaded with that description) leaves them out; the client
+/// reads absent and `null` alike.
+fn without_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+        other => other.clone(),
+    }
 }
 
 fn error_response(err: &ApiError, remaining: Option<u64>) -> HttpResponse {

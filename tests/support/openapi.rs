@@ -3,9 +3,9 @@
 //! `oneOf`/`anyOf`/`allOf` (with `discriminator`), loose `format` checks, `minimum`/`maximum`.
 //!
 //! Strict on purpose: undeclared properties fail too (unless `additionalProperties` allows them),
-//! so a misspelt attribute in the simulator or a test body is caught. One documented leniency:
-//! in responses, `null` is accepted for an optional property, because Apple serialises unset
-//! optional values as `null` even where the spec does not say `nullable`.
+//! so a misspelt attribute in the simulator or a test body is caught. As strict as Prism's
+//! validating proxy about `null`: only where the spec says `nullable` (Apple's live API sends more
+//! nulls than its description allows; the simulator omits those properties instead).
 
 use serde_json::Value;
 
@@ -104,7 +104,7 @@ impl Spec {
         };
         if value.is_null() {
             let nullable = schema.get("nullable").and_then(Value::as_bool).unwrap_or(false);
-            if nullable || (optional && mode == Mode::Response) {
+            if nullable {
                 return;
             }
             if schema.is_empty() {
