@@ -52,7 +52,7 @@ impl Spec {
     /// Validates `value` against `schema`; every problem, each with its JSON path.
     pub fn validate(&self, schema: &Value, value: &Value, mode: Mode) -> Result<(), Vec<String>> {
         let mut errors = Vec::new();
-        self.check(schema, value, mode, "$", false, &mut errors);
+        self.check(schema, value, mode, "$", &mut errors);
         if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 
@@ -98,7 +98,7 @@ impl Spec {
         Ok(resp.pointer("/content/application~1json/schema").cloned())
     }
 
-    fn check(&self, schema: &Value, value: &Value, mode: Mode, path: &str, optional: bool, errors: &mut Vec<String>) {
+    fn check(&self, schema: &Value, value: &Value, mode: Mode, path: &str, errors: &mut Vec<String>) {
         let Some(schema) = schema.as_object() else {
             return;
         };
@@ -115,14 +115,14 @@ impl Spec {
         }
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
             match self.resolve(reference) {
-                Some(target) => self.check(target, value, mode, path, optional, errors),
+                Some(target) => self.check(target, value, mode, path, errors),
                 None => errors.push(format!("{path}: unresolvable $ref {reference}")),
             }
             return;
         }
         if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
             for s in all {
-                self.check(s, value, mode, path, optional, errors);
+                self.check(s, value, mode, path, errors);
             }
         }
         if let Some(any) = schema.get("anyOf").and_then(Value::as_array) {
@@ -150,7 +150,7 @@ impl Spec {
                 Some(items) => {
                     if let Some(item_schema) = schema.get("items") {
                         for (i, item) in items.iter().enumerate() {
-                            self.check(item_schema, item, mode, &format!("{path}[{i}]"), false, errors);
+                            self.check(item_schema, item, mode, &format!("{path}[{i}]"), errors);
                         }
                     }
                 }
@@ -191,7 +191,7 @@ impl Spec {
 
     fn passes(&self, schema: &Value, value: &Value, mode: Mode, path: &str) -> bool {
         let mut errs = Vec::new();
-        self.check(schema, value, mode, path, false, &mut errs);
+        self.check(schema, value, mode, path, &mut errs);
         errs.is_empty()
     }
 
@@ -214,7 +214,7 @@ impl Spec {
             match disc.pointer(&format!("/mapping/{tag}")).and_then(Value::as_str) {
                 Some(reference) => {
                     let target = serde_json::json!({ "$ref": reference });
-                    self.check(&target, value, mode, path, false, errors);
+                    self.check(&target, value, mode, path, errors);
                 }
                 None => errors.push(format!("{path}: discriminator value '{tag}' is not allowed here")),
             }
@@ -224,7 +224,7 @@ impl Spec {
         let mut matched = 0;
         for s in options {
             let mut errs = Vec::new();
-            self.check(s, value, mode, path, false, &mut errs);
+            self.check(s, value, mode, path, &mut errs);
             if errs.is_empty() {
                 matched += 1;
             } else {
@@ -280,12 +280,12 @@ impl Spec {
             match properties.and_then(|p| p.get(name)) {
                 Some(prop_schema) => {
                     if !v.is_null() || is_optional {
-                        self.check(prop_schema, v, mode, &child, is_optional, errors);
+                        self.check(prop_schema, v, mode, &child, errors);
                     }
                 }
                 None => match additional {
                     Some(Value::Bool(true)) => {}
-                    Some(s @ Value::Object(_)) => self.check(s, v, mode, &child, true, errors),
+                    Some(s @ Value::Object(_)) => self.check(s, v, mode, &child, errors),
                     _ => errors.push(format!("{child}: property is not declared in the schema")),
                 },
             }
