@@ -20,6 +20,21 @@ use crate::publish::duration::parse_duration;
 use crate::publish::preflight::{find_app, seg};
 use crate::publish::processing::{self, WaitConfig};
 
+/// Order and exit codes, shown by `distribute --help`.
+pub const AFTER_HELP: &str = "\
+Order: lookups (groups, testers, beta review information) before any write; then What to Test,
+beta review submission, groups (internal first), testers, notification, expiring older builds.
+
+Exit codes:
+  0  every requested step done (internal groups with access to all builds are skipped, not failed)
+  1  the build was rejected by Apple's processing
+  2  usage error (no build named, unreadable --what-to-test-json)
+  3  authentication or permission problem
+  4  App Store Connect refused or cannot find something: unknown or ambiguous group, unknown tester,
+     incomplete beta review information, unanswered export compliance, unknown build, or a group
+     that did not get the build (the other groups' results are in the output)
+  5  transient failure after retries";
+
 #[derive(Debug, Args)]
 pub struct DistributeArgs {
     /// The upload id `upload --no-wait` printed.

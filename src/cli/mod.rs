@@ -45,10 +45,12 @@ pub enum Command {
     /// Validate, upload and wait for App Store Connect to process an IPA.
     Upload(upload::UploadArgs),
     /// Distribute an already uploaded build on TestFlight (groups, What to Test, testers, review).
+    #[command(after_help = distribute::AFTER_HELP)]
     Distribute(distribute::DistributeArgs),
     /// List, inspect and expire builds.
     Builds(builds::BuildsArgs),
     /// Every server-side check `upload` makes, without sending a byte; prints the plan.
+    #[command(after_help = "Exit code: what `upload` would fail with (0 when every check passes).")]
     Preflight(preflight::PreflightArgs),
     /// Run a local App Store Connect simulator (for tests, demos and dry-running pipelines).
     Sim(sim::SimArgs),

@@ -173,3 +173,56 @@ pub async fn add(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(id: &str, name: &str, internal: bool, all: bool) -> BetaGroup {
+        serde_json::from_value(serde_json::json!({ "type": "betaGroups", "id": id,
+            "attributes": { "name": name, "isInternalGroup": internal, "hasAccessToAllBuilds": all } }))
+        .unwrap()
+    }
+
+    fn all() -> Vec<BetaGroup> {
+        vec![
+            group("g1", "QA", true, false),
+            group("g2", "Everyone", true, true),
+            group("g3", "Public", false, false),
+            group("g4", "Twins", false, false),
+            group("g5", "twins", true, false),
+        ]
+    }
+
+    #[test]
+    fn resolves_by_name_ignoring_case_or_by_id_internal_first() {
+        let r = resolve(&["public".into(), "g1".into(), "EVERYONE".into(), "QA".into()], &all()).unwrap();
+        let got: Vec<(&str, GroupKind)> = r.iter().map(|g| (g.id.as_str(), g.kind)).collect();
+        assert_eq!(
+            got,
+            [
+                ("g1", GroupKind::Internal),
+                ("g2", GroupKind::InternalAll),
+                ("g3", GroupKind::External)
+            ],
+            "deduplicated, internal groups first"
+        );
+    }
+
+    #[test]
+    fn unknown_names_list_what_exists_and_ambiguous_names_fail() {
+        let e = resolve(&["QA".into(), "Nope".into(), "Nada".into()], &all()).unwrap_err();
+        let m = e.to_string();
+        assert!(m.contains("'Nope', 'Nada'"), "{m}");
+        assert!(m.contains("Everyone (internal, all builds)"), "{m}");
+        let e = resolve(&["TWINS".into()], &all()).unwrap_err();
+        assert!(matches!(e, DistributionError::AmbiguousGroup { .. }));
+        assert!(e.to_string().contains("g4") && e.to_string().contains("g5"));
+        // The id settles it.
+        assert_eq!(resolve(&["g5".into()], &all()).unwrap()[0].name, "twins");
+        let e = resolve(&["x".into()], &[]).unwrap_err();
+        assert!(e.to_string().contains("its groups are: none"));
+        let err: crate::Error = e.into();
+        assert_eq!(err.exit_code(), 4);
+    }
+}
