@@ -401,3 +401,42 @@ async fn expire_previous_expires_older_builds_of_the_version_only() {
     assert_eq!(r.unwrap_err().exit_code(), 4);
     w.assert_conformant();
 }
+
+#[tokio::test]
+async fn a_build_still_processing_is_waited_for_up_to_the_timeout() {
+    let w = World::start(scene(|tf| tf.builds = vec!["1.1.0=45:processing".parse().unwrap()])).await;
+    let (r, _) = w
+        .distribute(&[
+            "--version",
+            "1.1.0",
+            "--build-number",
+            "45",
+            "--app-id",
+            DEMO,
+            "--groups",
+            "QA",
+            "--timeout",
+            "300ms",
+        ])
+        .await;
+    let e = r.unwrap_err();
+    assert_eq!(e.exit_code(), 5, "{e:?}");
+    assert!(e.message().contains("still processing"), "{}", e.message());
+    let polls = w
+        .sent()
+        .iter()
+        .filter(|s| s.method == "GET" && s.path.starts_with("/v1/builds/"))
+        .count();
+    assert!(polls >= 2, "{polls}");
+    assert!(w.writes().is_empty());
+    // Unknown upload id and unknown version are exit 4.
+    assert_eq!(
+        w.distribute(&["--upload-id", "nope"]).await.0.unwrap_err().exit_code(),
+        4
+    );
+    let (r, _) = w
+        .distribute(&["--version", "9.9", "--build-number", "1", "--app-id", DEMO])
+        .await;
+    assert_eq!(r.unwrap_err().exit_code(), 4);
+    w.assert_conformant();
+}

@@ -338,8 +338,10 @@ async fn wait_for_build(
         if !quiet {
             eprintln!("  build {build_id}: PROCESSING");
         }
-        clock.sleep(interval).await;
-        interval = (interval * 3 / 2).min(Duration::from_secs(30));
+        // Never a busy loop (a 0s interval) and never past the deadline by more than one poll.
+        clock.sleep(interval.max(Duration::from_millis(100))).await;
+        let cap = Duration::from_secs(30);
+        interval = interval.checked_mul(3).map_or(cap, |d| (d / 2).min(cap));
     }
 }
 
