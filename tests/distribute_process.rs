@@ -89,3 +89,51 @@ async fn commands_render_text_and_json_with_their_exit_codes() {
     assert!(stderr.contains("neither an upload id nor a build id"), "{stderr}");
     w.assert_conformant();
 }
+
+#[tokio::test]
+async fn preflight_prints_the_plan_and_exits_with_uploads_code() {
+    let w = World::start(scene(|tf| tf.beta_review_details = false)).await;
+    let (ipa, ca) = w.ipa("1.0.0", "3");
+    let (ipa, ca) = (ipa.to_str().unwrap().to_string(), ca.to_str().unwrap().to_string());
+    let (code, stdout, stderr) = bin(args(&w, &["preflight", &ipa, "--extra-root-ca", &ca, "--groups", "QA"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("plan:\n  1. local validation: passed"), "{stdout}");
+    assert!(stdout.contains("group: QA (internal"), "{stdout}");
+
+    let (code, stdout, stderr) = bin(args(
+        &w,
+        &[
+            "preflight",
+            &ipa,
+            "--extra-root-ca",
+            &ca,
+            "--groups",
+            "Nope",
+            "--submit-beta-review",
+            "--format",
+            "json",
+        ],
+    ))
+    .await;
+    assert_eq!(code, 4, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    let problems: Vec<&str> = doc["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["ok"] == false)
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(problems, ["groups", "beta review information"]);
+    assert_eq!(doc["exit_code"], 4);
+
+    let (code, stdout, _) = bin(args(
+        &w,
+        &["preflight", &ipa, "--extra-root-ca", &ca, "--groups", "Nope"],
+    ))
+    .await;
+    assert_eq!(code, 4);
+    assert!(stdout.contains("PROBLEM groups: no beta group 'Nope'"), "{stdout}");
+    assert!(stdout.contains("     fix: "), "{stdout}");
+    assert!(w.writes().is_empty());
+}

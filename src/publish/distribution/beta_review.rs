@@ -16,7 +16,8 @@ fn filled(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|s| !s.trim().is_empty())
 }
 
-/// What is missing for a beta review, each as "Field (attribute) on page", empty when complete.
+/// What is missing for a beta review, each as "Section: Field (resource.attribute)" (the sections
+/// of App Store Connect → TestFlight → Test Information), empty when complete.
 pub async fn missing_info(client: &AscClient, app_id: &str) -> Result<Vec<String>, Error> {
     let mut missing = Vec::new();
     let url = client.url(
@@ -25,19 +26,19 @@ pub async fn missing_info(client: &AscClient, app_id: &str) -> Result<Vec<String
     )?;
     let locs: Vec<BetaAppLocalization> = client.get_all(url).await?;
     let any = |f: &dyn Fn(&BetaAppLocalization) -> bool| locs.iter().any(f);
-    const INFO: &str = "TestFlight → Test Information → Beta App Information";
+    const INFO: &str = "Beta App Information";
     if !any(&|l| l.attributes.as_ref().is_some_and(|a| filled(&a.description))) {
         missing.push(format!(
             "Beta App Description (betaAppLocalizations.description) in {INFO}"
         ));
     }
     if !any(&|l| l.attributes.as_ref().is_some_and(|a| filled(&a.feedback_email))) {
-        missing.push(format!("Feedback Email (betaAppLocalizations.feedbackEmail) in {INFO}"));
+        missing.push(format!("{INFO}: Feedback Email (betaAppLocalizations.feedbackEmail)"));
     }
     let url = client.url(&format!("/v1/apps/{}/betaAppReviewDetail", seg(app_id)), &[])?;
     let detail: Document<BetaAppReviewDetail> = client.get(url).await?;
     let a = detail.data.attributes;
-    const REVIEW: &str = "TestFlight → Test Information → Beta App Review Information";
+    const REVIEW: &str = "Beta App Review Information";
     for (value, label, attr) in [
         (
             a.as_ref().and_then(|a| a.contact_first_name.clone()),
@@ -61,14 +62,14 @@ pub async fn missing_info(client: &AscClient, app_id: &str) -> Result<Vec<String
         ),
     ] {
         if !filled(&value) {
-            missing.push(format!("{label} (betaAppReviewDetails.{attr}) in {REVIEW}"));
+            missing.push(format!("{REVIEW}: {label} (betaAppReviewDetails.{attr})"));
         }
     }
     if a.as_ref().and_then(|a| a.demo_account_required) == Some(true)
         && !filled(&a.as_ref().and_then(|a| a.demo_account_name.clone()))
     {
         missing.push(format!(
-            "Sign-in user name (betaAppReviewDetails.demoAccountName; sign-in is marked required) in {REVIEW}"
+            "{REVIEW}: Sign-in user name (betaAppReviewDetails.demoAccountName; sign-in is marked required)"
         ));
     }
     Ok(missing)
