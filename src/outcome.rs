@@ -83,6 +83,59 @@ pub struct Outcome {
     pub app_store_connect_url: Option<String>,
     /// The error that ended the run (kind, exit code, message, hint).
     pub error: Option<serde_json::Value>,
+    /// TestFlight: each requested beta group and what happened to it.
+    pub groups: Vec<GroupOutcome>,
+    /// TestFlight: locales whose What to Test was written.
+    pub what_to_test: Vec<String>,
+    /// TestFlight: tester emails given the build individually.
+    pub testers: Vec<String>,
+    /// TestFlight: `sent`, or `auto` when App Store Connect's auto-notify already covers it.
+    pub notified: Option<String>,
+    /// TestFlight: the beta app review state after `--submit-beta-review`.
+    pub beta_review: Option<String>,
+    /// TestFlight: ids of the builds expired by this run.
+    pub expired_builds: Vec<String>,
+    /// What the run does (or would do, for `preflight` / `--dry-run`), step by step in order.
+    pub plan: Vec<PlanStep>,
+}
+
+/// The kind of a beta group, as the distribution treats it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GroupKind {
+    Internal,
+    /// Internal with access to all builds: gets every VALID build by itself.
+    InternalAll,
+    External,
+}
+
+/// What happened to one requested group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupResult {
+    Added,
+    Already,
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupOutcome {
+    pub name: String,
+    pub id: String,
+    pub kind: GroupKind,
+    pub result: GroupResult,
+    pub message: Option<String>,
+}
+
+/// One step of a plan; `ok: false` is a problem that stops the run, with its exit code.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanStep {
+    pub step: String,
+    pub detail: String,
+    pub ok: bool,
+    pub exit_code: Option<i32>,
+    pub fix: Option<String>,
 }
 
 impl Outcome {

@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod error;
 pub mod model;
 pub mod retry;
+pub mod testflight;
 
 pub use auth::TokenSource;
 pub use client::{AscClient, ClientConfig, RequestStats};

@@ -5,8 +5,12 @@ use clap::{Parser, Subcommand};
 use crate::error::Error;
 use crate::output::Format;
 
+pub mod builds;
 pub mod demo;
+pub mod distribute;
+pub mod distribution_args;
 pub mod inspect;
+pub mod preflight;
 pub mod sim;
 pub mod upload;
 pub mod validate;
@@ -40,6 +44,14 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Validate, upload and wait for App Store Connect to process an IPA.
     Upload(upload::UploadArgs),
+    /// Distribute an already uploaded build on TestFlight (groups, What to Test, testers, review).
+    #[command(after_help = distribute::AFTER_HELP)]
+    Distribute(distribute::DistributeArgs),
+    /// List, inspect and expire builds.
+    Builds(builds::BuildsArgs),
+    /// Every server-side check `upload` makes, without sending a byte; prints the plan.
+    #[command(after_help = "Exit code: what `upload` would fail with (0 when every check passes).")]
+    Preflight(preflight::PreflightArgs),
     /// Run a local App Store Connect simulator (for tests, demos and dry-running pipelines).
     Sim(sim::SimArgs),
     /// Run the whole pipeline against the built-in simulator with a sample IPA.
@@ -53,6 +65,9 @@ impl Command {
             Command::Inspect(a) => a.format,
             Command::Validate(a) => a.format,
             Command::Upload(a) => a.format,
+            Command::Distribute(a) => a.format,
+            Command::Builds(a) => a.format(),
+            Command::Preflight(a) => a.upload.format,
             Command::Sim(_) => Format::Text,
             Command::Demo(_) => Format::Text,
         }
@@ -65,6 +80,9 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Inspect(args) => inspect::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Upload(args) => upload::run(args),
+        Command::Distribute(args) => distribute::run(args),
+        Command::Builds(args) => builds::run(args),
+        Command::Preflight(args) => preflight::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
     }

@@ -73,6 +73,11 @@ pub struct UploadArgs {
     /// Verbose: each request, its status and the remaining rate-limit budget.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Run every server-side check and print the plan, sending nothing (as `preflight`).
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub distribution: crate::cli::distribution_args::DistributionArgs,
 }
 
 pub fn run(args: UploadArgs) -> Result<i32, Error> {
@@ -295,7 +300,20 @@ pub async fn upload_with(
         verbose: args.verbose > 0,
         ..UploadOptions::default()
     };
+    if args.dry_run {
+        let r = crate::cli::preflight::plan_upload(client, args, req, outcome).await;
+        if args.format == Format::Text {
+            crate::cli::preflight::render_plan(outcome, Format::Text);
+            // The text summary describes an upload; nothing was uploaded.
+            outcome.version = None;
+        }
+        return r;
+    }
     let r = run_upload(client, parts_http, req, &opts, outcome).await;
+    let r = match r {
+        Ok(()) => crate::cli::distribute::after_upload(client, args, req, outcome).await,
+        Err(e) => Err(e),
+    };
     if let Some(rl) = client.stats().rate_limit().filter(|_| args.verbose > 0) {
         eprintln!(
             "  rate limit: {} of {} requests left this hour",

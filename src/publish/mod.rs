@@ -1,6 +1,7 @@
 //! Publishing: upload (reservation, parts, commit), waiting for processing, and their results.
 
 pub mod commit;
+pub mod distribution;
 pub mod duration;
 pub mod error;
 pub mod parts;

@@ -1,0 +1,124 @@
+//! The TestFlight distribution flags shared by `upload`, `distribute` and `preflight`, and the
+//! App Store Connect connection flags of the commands that take no IPA.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser};
+
+use crate::asc::AscClient;
+use crate::asc::clock::SharedClock;
+use crate::asc::credentials::{Env, Secret};
+use crate::cli::upload::UploadArgs;
+use crate::error::Error;
+use crate::publish::distribution::{Distribution, what_to_test};
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct DistributionArgs {
+    /// Beta groups to add the build to, by name (case-insensitive) or id, comma-separated.
+    /// Internal groups with access to all builds are skipped (they get it by themselves).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub groups: Vec<String>,
+    /// What to Test for --locale (over 4000 characters is truncated with a warning).
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["what_to_test_file", "what_to_test_json"])]
+    pub what_to_test: Option<String>,
+    /// What to Test for --locale, read from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "what_to_test_json")]
+    pub what_to_test_file: Option<PathBuf>,
+    /// What to Test per locale: a JSON file `{"en-US": "...", "de-DE": "..."}`.
+    #[arg(long, value_name = "FILE")]
+    pub what_to_test_json: Option<PathBuf>,
+    /// Locale of --what-to-test / --what-to-test-file.
+    #[arg(long, value_name = "LOCALE", default_value = "en-US")]
+    pub locale: String,
+    /// Notify testers that the build is available (App Store Connect's auto-notify counts).
+    #[arg(long)]
+    pub notify: bool,
+    /// Existing beta testers (emails, comma-separated) to give the build individually.
+    #[arg(long, value_name = "EMAILS", value_delimiter = ',')]
+    pub testers: Vec<String>,
+    /// Submit the build for beta app review (needed for external groups); the app's test
+    /// information is checked first.
+    #[arg(long)]
+    pub submit_beta_review: bool,
+    /// Expire the app's older builds of the same version once this one is VALID.
+    #[arg(long)]
+    pub expire_previous: bool,
+}
+
+impl DistributionArgs {
+    /// The distribution asked for, with What to Test read from its file.
+    pub fn to_distribution(&self, quiet: bool) -> Result<Distribution, Error> {
+        let read = |p: &PathBuf| {
+            std::fs::read_to_string(p).map_err(|e| {
+                Error::usage(format!("cannot read {}: {e}", p.display())).with_hint("pass a readable UTF-8 text file")
+            })
+        };
+        let what_to_test = if let Some(t) = &self.what_to_test {
+            vec![(self.locale.clone(), t.clone())]
+        } else if let Some(p) = &self.what_to_test_file {
+            vec![(self.locale.clone(), read(p)?)]
+        } else if let Some(p) = &self.what_to_test_json {
+            what_to_test::parse_json(&read(p)?)?
+        } else {
+            Vec::new()
+        };
+        Ok(Distribution {
+            groups: self.groups.iter().filter(|g| !g.trim().is_empty()).cloned().collect(),
+            what_to_test,
+            notify: self.notify,
+            testers: self.testers.iter().filter(|t| !t.trim().is_empty()).cloned().collect(),
+            submit_beta_review: self.submit_beta_review,
+            expire_previous: self.expire_previous,
+            quiet,
+        })
+    }
+}
+
+/// Credentials and API flags, as `upload` takes them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnectionArgs {
+    /// App Store Connect API base URL [env: ASC_API_URL] (plain http only to loopback).
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+    /// API key id [env: ASC_KEY_ID, …as for upload].
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Issuer id; omit for an individual key [env: ASC_ISSUER_ID, …].
+    #[arg(long, value_name = "ID")]
+    pub issuer_id: Option<String>,
+    /// The .p8 key: a path, its PEM text, or base64 of it [env: ASC_PRIVATE_KEY, …].
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true, value_parser = parse_secret)]
+    pub private_key: Option<Secret<String>>,
+    /// Extra CA certificate (PEM) trusted for HTTPS to App Store Connect.
+    #[arg(long, value_name = "FILE", env = "ASC_TLS_ROOT_CA")]
+    pub tls_root_ca: Option<PathBuf>,
+    /// Verbose: each request, its status and the remaining rate-limit budget.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_secret(s: &str) -> Result<Secret<String>, String> {
+    Ok(Secret::new(s.to_string()))
+}
+
+#[derive(Parser)]
+struct UploadShape {
+    #[command(flatten)]
+    upload: UploadArgs,
+}
+
+/// Connects through `upload`'s own `connect`, so credentials resolve exactly the same way: an
+/// `UploadArgs` with its defaults and these flags (the key never goes through an argv).
+pub fn connect(c: &ConnectionArgs, env: &Env, clock: SharedClock) -> Result<AscClient, Error> {
+    let mut shape = UploadShape::try_parse_from(["asc-publish", "-"])
+        .map_err(|e| Error::usage(format!("internal: cannot build the connection settings: {e}")))?;
+    let u = &mut shape.upload;
+    u.api_url = c.api_url.clone();
+    u.key_id = c.key_id.clone();
+    u.issuer_id = c.issuer_id.clone();
+    u.private_key = c.private_key.clone();
+    u.tls_root_ca = c.tls_root_ca.clone();
+    u.verbose = c.verbose;
+    let (client, _) = crate::cli::upload::connect(u, env, clock)?;
+    Ok(client)
+}

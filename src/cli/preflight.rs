@@ -1,0 +1,333 @@
+//! `asc-publish preflight <ipa>` and `upload --dry-run`: every server-side check upload makes
+//! (credentials, app record, build number, groups, testers, review information, rate-limit
+//! budget) with reads only, then the plan of what upload would do; the exit code is the one
+//! upload would fail with.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use clap::Args;
+
+use crate::asc::AscClient;
+use crate::asc::clock::SystemClock;
+use crate::asc::credentials::Env;
+use crate::asc::model::{App, Build, BuildUploadState, Document};
+use crate::cli::upload::UploadArgs;
+use crate::error::{Error, ErrorKind};
+use crate::outcome::{Outcome, Status};
+use crate::output::Format;
+use crate::publish::UploadRequest;
+use crate::publish::distribution::plan::{self, ok, problem};
+use crate::publish::error::PublishError;
+use crate::publish::preflight::{compare_build_numbers, find_app, list_uploads, next_build_number, seg};
+use crate::publish::progress::mib;
+
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    #[command(flatten)]
+    pub upload: UploadArgs,
+}
+
+pub fn run(args: PreflightArgs) -> Result<i32, Error> {
+    let env = Env::from_process();
+    let mut outcome = Outcome::new();
+    let format = args.upload.format;
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))
+        .and_then(|rt| rt.block_on(run_with(&args, &env, &mut outcome)));
+    match result {
+        Ok(()) => {
+            outcome.exit_code = 0;
+            render_plan(&outcome, format);
+            Ok(0)
+        }
+        Err(e) => {
+            outcome.fail(&e);
+            render_plan(&outcome, format);
+            if format == Format::Json {
+                eprintln!("error: {}", e.message());
+                if let Some(h) = e.hint() {
+                    eprintln!("  fix: {h}");
+                }
+                Ok(e.exit_code())
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Connects, reads the IPA, then checks and plans. Public so tests drive it in-process.
+pub async fn run_with(args: &PreflightArgs, env: &Env, outcome: &mut Outcome) -> Result<(), Error> {
+    let (client, _) = crate::cli::upload::connect(&args.upload, env, Arc::new(SystemClock))?;
+    let req = read_request(&args.upload, outcome)?;
+    plan_upload(&client, &args.upload, &req, outcome).await
+}
+
+/// The plan as text (stdout) or, in JSON, the outcome document with its `plan`.
+pub fn render_plan(outcome: &Outcome, format: Format) {
+    match format {
+        Format::Json => match serde_json::to_string_pretty(outcome) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("error: cannot serialise the outcome: {e}"),
+        },
+        Format::Text => {
+            println!("plan:");
+            for (i, s) in outcome.plan.iter().enumerate() {
+                let mark = if s.ok { "" } else { "PROBLEM " };
+                println!("  {}. {mark}{}: {}", i + 1, s.step, s.detail);
+                if let Some(f) = &s.fix {
+                    println!("     fix: {f}");
+                }
+            }
+        }
+    }
+}
+
+/// Reads (and unless skipped, validates) the IPA the way upload does, without printing the report
+/// twice: findings go into the outcome and the plan.
+fn read_request(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadRequest, Error> {
+    let trust = crate::cli::inspect::trust_store(args.extra_root_ca.as_deref())?;
+    let inspected = crate::ipa::inspect(&args.ipa, &trust)?;
+    if !args.skip_validation {
+        let options = crate::validate::Options::default();
+        let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
+        eprint!(
+            "{}",
+            crate::cli::validate::render_text(&inspected.inspection, &report, &options)
+        );
+        outcome.findings = report.findings.clone();
+        if report.errors() > 0 {
+            let e = Error::new(
+                ErrorKind::Rejected,
+                format!("{} validation error(s): upload would send nothing", report.errors()),
+            )
+            .with_hint("fix the errors above (or pass --skip-validation)");
+            outcome.plan.push(problem("local validation", &e));
+            outcome.status = Status::Rejected;
+            return Err(e);
+        }
+        outcome.plan.push(ok("local validation", "passed"));
+    }
+    let app = &inspected.inspection.app;
+    let missing = |what: &str| Error::usage(format!("the IPA's main app has no {what} in its Info.plist"));
+    Ok(UploadRequest {
+        ipa_path: args.ipa.clone(),
+        file_name: args
+            .ipa
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "app.ipa".into()),
+        file_size: std::fs::metadata(&args.ipa)?.len(),
+        bundle_id: app.bundle_id.clone().ok_or_else(|| missing("CFBundleIdentifier"))?,
+        short_version: app
+            .short_version
+            .clone()
+            .ok_or_else(|| missing("CFBundleShortVersionString"))?,
+        version: app.version.clone().ok_or_else(|| missing("CFBundleVersion"))?,
+        platform: app.platform.as_api_str().to_string(),
+        uses_non_exempt_encryption: app.uses_non_exempt_encryption,
+    })
+}
+
+fn kind_of_exit(code: i32) -> ErrorKind {
+    match code {
+        1 => ErrorKind::Rejected,
+        3 => ErrorKind::Auth,
+        4 => ErrorKind::Conflict,
+        5 => ErrorKind::Transient,
+        _ => ErrorKind::Usage,
+    }
+}
+
+/// The server-side checks and the plan, reads only. `Err` is the first problem, as upload would
+/// meet it; every problem is in `outcome.plan`.
+pub async fn plan_upload(
+    client: &AscClient,
+    args: &UploadArgs,
+    req: &UploadRequest,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    outcome.bundle_id = Some(req.bundle_id.clone());
+    outcome.version = Some(req.short_version.clone());
+    outcome.build_number = Some(req.version.clone());
+    outcome.platform = Some(req.platform.clone());
+    outcome.file_size = req.file_size;
+    let r = checks(client, args, req, outcome).await;
+    outcome.requests = client.stats().requests();
+    if let Some(rl) = client.stats().rate_limit() {
+        outcome.plan.push(ok(
+            "rate limit",
+            format!(
+                "{} of {} requests left this hour",
+                rl.remaining.map_or("?".into(), |v| v.to_string()),
+                rl.limit.map_or("?".into(), |v| v.to_string())
+            ),
+        ));
+    }
+    r?;
+    match outcome.plan.iter().find(|s| !s.ok) {
+        Some(p) => {
+            let e = Error::new(kind_of_exit(p.exit_code.unwrap_or(2)), p.detail.clone());
+            Err(match &p.fix {
+                Some(f) => e.with_hint(f.clone()),
+                None => e,
+            })
+        }
+        None => {
+            outcome.status = Status::Success;
+            Ok(())
+        }
+    }
+}
+
+async fn checks(
+    client: &AscClient,
+    args: &UploadArgs,
+    req: &UploadRequest,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    // Credentials and the app record: the first GET is also the credential check.
+    let app = match &args.app_id {
+        Some(id) => {
+            let url = client.url(&format!("/v1/apps/{}", seg(id)), &[])?;
+            client.get::<Document<App>>(url).await.map(|d| d.data.id).map_err(|e| {
+                if e.is_not_found() {
+                    PublishError::AppNotFound {
+                        bundle_id: req.bundle_id.clone(),
+                    }
+                    .into()
+                } else {
+                    Error::from(e)
+                }
+            })
+        }
+        None => find_app(client, &req.bundle_id).await,
+    };
+    let app_id = match app {
+        Ok(id) => id,
+        Err(e) => {
+            let step = if e.kind() == ErrorKind::Auth {
+                "credentials"
+            } else {
+                "app record"
+            };
+            outcome.plan.push(problem(step, &e));
+            return Ok(());
+        }
+    };
+    outcome.app_id = Some(app_id.clone());
+    outcome.plan.push(ok("credentials", "accepted by App Store Connect"));
+    outcome
+        .plan
+        .push(ok("app record", format!("{} is app {app_id}", req.bundle_id)));
+    build_number(client, &app_id, req, outcome).await?;
+    if args.no_wait {
+        outcome.plan.push(ok("wait", "return once committed (--no-wait)"));
+    } else {
+        outcome.plan.push(ok("wait", "wait for Apple's processing verdict"));
+        let uses = args.uses_non_exempt_encryption.or(req.uses_non_exempt_encryption);
+        outcome.plan.push(match uses {
+            Some(u) => ok("export compliance", format!("answer usesNonExemptEncryption = {u}")),
+            None => ok(
+                "export compliance",
+                "unanswered: the build will wait in App Store Connect for it",
+            ),
+        });
+    }
+    let d = args.distribution.to_distribution(true)?;
+    if !d.is_empty() {
+        if args.no_wait {
+            outcome.plan.push(ok(
+                "distribution",
+                "not done with --no-wait: run `asc-publish distribute --upload-id …` once processed",
+            ));
+        } else {
+            let uses = args.uses_non_exempt_encryption.or(req.uses_non_exempt_encryption);
+            plan::check(client, &app_id, &d, uses, &mut outcome.plan).await;
+        }
+    }
+    Ok(())
+}
+
+/// Read-only build-number check (upload's own preflight may also delete abandoned reservations).
+async fn build_number(
+    client: &AscClient,
+    app_id: &str,
+    req: &UploadRequest,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let uploads = list_uploads(client, app_id, req, None).await?;
+    let url = client.url(
+        "/v1/builds",
+        &[
+            ("filter[app]", app_id),
+            ("filter[preReleaseVersion.version]", req.short_version.as_str()),
+            ("filter[processingState]", "PROCESSING,FAILED,INVALID,VALID"),
+            ("limit", "200"),
+        ],
+    )?;
+    let builds: Vec<Build> = client.get_all(url).await?;
+    let numbers = uploads
+        .iter()
+        .filter_map(|u| u.attributes.as_ref()?.cf_bundle_version.clone())
+        .chain(builds.iter().filter_map(|b| b.attributes.as_ref()?.version.clone()));
+    let highest = numbers.max_by(|a, b| compare_build_numbers(a, b));
+    let same = uploads
+        .iter()
+        .find(|u| u.attributes.as_ref().and_then(|a| a.cf_bundle_version.as_deref()) == Some(req.version.as_str()));
+    let state = same.and_then(|u| u.attributes.as_ref()?.state.as_ref().map(|s| s.state));
+    let taken = builds
+        .iter()
+        .any(|b| b.attributes.as_ref().and_then(|a| a.version.as_deref()) == Some(req.version.as_str()));
+    let used = |detail: &str| -> Error {
+        PublishError::BuildNumberUsed {
+            version: req.short_version.clone(),
+            build: req.version.clone(),
+            next: highest.as_deref().map(next_build_number),
+            highest: highest.clone(),
+            detail: detail.to_string(),
+        }
+        .into()
+    };
+    let step = match state {
+        Some(BuildUploadState::AwaitingUpload) => ok(
+            "upload",
+            "an interrupted reservation for this build exists: resume it or replace it, then upload",
+        ),
+        Some(BuildUploadState::Failed) => problem("build number", &used(" and failed processing")),
+        Some(_) | None if same.is_some() || taken => {
+            // The same file re-run is no conflict: upload skips to waiting.
+            let md5 = crate::publish::parts::md5_file(&req.ipa_path).await?;
+            let file = match same {
+                Some(u) => crate::publish::preflight::asset_file(client, &u.id).await?,
+                None => None,
+            };
+            let server = file
+                .as_ref()
+                .and_then(|f| f.attributes.as_ref()?.source_file_checksums.as_ref()?.file.as_ref())
+                .map(|c| c.hash.clone());
+            if server.is_some_and(|s| s.eq_ignore_ascii_case(&md5)) {
+                ok(
+                    "upload",
+                    "this file was already uploaded: nothing to send, upload would wait for it",
+                )
+            } else {
+                problem("build number", &used(""))
+            }
+        }
+        _ => ok(
+            "upload",
+            format!(
+                "reserve {} ({}) and send {} in parts",
+                req.short_version,
+                req.version,
+                mib(req.file_size)
+            ),
+        ),
+    };
+    outcome.plan.push(step);
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Beta app review: check the app's test information is complete (naming each field to fill in),
+//! then submit the build; an existing submission is reported, not an error.
+
+use reqwest::Method;
+
+use crate::asc::AscClient;
+use crate::asc::error::AscError;
+use crate::asc::model::Document;
+use crate::asc::testflight::{BetaAppLocalization, BetaAppReviewDetail, BetaAppReviewSubmission, request};
+use crate::error::Error;
+use crate::outcome::Outcome;
+use crate::publish::distribution::say;
+use crate::publish::preflight::seg;
+
+fn filled(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|s| !s.trim().is_empty())
+}
+
+/// What is missing for a beta review, each as "Section: Field (resource.attribute)" (the sections
+/// of App Store Connect → TestFlight → Test Information), empty when complete.
+pub async fn missing_info(client: &AscClient, app_id: &str) -> Result<Vec<String>, Error> {
+    let mut missing = Vec::new();
+    let url = client.url(
+        &format!("/v1/apps/{}/betaAppLocalizations", seg(app_id)),
+        &[("limit", "200")],
+    )?;
+    let locs: Vec<BetaAppLocalization> = client.get_all(url).await?;
+    let any = |f: &dyn Fn(&BetaAppLocalization) -> bool| locs.iter().any(f);
+    const INFO: &str = "Beta App Information";
+    if !any(&|l| l.attributes.as_ref().is_some_and(|a| filled(&a.description))) {
+        missing.push(format!(
+            "Beta App Description (betaAppLocalizations.description) in {INFO}"
+        ));
+    }
+    if !any(&|l| l.attributes.as_ref().is_some_and(|a| filled(&a.feedback_email))) {
+        missing.push(format!("{INFO}: Feedback Email (betaAppLocalizations.feedbackEmail)"));
+    }
+    let url = client.url(&format!("/v1/apps/{}/betaAppReviewDetail", seg(app_id)), &[])?;
+    let detail: Document<BetaAppReviewDetail> = client.get(url).await?;
+    let a = detail.data.attributes;
+    const REVIEW: &str = "Beta App Review Information";
+    for (value, label, attr) in [
+        (
+            a.as_ref().and_then(|a| a.contact_first_name.clone()),
+            "First name",
+            "contactFirstName",
+        ),
+        (
+            a.as_ref().and_then(|a| a.contact_last_name.clone()),
+            "Last name",
+            "contactLastName",
+        ),
+        (
+            a.as_ref().and_then(|a| a.contact_phone.clone()),
+            "Phone number",
+            "contactPhone",
+        ),
+        (
+            a.as_ref().and_then(|a| a.contact_email.clone()),
+            "Email",
+            "contactEmail",
+        ),
+    ] {
+        if !filled(&value) {
+            missing.push(format!("{REVIEW}: {label} (betaAppReviewDetails.{attr})"));
+        }
+    }
+    if a.as_ref().and_then(|a| a.demo_account_required) == Some(true)
+        && !filled(&a.as_ref().and_then(|a| a.demo_account_name.clone()))
+    {
+        missing.push(format!(
+            "{REVIEW}: Sign-in user name (betaAppReviewDetails.demoAccountName; sign-in is marked required)"
+        ));
+    }
+    Ok(missing)
+}
+
+async fn existing(client: &AscClient, build_id: &str) -> Result<Option<BetaAppReviewSubmission>, Error> {
+    let url = client.url(
+        "/v1/betaAppReviewSubmissions",
+        &[("filter[build]", build_id), ("limit", "10")],
+    )?;
+    let list: Vec<BetaAppReviewSubmission> = client.get_all(url).await?;
+    Ok(list.into_iter().next())
+}
+
+fn state_of(s: &BetaAppReviewSubmission) -> String {
+    crate::asc::error::sanitize(
+        s.attributes
+            .as_ref()
+            .and_then(|a| a.beta_review_state.as_deref())
+            .unwrap_or("WAITING_FOR_REVIEW"),
+    )
+}
+
+/// Submits the build for beta app review unless a submission exists.
+pub async fn submit(client: &AscClient, build_id: &str, quiet: bool, outcome: &mut Outcome) -> Result<(), Error> {
+    if let Some(s) = existing(client, build_id).await? {
+        let st = state_of(&s);
+        say(quiet, &format!("  beta app review: already submitted ({st})"));
+        outcome.beta_review = Some(st);
+        return Ok(());
+    }
+    let url = client.url("/v1/betaAppReviewSubmissions", &[])?;
+    match client
+        .mutate_json::<Document<BetaAppReviewSubmission>>(Method::POST, url, &request::submit_beta_review(build_id))
+        .await
+    {
+        Ok(doc) => {
+            let st = state_of(&doc.data);
+            say(quiet, &format!("  beta app review: submitted ({st})"));
+            outcome.beta_review = Some(st);
+            Ok(())
+        }
+        // Submitted meanwhile (or a lost answer re-sent): read back what is there.
+        Err(AscError::Api(a)) if a.status == 409 => match existing(client, build_id).await? {
+            Some(s) => {
+                let st = state_of(&s);
+                say(quiet, &format!("  beta app review: already submitted ({st})"));
+                outcome.beta_review = Some(st);
+                Ok(())
+            }
+            None => Err(AscError::Api(a).into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,35 @@
+//! The "new build available" notification to testers; App Store Connect's auto-notify counts.
+
+use reqwest::Method;
+
+use crate::asc::AscClient;
+use crate::asc::error::AscError;
+use crate::asc::testflight::request;
+use crate::error::Error;
+use crate::outcome::Outcome;
+use crate::publish::distribution::say;
+
+/// POSTs a buildBetaNotification. "auto-notify already enabled" (409) is a success: testers were
+/// or will be notified by App Store Connect itself.
+pub async fn notify(client: &AscClient, build_id: &str, quiet: bool, outcome: &mut Outcome) -> Result<(), Error> {
+    let url = client.url("/v1/buildBetaNotifications", &[])?;
+    match client.mutate(Method::POST, url, Some(&request::notify(build_id))).await {
+        Ok(_) => {
+            say(quiet, "  testers notified");
+            outcome.notified = Some("sent".into());
+            Ok(())
+        }
+        Err(AscError::Api(a))
+            if a.status == 409
+                && a.errors.iter().any(|e| {
+                    let d = e.detail.as_deref().unwrap_or("").to_lowercase();
+                    d.contains("auto-notify") || d.contains("auto notify")
+                }) =>
+        {
+            say(quiet, "  testers notified (App Store Connect's auto-notify is on)");
+            outcome.notified = Some("auto".into());
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

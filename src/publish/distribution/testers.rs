@@ -1,0 +1,71 @@
+//! Individual testers: look them up by email among the app's beta testers and give them the build.
+
+use reqwest::Method;
+
+use crate::asc::AscClient;
+use crate::asc::error::sanitize;
+use crate::asc::testflight::{BetaTester, request};
+use crate::error::Error;
+use crate::outcome::Outcome;
+use crate::publish::distribution::{DistributionError, say};
+use crate::publish::preflight::seg;
+
+/// (email, tester id) for each email. Unknown emails fail together (exit 4): inviting a new tester
+/// sends them an email, which a CI run should not do behind anyone's back.
+pub async fn resolve(client: &AscClient, app_id: &str, emails: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let wanted: Vec<String> = emails
+        .iter()
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    let joined = wanted.join(",");
+    let url = client.url(
+        "/v1/betaTesters",
+        &[("filter[apps]", app_id), ("filter[email]", &joined), ("limit", "200")],
+    )?;
+    let found: Vec<BetaTester> = client.get_all(url).await?;
+    let mut out = Vec::new();
+    let mut unknown = Vec::new();
+    for e in &wanted {
+        let hit = found.iter().find(|t| {
+            t.attributes
+                .as_ref()
+                .and_then(|a| a.email.as_deref())
+                .is_some_and(|x| x.eq_ignore_ascii_case(e))
+        });
+        match hit {
+            Some(t) => out.push((e.clone(), t.id.clone())),
+            None => unknown.push(sanitize(e)),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(DistributionError::UnknownTesters {
+            emails: unknown.join(", "),
+        }
+        .into());
+    }
+    Ok(out)
+}
+
+/// Gives the build to the testers in one request.
+pub async fn add(
+    client: &AscClient,
+    build_id: &str,
+    testers: &[(String, String)],
+    quiet: bool,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let ids: Vec<&str> = testers.iter().map(|(_, id)| id.as_str()).collect();
+    let url = client.url(
+        &format!("/v1/builds/{}/relationships/individualTesters", seg(build_id)),
+        &[],
+    )?;
+    client
+        .mutate(Method::POST, url, Some(&request::linkages("betaTesters", &ids)))
+        .await?;
+    for (email, _) in testers {
+        say(quiet, &format!("  tester {email}: added"));
+        outcome.testers.push(email.clone());
+    }
+    Ok(())
+}
