@@ -7,6 +7,8 @@ use crate::output::Format;
 
 pub mod demo;
 pub mod inspect;
+pub mod report;
+pub mod reporting;
 pub mod sim;
 pub mod upload;
 pub mod validate;
@@ -40,6 +42,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Validate, upload and wait for App Store Connect to process an IPA.
     Upload(upload::UploadArgs),
+    /// Publish a saved outcome (`--output-json`) again: job summary, outputs, PR/MR comment.
+    Report(report::ReportCmdArgs),
     /// Run a local App Store Connect simulator (for tests, demos and dry-running pipelines).
     Sim(sim::SimArgs),
     /// Run the whole pipeline against the built-in simulator with a sample IPA.
@@ -53,6 +57,7 @@ impl Command {
             Command::Inspect(a) => a.format,
             Command::Validate(a) => a.format,
             Command::Upload(a) => a.format,
+            Command::Report(a) => a.format,
             Command::Sim(_) => Format::Text,
             Command::Demo(_) => Format::Text,
         }
@@ -65,6 +70,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Inspect(args) => inspect::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Upload(args) => upload::run(args),
+        Command::Report(args) => report::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
     }

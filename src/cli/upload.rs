@@ -11,6 +11,7 @@ use crate::asc::client::{ClientConfig, DEFAULT_API_URL, build_http, build_parts_
 use crate::asc::clock::{SharedClock, SystemClock};
 use crate::asc::credentials::{CredentialFlags, Credentials, Env, Secret, env_names};
 use crate::asc::{AscClient, TokenSource};
+use crate::cli::reporting::{ReportArgs, finish_run};
 use crate::error::{Error, ErrorKind};
 use crate::outcome::{Outcome, Status};
 use crate::output::Format;
@@ -73,9 +74,12 @@ pub struct UploadArgs {
     /// Verbose: each request, its status and the remaining rate-limit budget.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 pub fn run(args: UploadArgs) -> Result<i32, Error> {
+    crate::cli::reporting::mask_early(&crate::cli::reporting::process_env(), &secrets(&args));
     let env = Env::from_process();
     let mut outcome = Outcome::new();
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -83,15 +87,30 @@ pub fn run(args: UploadArgs) -> Result<i32, Error> {
         .build()
         .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot start the async runtime: {e}")))
         .and_then(|rt| rt.block_on(run_with(&args, &env, Arc::new(SystemClock), &mut outcome)));
-    finish(result, outcome, args.format)
+    finish(result, outcome, &args)
 }
 
-/// Renders the outcome; on failure in JSON mode the outcome (with its error) is the one document.
-fn finish(result: Result<(), Error>, mut outcome: Outcome, format: Format) -> Result<i32, Error> {
+/// Secret values given as flags (the environment's are found by the reporter itself).
+fn secrets(args: &UploadArgs) -> Vec<&str> {
+    let mut s = args.report.tokens();
+    s.extend(args.private_key.as_ref().map(|k| k.expose().as_str()));
+    s
+}
+
+/// Renders the outcome and publishes it to the CI system; on failure in JSON mode the outcome
+/// (with its error) is the one document. Reporting problems are warnings, never the exit code.
+fn finish(result: Result<(), Error>, mut outcome: Outcome, args: &UploadArgs) -> Result<i32, Error> {
+    let format = args.format;
+    let report = |outcome: &Outcome| {
+        for w in finish_run(outcome, &args.report, &secrets(args)) {
+            eprintln!("warning: {w}");
+        }
+    };
     match result {
         Ok(()) => {
             outcome.exit_code = 0;
             render(&outcome, format);
+            report(&outcome);
             Ok(0)
         }
         Err(e) => {
@@ -102,9 +121,11 @@ fn finish(result: Result<(), Error>, mut outcome: Outcome, format: Format) -> Re
                     eprintln!("  fix: {h}");
                 }
                 render(&outcome, format);
+                report(&outcome);
                 Ok(e.exit_code())
             } else {
                 render(&outcome, format);
+                report(&outcome);
                 Err(e)
             }
         }
