@@ -54,8 +54,8 @@ pub struct ReportArgs {
     /// Token for the pull request comment and check run (needs pull-requests: write, checks: write).
     #[arg(long, value_name = "TOKEN", env = "GITHUB_TOKEN", hide_env_values = true, value_parser = parse_secret)]
     pub github_token: Option<Secret<String>>,
-    /// Token for the merge request note (api scope; CI_JOB_TOKEN cannot write notes)
-    /// [env: ASC_GITLAB_TOKEN, GITLAB_TOKEN].
+    /// Token for the merge request note (api scope; CI_JOB_TOKEN cannot write notes). GITLAB_TOKEN
+    /// is read when ASC_GITLAB_TOKEN is not set.
     #[arg(long, value_name = "TOKEN", env = "ASC_GITLAB_TOKEN", hide_env_values = true, value_parser = parse_secret)]
     pub gitlab_token: Option<Secret<String>>,
 }
