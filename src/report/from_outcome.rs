@@ -8,8 +8,8 @@ use crate::outcome::{Outcome, Status, TOTAL_STAGE};
 use crate::validate::Severity;
 
 use super::view::{
-    AppleMessage, FindingView, GroupResult, Ids, Level, RunView, StageName, StageStatus, StageTiming, UploadStats,
-    Verdict,
+    AppleMessage, FindingView, GroupKind, GroupOutcome, GroupResult, Ids, Level, RunView, StageName, StageStatus,
+    StageTiming, UploadStats, Verdict,
 };
 
 impl From<&Outcome> for RunView {
@@ -57,9 +57,38 @@ pub fn view(outcome: &Outcome) -> RunView {
 }
 
 /// Beta group results. The outcome has no per-group record yet (distribution is not part of
-/// `upload`), so there is nothing to map; this is the one place to map them once it has.
+/// `upload`), so there is nothing to map; once it has, each record goes through [`group_result`]
+/// here.
 fn group_results(_outcome: &Outcome) -> Vec<GroupResult> {
     Vec::new()
+}
+
+/// One beta group's result from its recorded fields: `kind` is `internal`/`external` (anything
+/// else counts as external, the kind that needs review), `result` is `added`, `skipped` (or
+/// `already_added`) or anything else for a failure; `message` is the note or the error.
+pub fn group_result(name: &str, kind: &str, result: &str, message: Option<&str>) -> GroupResult {
+    let kind = if kind.eq_ignore_ascii_case("internal") {
+        GroupKind::Internal
+    } else {
+        GroupKind::External
+    };
+    let message = message.unwrap_or_default().to_string();
+    let outcome = match result.to_ascii_lowercase().as_str() {
+        "added" | "success" | "ok" => GroupOutcome::Added,
+        "skipped" | "already_added" => GroupOutcome::Skipped { note: message },
+        _ => GroupOutcome::Failed {
+            message: if message.is_empty() {
+                format!("the build was not added ({result})")
+            } else {
+                message
+            },
+        },
+    };
+    GroupResult {
+        name: name.to_string(),
+        kind,
+        outcome,
+    }
 }
 
 fn verdict(outcome: &Outcome) -> Verdict {

@@ -155,3 +155,35 @@ fn timings_without_offsets_are_laid_end_to_end() {
     let starts: Vec<u64> = v.stages.iter().map(|s| s.start_ms).collect();
     assert_eq!(starts, [0, 10, 30]);
 }
+
+#[test]
+fn group_records_map_to_results() {
+    assert_eq!(
+        group_result("QA", "internal", "added", None),
+        GroupResult {
+            name: "QA".into(),
+            kind: GroupKind::Internal,
+            outcome: GroupOutcome::Added
+        }
+    );
+    assert_eq!(
+        group_result("Beta", "external", "skipped", Some("already in the group")).outcome,
+        GroupOutcome::Skipped {
+            note: "already in the group".into()
+        }
+    );
+    let failed = group_result("Beta", "EXTERNAL", "failed", Some("Beta review required"));
+    assert_eq!(failed.kind, GroupKind::External);
+    assert_eq!(
+        failed.outcome,
+        GroupOutcome::Failed {
+            message: "Beta review required".into()
+        }
+    );
+    assert_eq!(
+        group_result("X", "external", "weird", None).outcome,
+        GroupOutcome::Failed {
+            message: "the build was not added (weird)".into()
+        }
+    );
+}
