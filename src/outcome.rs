@@ -1,12 +1,15 @@
 //! The outcome of a run: the one serialisable result every reporter renders. A failed run still
 //! produces one, with what was reached and the error.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// The timing entry spanning the whole run.
+pub const TOTAL_STAGE: &str = "total";
 
 /// Version of the JSON document; bumped on breaking changes.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Everything asked for happened.
@@ -21,7 +24,7 @@ pub enum Status {
 }
 
 /// A message from Apple's processing (`state.errors/warnings/infos`) or from our checks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// `error`, `warning` or `info`.
     pub level: String,
@@ -30,15 +33,18 @@ pub struct Message {
     pub description: String,
 }
 
-/// Milliseconds spent in one stage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Milliseconds spent in one stage, and when it started relative to the first recorded stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageTiming {
     pub stage: String,
     pub millis: u64,
+    /// Start offset from the start of the first stage; absent in outcomes from older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<u64>,
 }
 
 /// How the upload step went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UploadMode {
     /// A new reservation was made and uploaded.
@@ -49,7 +55,10 @@ pub enum UploadMode {
     AlreadyUploaded,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
+/// Deserialising is lenient (every field defaults) so `report --from` reads outcomes written by
+/// older and newer versions alike.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct Outcome {
     pub schema_version: u32,
     pub status: Status,
@@ -69,6 +78,7 @@ pub struct Outcome {
     pub processing_state: Option<String>,
     pub uses_non_exempt_encryption: Option<bool>,
     /// Local validation findings (empty with `--skip-validation`).
+    #[serde(with = "finding_serde")]
     pub findings: Vec<crate::validate::Finding>,
     /// Apple's processing messages, with ITMS codes.
     pub apple_messages: Vec<Message>,
@@ -81,6 +91,9 @@ pub struct Outcome {
     pub requests: u64,
     /// App Store Connect page for the app's TestFlight builds.
     pub app_store_connect_url: Option<String>,
+    /// TestFlight page of the app (filled when the outcome is reported).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub testflight_url: Option<String>,
     /// The error that ended the run (kind, exit code, message, hint).
     pub error: Option<serde_json::Value>,
     /// TestFlight: each requested beta group and what happened to it.
@@ -100,7 +113,7 @@ pub struct Outcome {
 }
 
 /// The kind of a beta group, as the distribution treats it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GroupKind {
     Internal,
@@ -110,7 +123,7 @@ pub enum GroupKind {
 }
 
 /// What happened to one requested group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupResult {
     Added,
@@ -119,7 +132,7 @@ pub enum GroupResult {
     Failed,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupOutcome {
     pub name: String,
     pub id: String,
@@ -129,7 +142,7 @@ pub struct GroupOutcome {
 }
 
 /// One step of a plan; `ok: false` is a problem that stops the run, with its exit code.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanStep {
     pub step: String,
     pub detail: String,
@@ -146,10 +159,28 @@ impl Outcome {
         }
     }
 
+    /// Records a stage's duration. Stages run one after another, so it starts where the latest
+    /// stage recorded so far ended (`total`, which spans them all, is not a stage).
     pub fn time(&mut self, stage: &str, d: std::time::Duration) {
+        let start = if stage == TOTAL_STAGE {
+            0
+        } else {
+            self.timings
+                .iter()
+                .filter(|t| t.stage != TOTAL_STAGE)
+                .map(|t| t.start_ms.unwrap_or(0).saturating_add(t.millis))
+                .max()
+                .unwrap_or(0)
+        };
+        self.time_at(stage, start, d);
+    }
+
+    /// Records a stage whose start offset (ms from the first stage's start) the caller knows.
+    pub fn time_at(&mut self, stage: &str, start_ms: u64, d: std::time::Duration) {
         self.timings.push(StageTiming {
             stage: stage.to_string(),
             millis: u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+            start_ms: Some(start_ms),
         });
     }
 
@@ -160,5 +191,100 @@ impl Outcome {
         }
         self.exit_code = err.exit_code();
         self.error = Some(err.to_json());
+    }
+}
+
+/// `validate::Finding` is Serialize-only (the validator never reads findings back); the outcome
+/// reads them through this mirror so `report --from` works without widening that type.
+mod finding_serde {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::validate::{Finding, finding::Severity};
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum SeverityRepr {
+        Error,
+        Warning,
+    }
+
+    #[derive(Deserialize)]
+    struct FindingRepr {
+        #[serde(default)]
+        code: String,
+        severity: SeverityRepr,
+        #[serde(default)]
+        path: String,
+        #[serde(default)]
+        message: String,
+        #[serde(default)]
+        fix: String,
+    }
+
+    pub fn serialize<S: Serializer>(v: &[Finding], s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Finding>, D::Error> {
+        let reprs = Vec::<FindingRepr>::deserialize(d)?;
+        Ok(reprs
+            .into_iter()
+            .map(|r| Finding {
+                code: r.code,
+                severity: match r.severity {
+                    SeverityRepr::Error => Severity::Error,
+                    SeverityRepr::Warning => Severity::Warning,
+                },
+                path: r.path,
+                message: r.message,
+                fix: r.fix,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn stages_start_where_the_previous_one_ended() {
+        let mut o = Outcome::new();
+        o.time("validate", Duration::from_millis(100));
+        o.time("preflight", Duration::from_millis(50));
+        o.time("total", Duration::from_millis(400));
+        o.time("upload", Duration::from_millis(200));
+        let starts: Vec<Option<u64>> = o.timings.iter().map(|t| t.start_ms).collect();
+        assert_eq!(starts, [Some(0), Some(100), Some(0), Some(150)]);
+    }
+
+    #[test]
+    fn round_trips_through_json_with_findings() {
+        let mut o = Outcome::new();
+        o.status = Status::Rejected;
+        o.findings = vec![crate::validate::Finding::error(
+            "ITMS-90056",
+            "Payload/A.app/Info.plist",
+            "m",
+            "f",
+        )];
+        o.apple_messages.push(Message {
+            level: "error".into(),
+            code: Some("ITMS-90725".into()),
+            description: "SDK too old".into(),
+        });
+        o.time("validate", Duration::from_millis(10));
+        let text = serde_json::to_string(&o).unwrap_or_default();
+        let back: Outcome = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(back.status, Status::Rejected);
+        assert_eq!(back.findings, o.findings);
+        assert_eq!(back.apple_messages, o.apple_messages);
+        assert_eq!(back.timings, o.timings);
+        // Older documents without the newer fields still load.
+        let old: Outcome = serde_json::from_str(r#"{"status":"success","timings":[{"stage":"upload","millis":5}]}"#)
+            .unwrap_or_default();
+        assert_eq!(old.status, Status::Success);
+        assert_eq!(old.timings[0].start_ms, None);
     }
 }

@@ -59,7 +59,11 @@ async fn happy_path_through_every_state_machine() {
     let file_id = id(&reserved);
     let attrs = &reserved.body["data"]["attributes"];
     assert_eq!(attrs["assetDeliveryState"]["state"], "AWAITING_UPLOAD");
-    assert_eq!(attrs["sourceFileChecksums"], json!({}), "no checksums before the commit");
+    assert_eq!(
+        attrs["sourceFileChecksums"],
+        json!({}),
+        "no checksums before the commit"
+    );
     let mut ops = attrs["uploadOperations"].as_array().unwrap().clone();
     ops.sort_by_key(|o| o["partNumber"].as_u64());
     let shape: Vec<(u64, u64, u64)> = ops

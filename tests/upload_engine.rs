@@ -467,3 +467,28 @@ async fn a_409_duplicate_from_apple_is_a_conflict_in_apples_words() {
     assert_eq!(s.server.count("POST", "/v1/buildUploads"), 1);
     assert!(outcome.requests >= 4);
 }
+
+#[tokio::test]
+async fn a_build_rejected_before_its_upload_record_says_so_still_reports_apples_reasons() {
+    // The build turns INVALID while the upload record still says PROCESSING; Apple's reasons are
+    // on the upload, so the engine reads it once more instead of failing without them.
+    let s = setup(1024 * 1024).await;
+    s.fake.with(|st| {
+        st.faults.upload_lags = true;
+        st.faults.build_verdict = Some("INVALID".into());
+        st.faults.reject = vec![("90683".into(), "Missing purpose string in Info.plist (90683)".into())];
+    });
+    let (outcome, r) = s.run(&opts()).await;
+    assert_eq!(r.unwrap_err().exit_code(), 1);
+    assert_eq!(outcome.processing_state.as_deref(), Some("INVALID"));
+    assert_eq!(outcome.upload_state.as_deref(), Some("FAILED"));
+    assert_eq!(outcome.apple_messages[0].code.as_deref(), Some("ITMS-90683"));
+
+    // And a VALID build ahead of its upload record: the outcome ends with the upload COMPLETE.
+    let s = setup(1024 * 1024).await;
+    s.fake.with(|st| st.faults.upload_lags = true);
+    let (outcome, r) = s.run(&opts()).await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(outcome.processing_state.as_deref(), Some("VALID"));
+    assert_eq!(outcome.upload_state.as_deref(), Some("COMPLETE"));
+}

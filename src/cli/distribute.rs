@@ -70,9 +70,14 @@ pub struct DistributeArgs {
     pub connection: ConnectionArgs,
     #[command(flatten)]
     pub distribution: DistributionArgs,
+    #[command(flatten)]
+    pub report: crate::cli::reporting::ReportArgs,
 }
 
 pub fn run(args: DistributeArgs) -> Result<i32, Error> {
+    let mut secrets = args.report.tokens();
+    secrets.extend(args.connection.private_key.as_ref().map(|k| k.expose().as_str()));
+    crate::cli::reporting::mask_early(&crate::cli::reporting::process_env(), &secrets);
     let env = Env::from_process();
     let mut outcome = Outcome::new();
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -85,32 +90,14 @@ pub fn run(args: DistributeArgs) -> Result<i32, Error> {
                 run_with(&client, &args, &mut outcome).await
             })
         });
-    finish(result, outcome, args.format)
+    finish(result, outcome, &args)
 }
 
-/// Renders an outcome and maps it to the exit code (the error is rendered by the caller in text
-/// mode, once; in JSON mode the outcome carries it).
-pub fn finish(result: Result<(), Error>, mut outcome: Outcome, format: Format) -> Result<i32, Error> {
-    match result {
-        Ok(()) => {
-            outcome.exit_code = 0;
-            render(&outcome, format);
-            Ok(0)
-        }
-        Err(e) => {
-            outcome.fail(&e);
-            render(&outcome, format);
-            if format == Format::Json {
-                eprintln!("error: {}", e.message());
-                if let Some(h) = e.hint() {
-                    eprintln!("  fix: {h}");
-                }
-                Ok(e.exit_code())
-            } else {
-                Err(e)
-            }
-        }
-    }
+/// Renders the outcome and publishes it to the CI system (see [`conclude`]).
+pub fn finish(result: Result<(), Error>, outcome: Outcome, args: &DistributeArgs) -> Result<i32, Error> {
+    let mut secrets = args.report.tokens();
+    secrets.extend(args.connection.private_key.as_ref().map(|k| k.expose().as_str()));
+    crate::cli::reporting::conclude(result, outcome, args.format, render, &args.report, &secrets)
 }
 
 /// The distribution part of an outcome, as text or one JSON document.

@@ -11,6 +11,8 @@ pub mod distribute;
 pub mod distribution_args;
 pub mod inspect;
 pub mod preflight;
+pub mod report;
+pub mod reporting;
 pub mod sim;
 pub mod upload;
 pub mod validate;
@@ -52,6 +54,8 @@ pub enum Command {
     /// Every server-side check `upload` makes, without sending a byte; prints the plan.
     #[command(after_help = "Exit code: what `upload` would fail with (0 when every check passes).")]
     Preflight(preflight::PreflightArgs),
+    /// Publish a saved outcome (`--output-json`) again: job summary, outputs, PR/MR comment.
+    Report(report::ReportCmdArgs),
     /// Run a local App Store Connect simulator (for tests, demos and dry-running pipelines).
     Sim(sim::SimArgs),
     /// Run the whole pipeline against the built-in simulator with a sample IPA.
@@ -68,6 +72,7 @@ impl Command {
             Command::Distribute(a) => a.format,
             Command::Builds(a) => a.format(),
             Command::Preflight(a) => a.upload.format,
+            Command::Report(a) => a.format,
             Command::Sim(_) => Format::Text,
             Command::Demo(_) => Format::Text,
         }
@@ -83,6 +88,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Distribute(args) => distribute::run(args),
         Command::Builds(args) => builds::run(args),
         Command::Preflight(args) => preflight::run(args),
+        Command::Report(args) => report::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
     }

@@ -11,6 +11,7 @@ use crate::asc::client::{ClientConfig, DEFAULT_API_URL, build_http, build_parts_
 use crate::asc::clock::{SharedClock, SystemClock};
 use crate::asc::credentials::{CredentialFlags, Credentials, Env, Secret, env_names};
 use crate::asc::{AscClient, TokenSource};
+use crate::cli::reporting::ReportArgs;
 use crate::error::{Error, ErrorKind};
 use crate::outcome::{Outcome, Status};
 use crate::output::Format;
@@ -78,9 +79,12 @@ pub struct UploadArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub distribution: crate::cli::distribution_args::DistributionArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 pub fn run(args: UploadArgs) -> Result<i32, Error> {
+    crate::cli::reporting::mask_early(&crate::cli::reporting::process_env(), &secrets(&args));
     let env = Env::from_process();
     let mut outcome = Outcome::new();
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -88,32 +92,19 @@ pub fn run(args: UploadArgs) -> Result<i32, Error> {
         .build()
         .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot start the async runtime: {e}")))
         .and_then(|rt| rt.block_on(run_with(&args, &env, Arc::new(SystemClock), &mut outcome)));
-    finish(result, outcome, args.format)
+    finish(result, outcome, &args)
 }
 
-/// Renders the outcome; on failure in JSON mode the outcome (with its error) is the one document.
-fn finish(result: Result<(), Error>, mut outcome: Outcome, format: Format) -> Result<i32, Error> {
-    match result {
-        Ok(()) => {
-            outcome.exit_code = 0;
-            render(&outcome, format);
-            Ok(0)
-        }
-        Err(e) => {
-            outcome.fail(&e);
-            if format == Format::Json {
-                eprintln!("error: {}", e.message());
-                if let Some(h) = e.hint() {
-                    eprintln!("  fix: {h}");
-                }
-                render(&outcome, format);
-                Ok(e.exit_code())
-            } else {
-                render(&outcome, format);
-                Err(e)
-            }
-        }
-    }
+/// Secret values given as flags (the environment's are found by the reporter itself).
+fn secrets(args: &UploadArgs) -> Vec<&str> {
+    let mut s = args.report.tokens();
+    s.extend(args.private_key.as_ref().map(|k| k.expose().as_str()));
+    s
+}
+
+/// Renders the outcome and publishes it to the CI system (see [`conclude`]).
+fn finish(result: Result<(), Error>, outcome: Outcome, args: &UploadArgs) -> Result<i32, Error> {
+    crate::cli::reporting::conclude(result, outcome, args.format, render, &args.report, &secrets(args))
 }
 
 fn render(outcome: &Outcome, format: Format) {

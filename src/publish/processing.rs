@@ -135,19 +135,14 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             match ps {
                 ProcessingState::Valid if compliance_done => {
                     if !upload_done {
-                        // The build can turn VALID a moment before its upload record says
-                        // COMPLETE; record the upload's final word, best effort.
-                        if let Ok(url) = client.url(&format!("/v1/buildUploads/{}", seg(upload_id)), &[]) {
-                            if let Ok(doc) = client.get::<Document<BuildUpload>>(url).await {
-                                if let Some(state) = doc.data.attributes.as_ref().and_then(|a| a.state.as_ref()) {
-                                    set_upload_state(outcome, state.state, cfg.quiet);
-                                }
-                            }
-                        }
+                        refresh_upload(client, upload_id, cfg, outcome).await;
                     }
                     return Ok(());
                 }
                 ProcessingState::Invalid | ProcessingState::Failed => {
+                    if !upload_done {
+                        refresh_upload(client, upload_id, cfg, outcome).await;
+                    }
                     return Err(PublishError::Rejected(summary(
                         outcome,
                         &format!("build processing ended {}", state_name(&ps)),
@@ -192,6 +187,21 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
         clock.sleep(d).await;
         let cap = cfg.max_interval.max(cfg.interval);
         interval = Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).map_or(cap, |d| d.min(cap));
+    }
+}
+
+/// The build can reach its verdict a moment before its upload record does, and Apple's reasons
+/// (`state.errors`, with the ITMS codes) live on the upload: read it once more, best effort, so the
+/// outcome carries the upload's final state and every message.
+async fn refresh_upload(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome: &mut Outcome) {
+    let Ok(url) = client.url(&format!("/v1/buildUploads/{}", seg(upload_id)), &[]) else {
+        return;
+    };
+    if let Ok(doc) = client.get::<Document<BuildUpload>>(url).await {
+        if let Some(state) = doc.data.attributes.as_ref().and_then(|a| a.state.as_ref()) {
+            set_upload_state(outcome, state.state, cfg.quiet);
+        }
+        record_messages(outcome, &doc.data, cfg.quiet);
     }
 }
 

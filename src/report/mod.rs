@@ -2,10 +2,12 @@
 //! edges (`crate::ci`, `crate::forge`) publish.
 
 pub mod annotations;
+pub mod from_outcome;
 pub mod markdown;
 pub mod view;
 
 pub use annotations::{Annotation, annotations};
+pub use from_outcome::view;
 pub use view::RunView;
 
 #[cfg(test)]

@@ -70,6 +70,10 @@ pub struct Faults {
     /// Processing rejects the upload with these `(code, description)`.
     pub reject: Vec<(String, String)>,
     pub build_verdict: Option<String>,
+    /// The upload record lags its build: the build is linked at once and reaches its verdict, while
+    /// the upload says PROCESSING until that verdict has been read (then FAILED with `reject`, or
+    /// COMPLETE).
+    pub upload_lags: bool,
 }
 
 #[derive(Debug, Default)]
@@ -292,7 +296,15 @@ impl Fake {
                     return not_found();
                 };
                 let mut new_build = None;
-                {
+                let verdict_seen = st.builds.iter().any(|b| b.state != "PROCESSING");
+                if st.faults.upload_lags {
+                    let u = &mut st.uploads[idx];
+                    if u.state == "PROCESSING" && u.build.is_none() {
+                        new_build = Some((u.app.clone(), u.short.clone(), u.version.clone()));
+                    } else if u.state == "PROCESSING" && verdict_seen {
+                        u.state = if reject.is_empty() { "COMPLETE" } else { "FAILED" }.into();
+                    }
+                } else {
                     let u = &mut st.uploads[idx];
                     if u.state == "PROCESSING" {
                         u.polls += 1;
