@@ -73,6 +73,9 @@ pub struct UploadArgs {
     /// Verbose: each request, its status and the remaining rate-limit budget.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Sign in with an Apple ID and an app-specific password instead of an API key.
+    #[command(flatten)]
+    pub apple_id: crate::cli::appleid_args::AppleIdArgs,
 }
 
 pub fn run(args: UploadArgs) -> Result<i32, Error> {
@@ -167,6 +170,9 @@ fn parse_secret(s: &str) -> Result<Secret<String>, String> {
 /// Everything after argument parsing, with the environment and clock injected. Configuration
 /// (credentials, API URL) is checked first, then the IPA, then the network is used.
 pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut Outcome) -> Result<(), Error> {
+    if args.apple_id.apple_id.is_some() {
+        return crate::appleid::run(args, env, clock, outcome).await;
+    }
     let started = clock.now();
     let (client, parts_http) = connect(args, env, clock.clone())?;
     let req = read_ipa(args, outcome)?;
