@@ -263,3 +263,65 @@ async fn a_missing_password_names_the_variables_and_plain_http_elsewhere_is_refu
     assert!(sim.requests().is_empty());
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_parts_are_retried_and_a_lost_commit_is_confirmed_by_reading_back() {
+    let sim = Simulator::start(SimConfig {
+        apple_ids: vec![(EMAIL.into(), PASSWORD.into())],
+        processing: Processing {
+            duration: Duration::from_millis(200),
+            result: ProcessingResult::Valid,
+        },
+        faults: asc_publish::sim::Faults {
+            fail_part_rate: 0.4,
+            drop_commit_response: true,
+            seed: 7,
+            ..asc_publish::sim::Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (ipa, root) = sample_padded(dir.path(), "com.example.demo", "2", 11 * 1024 * 1024);
+    let r = run(upload_args(&sim, &ipa, &root, &["--format", "json"]), pw()).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["status"], "success");
+    let reqs = sim.requests();
+    assert!(
+        reqs.iter().any(|r| r.path.starts_with("/storage/") && r.status >= 500),
+        "a part failed and was retried"
+    );
+    assert!(
+        reqs.iter().any(|r| r.method == "PATCH" && r.status == 0),
+        "a commit answer was dropped"
+    );
+    assert!(
+        reqs.iter()
+            .any(|r| r.method == "GET" && r.path.contains("/buildDeliveryFiles/"))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_processing_verdict_exits_1() {
+    let sim = Simulator::start(SimConfig {
+        apple_ids: vec![(EMAIL.into(), PASSWORD.into())],
+        processing: Processing {
+            duration: Duration::from_millis(200),
+            result: ProcessingResult::Failed("90725".into()),
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (ipa, root) = sample(dir.path(), "com.example.demo", "1");
+    let r = run(upload_args(&sim, &ipa, &root, &["--format", "json"]), pw()).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc = r.json();
+    assert_eq!(doc["status"], "rejected");
+    assert_eq!(doc["processing_state"], "FAILED");
+    assert_eq!(doc["apple_messages"][0]["code"], "ITMS-90725");
+    sim.shutdown().await;
+}
