@@ -168,3 +168,14 @@ async fn sign_in_digest_and_cookie_are_enforced() {
     assert_eq!(other.status().as_u16(), 404);
     sim.shutdown().await;
 }
+
+#[test]
+fn the_sim_flag_needs_email_equals_password() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asc-publish"))
+        .args(["sim", "--apple-id", "dev@example.com"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("EMAIL=PASSWORD"));
+}

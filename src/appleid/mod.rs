@@ -174,6 +174,11 @@ pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut
         .unwrap_or_else(|| native::DEFAULT_CONTENT_DELIVERY_URL.to_string());
     let base = native::parse_base(&base_s)?;
     let backend = args.apple_id.apple_id_backend.resolve();
+    if args.key_id.is_some() || args.issuer_id.is_some() || args.private_key.is_some() {
+        outcome
+            .warnings
+            .push("--key-id/--issuer-id/--private-key are ignored: --apple-id signs in with the Apple ID".into());
+    }
     if args.verbose > 0 {
         eprintln!(
             "  signing in with Apple ID {} (password from ${}), {} backend",
