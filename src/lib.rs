@@ -12,6 +12,7 @@
 //! - [`sample`]: synthesised IPAs for the demo, tests and benchmarks.
 //! - [`cli`]: the edge: arguments, environment, rendering, exit codes.
 
+pub mod appleid;
 pub mod asc;
 pub mod ci;
 pub mod cli;

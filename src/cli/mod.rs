@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::error::Error;
 use crate::output::Format;
 
+pub mod appleid_args;
 pub mod builds;
 pub mod demo;
 pub mod distribute;

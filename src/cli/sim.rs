@@ -50,6 +50,11 @@ pub struct SimArgs {
     #[arg(long = "trust-key", value_name = "KEY_ID=PUBLIC_PEM_OR_PATH")]
     pub trust_keys: Vec<String>,
 
+    /// Accept this Apple ID and app-specific password on the content-delivery sign-in (for
+    /// `upload --apple-id`), repeatable. Test accounts only: the value is visible to the process list.
+    #[arg(long = "apple-id", value_name = "EMAIL=PASSWORD")]
+    pub apple_ids: Vec<String>,
+
     /// Fraction (0.0–1.0) of part uploads answered with 503/500 without storing them.
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_rate)]
     pub fail_part_rate: f64,
@@ -197,8 +202,17 @@ fn config(args: SimArgs) -> Result<SimConfig, Error> {
         };
         trusted_keys.push((kid.to_owned(), pem.to_owned()));
     }
+    let mut apple_ids = Vec::new();
+    for a in &args.apple_ids {
+        let Some((email, password)) = a.split_once('=').filter(|(e, p)| e.contains('@') && !p.is_empty()) else {
+            return Err(Error::usage("--apple-id needs EMAIL=PASSWORD")
+                .with_hint("e.g. --apple-id dev@example.com=abcd-efgh-ijkl-mnop"));
+        };
+        apple_ids.push((email.trim().to_owned(), password.to_owned()));
+    }
     let tf = *args.testflight;
     Ok(SimConfig {
+        apple_ids,
         listen: args.listen,
         state_dir: args.state_dir,
         apps,

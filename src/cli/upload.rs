@@ -81,6 +81,9 @@ pub struct UploadArgs {
     pub distribution: crate::cli::distribution_args::DistributionArgs,
     #[command(flatten)]
     pub report: ReportArgs,
+    /// Sign in with an Apple ID and an app-specific password instead of an API key.
+    #[command(flatten)]
+    pub apple_id: crate::cli::appleid_args::AppleIdArgs,
 }
 
 pub fn run(args: UploadArgs) -> Result<i32, Error> {
@@ -163,9 +166,12 @@ fn parse_secret(s: &str) -> Result<Secret<String>, String> {
 /// Everything after argument parsing, with the environment and clock injected. Configuration
 /// (credentials, API URL) is checked first, then the IPA, then the network is used.
 pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut Outcome) -> Result<(), Error> {
+    if args.apple_id.apple_id.is_some() {
+        return crate::appleid::run(args, env, clock, outcome).await;
+    }
     let started = clock.now();
     let (client, parts_http) = connect(args, env, clock.clone())?;
-    let req = read_ipa(args, outcome)?;
+    let (req, _) = read_ipa(args, outcome)?;
     let r = upload_with(&client, &parts_http, args, &req, outcome).await;
     outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
     if r.is_ok() && outcome.status == Status::Success && args.format == Format::Text {
@@ -178,10 +184,20 @@ pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome:
 }
 
 /// Inspects (and unless skipped, validates) the IPA into an [`UploadRequest`].
-fn read_ipa(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadRequest, Error> {
+/// Inspects and (unless skipped) validates the IPA; both upload paths (API key and Apple ID) start
+/// here. The identity goes into the outcome first, so a rejected run still reports what it was.
+pub fn read_ipa(
+    args: &UploadArgs,
+    outcome: &mut Outcome,
+) -> Result<(UploadRequest, crate::ipa::model::Inspection), Error> {
     let t = SystemTime::now();
     let trust = crate::cli::inspect::trust_store(args.extra_root_ca.as_deref())?;
     let inspected = crate::ipa::inspect(&args.ipa, &trust)?;
+    let app = &inspected.inspection.app;
+    outcome.bundle_id = app.bundle_id.clone();
+    outcome.version = app.short_version.clone();
+    outcome.build_number = app.version.clone();
+    outcome.platform = Some(app.platform.as_api_str().to_string());
     if !args.skip_validation {
         let options = crate::validate::Options::default();
         let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
@@ -216,7 +232,7 @@ fn read_ipa(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadRequest, E
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "app.ipa".into());
     let file_size = std::fs::metadata(&args.ipa)?.len();
-    Ok(UploadRequest {
+    let req = UploadRequest {
         ipa_path: args.ipa.clone(),
         file_name,
         file_size,
@@ -228,7 +244,8 @@ fn read_ipa(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadRequest, E
         version: app.version.clone().ok_or_else(|| missing("CFBundleVersion"))?,
         platform: app.platform.as_api_str().to_string(),
         uses_non_exempt_encryption: app.uses_non_exempt_encryption,
-    })
+    };
+    Ok((req, inspected.inspection))
 }
 
 /// Resolves credentials and the API URL into a client, and builds the separate part-upload client.

@@ -33,6 +33,7 @@
 mod auth;
 mod beta;
 mod clock;
+mod content_delivery;
 mod faults;
 mod inspect;
 mod json;
@@ -81,6 +82,8 @@ pub struct SimConfig {
     pub verbose: bool,
     /// Beta groups, testers, seeded builds, beta review details, auto-notify, processing warnings.
     pub testflight: TestFlightConfig,
+    /// Apple IDs the content-delivery sign-in accepts: (email, app-specific password).
+    pub apple_ids: Vec<(String, String)>,
 }
 
 impl Default for SimConfig {
@@ -95,6 +98,7 @@ impl Default for SimConfig {
             clock: Arc::new(SystemClock),
             verbose: false,
             testflight: TestFlightConfig::default(),
+            apple_ids: Vec::new(),
         }
     }
 }
@@ -113,6 +117,7 @@ impl fmt::Debug for SimConfig {
             .field("processing", &self.processing)
             .field("verbose", &self.verbose)
             .field("testflight", &self.testflight)
+            .field("apple_ids", &self.apple_ids.iter().map(|(u, _)| u).collect::<Vec<_>>())
             .finish()
     }
 }

@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     pub verbose: bool,
     /// ITMS codes processing attaches as warnings to VALID builds.
     pub processing_warnings: Vec<String>,
+    /// The Apple ID sign-in side (`--apple-id`).
+    pub content_delivery: super::content_delivery::ContentDelivery,
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked (the simulator must keep
@@ -217,6 +219,7 @@ pub(crate) async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         keys: ring,
         verbose: config.verbose,
         processing_warnings: config.testflight.processing_warnings.clone(),
+        content_delivery: super::content_delivery::ContentDelivery::new(config.apple_ids.clone()),
     });
     shared.persist(&lock(&shared.store));
 
@@ -288,6 +291,8 @@ async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Result<HttpRespon
 
     let outcome = if req.uri().path().starts_with("/storage/") {
         Ok(storage::put(&shared, req).await)
+    } else if super::content_delivery::handles(req.uri().path()) {
+        super::content_delivery::handle(&shared, req).await
     } else {
         api(&shared, req).await
     };

@@ -1,0 +1,242 @@
+//! Upload with an Apple ID and an app-specific password instead of an API key (issue #6).
+//!
+//! Two backends reach the same [`Outcome`] and exit codes as the API-key path:
+//! - [`altool`]: Xcode's `xcrun altool --upload-package`, with the password passed as an
+//!   environment reference (`-p @env:VAR`), its JSON output parsed into typed errors;
+//! - [`native`]: our own client of Apple's content-delivery protocol (JSON-RPC sign-in, then the
+//!   provider REST resources), reusing the part-upload engine. That protocol is undocumented
+//!   and may change; see docs/apple-id.md.
+//!
+//! An Apple ID sign-in can only upload. Everything that needs the App Store Connect API
+//! (TestFlight groups, What to Test, export compliance, notifications, beta review) is refused up
+//! front by [`refuse_api_key_only_flags`].
+
+pub mod altool;
+pub mod asset_description;
+pub mod credentials;
+pub mod native;
+pub mod provider;
+pub mod session;
+
+use crate::asc::clock::SharedClock;
+use crate::asc::credentials::Env;
+use crate::cli::upload::UploadArgs;
+use crate::error::{Error, ErrorKind};
+use crate::outcome::Outcome;
+
+use crate::publish::progress::ProgressMode;
+
+pub use credentials::AppleIdCredentials;
+
+/// `--apple-id-backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BackendChoice {
+    /// altool where `xcrun altool` exists, native elsewhere.
+    #[default]
+    Auto,
+    /// Xcode's `xcrun altool` (macOS).
+    Altool,
+    /// Our own client of Apple's content-delivery protocol (any OS).
+    Native,
+}
+
+/// The backend actually used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Altool,
+    Native,
+}
+
+impl BackendChoice {
+    /// Resolves `auto` by probing for `xcrun altool`.
+    pub fn resolve(self) -> Backend {
+        match self {
+            BackendChoice::Altool => Backend::Altool,
+            BackendChoice::Native => Backend::Native,
+            BackendChoice::Auto if altool::available() => Backend::Altool,
+            BackendChoice::Auto => Backend::Native,
+        }
+    }
+}
+
+/// Failures specific to the Apple ID sign-in. Messages never contain the password.
+#[derive(Debug, thiserror::Error)]
+pub enum AppleIdError {
+    #[error("--apple-id must be the email address of the Apple ID")]
+    BadAppleId,
+    #[error("--password-env must name an environment variable")]
+    BadPasswordVar,
+    #[error("no app-specific password: none of {} is set", names.join(", "))]
+    MissingPassword { names: Vec<String> },
+    #[error("{} cannot be used with --apple-id: an Apple ID sign-in can only upload", flags.join(", "))]
+    ApiKeyOnly { flags: Vec<String> },
+    #[error("Apple refused the sign-in: {0}")]
+    SignIn(String),
+    #[error("no app record for bundle id {bundle_id} is visible to this Apple ID: {detail}")]
+    AppNotFound { bundle_id: String, detail: String },
+    #[error("{0}")]
+    BadUrl(String),
+    #[error("{0}")]
+    Ipa(String),
+    #[error("the content-delivery service answered unexpectedly: {0}")]
+    Protocol(String),
+    #[error("the content-delivery service answered HTTP {status}: {message}")]
+    Http { status: u16, message: String },
+    #[error("network error talking to the content-delivery service: {0}")]
+    Network(String),
+    #[error("`xcrun altool` is not available: {0}")]
+    NoAltool(String),
+    #[error("altool failed: {0}")]
+    Altool(String),
+}
+
+impl From<AppleIdError> for Error {
+    fn from(e: AppleIdError) -> Self {
+        let (kind, hint): (ErrorKind, &str) = match &e {
+            AppleIdError::BadAppleId => (ErrorKind::Usage, "e.g. --apple-id dev@example.com"),
+            AppleIdError::BadPasswordVar => (ErrorKind::Usage, "e.g. --password-env ASC_APP_SPECIFIC_PASSWORD"),
+            AppleIdError::MissingPassword { .. } => (
+                ErrorKind::Auth,
+                "create an app-specific password at https://account.apple.com (Sign-In and Security → App-Specific \
+                 Passwords) and export it in ASC_APP_SPECIFIC_PASSWORD, or name your variable with --password-env",
+            ),
+            AppleIdError::ApiKeyOnly { .. } => (
+                ErrorKind::Usage,
+                "drop these flags, or upload with an App Store Connect API key (--key-id/--issuer-id/--private-key), \
+                 which can also manage TestFlight",
+            ),
+            AppleIdError::SignIn(_) => (
+                ErrorKind::Auth,
+                "use an app-specific password (not the account password) generated for this Apple ID, and check the \
+                 email; an API key avoids this sign-in altogether",
+            ),
+            AppleIdError::AppNotFound { .. } => (
+                ErrorKind::Conflict,
+                "create the app record in App Store Connect first, check the bundle id, or pass \
+                 --provider-public-id when the Apple ID belongs to several teams",
+            ),
+            AppleIdError::BadUrl(_) => (ErrorKind::Usage, "pass an https URL with --content-delivery-url"),
+            AppleIdError::Ipa(_) => (
+                ErrorKind::Usage,
+                "re-export the IPA from Xcode for App Store distribution",
+            ),
+            AppleIdError::Protocol(_) => (
+                ErrorKind::Transient,
+                "Apple's content-delivery protocol is undocumented and may have changed; try --apple-id-backend altool \
+                 on macOS, or an API key",
+            ),
+            AppleIdError::Http { status, .. } if *status == 404 => {
+                (ErrorKind::Conflict, "check the bundle id and --provider-public-id")
+            }
+            AppleIdError::Http { .. } | AppleIdError::Network(_) => (ErrorKind::Transient, "re-run the upload"),
+            AppleIdError::NoAltool(_) => (
+                ErrorKind::Usage,
+                "install Xcode (altool ships with it) or use --apple-id-backend native",
+            ),
+            AppleIdError::Altool(_) => (
+                ErrorKind::Transient,
+                "re-run the upload; run with -v to see altool's output",
+            ),
+        };
+        Error::new(kind, e.to_string()).with_hint(hint).with_source(e)
+    }
+}
+
+/// Flags an Apple ID sign-in cannot honour (TestFlight management and export compliance need an API
+/// key), refused before anything else happens rather than discovered halfway.
+pub fn refuse_api_key_only_flags(args: &UploadArgs) -> Result<(), Error> {
+    let mut flags: Vec<String> = Vec::new();
+    if args.uses_non_exempt_encryption.is_some() {
+        flags.push("--uses-non-exempt-encryption".into());
+    }
+    let d = &args.distribution;
+    for (given, flag) in [
+        (!d.groups.is_empty(), "--groups"),
+        (d.what_to_test.is_some(), "--what-to-test"),
+        (d.what_to_test_file.is_some(), "--what-to-test-file"),
+        (d.what_to_test_json.is_some(), "--what-to-test-json"),
+        (d.notify, "--notify"),
+        (!d.testers.is_empty(), "--testers"),
+        (d.submit_beta_review, "--submit-beta-review"),
+        (d.expire_previous, "--expire-previous"),
+        (args.dry_run, "--dry-run"),
+    ] {
+        if given {
+            flags.push(flag.into());
+        }
+    }
+    if flags.is_empty() {
+        Ok(())
+    } else {
+        Err(AppleIdError::ApiKeyOnly { flags }.into())
+    }
+}
+
+/// The whole Apple ID upload: checks flags and credentials first, then the IPA, then the network.
+pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut Outcome) -> Result<(), Error> {
+    let started = clock.now();
+    refuse_api_key_only_flags(args)?;
+    let creds = AppleIdCredentials::resolve(&args.apple_id, env)?
+        .ok_or_else(|| Error::usage("--apple-id is required for an Apple ID upload"))?;
+    let base_s = args
+        .apple_id
+        .content_delivery_url
+        .clone()
+        .or_else(|| credentials::lookup(env, credentials::CONTENT_DELIVERY_URL_VAR))
+        .unwrap_or_else(|| native::DEFAULT_CONTENT_DELIVERY_URL.to_string());
+    let base = native::parse_base(&base_s)?;
+    let backend = args.apple_id.apple_id_backend.resolve();
+    if args.key_id.is_some() || args.issuer_id.is_some() || args.private_key.is_some() {
+        outcome
+            .warnings
+            .push("--key-id/--issuer-id/--private-key are ignored: --apple-id signs in with the Apple ID".into());
+    }
+    if args.verbose > 0 {
+        eprintln!(
+            "  signing in with Apple ID {} (password from ${}), {} backend",
+            crate::asc::error::sanitize(&creds.apple_id),
+            creds.password_var,
+            if backend == Backend::Altool { "altool" } else { "native" }
+        );
+    }
+    let (req, inspected) = crate::cli::upload::read_ipa(args, outcome)?;
+    let r = match backend {
+        Backend::Altool => altool::upload(args, &creds, &req, &base, outcome).await,
+        Backend::Native => {
+            let description = asset_description::DescriptionInput::from_ipa(
+                &req.ipa_path,
+                &inspected,
+                &req.file_name,
+                req.file_size,
+            )?;
+            let http =
+                crate::asc::client::build_http(Some(std::time::Duration::from_secs(120)), args.tls_root_ca.as_deref())?;
+            let parts_http = crate::asc::client::build_parts_http(
+                Some(crate::publish::parts::PART_TIMEOUT),
+                args.tls_root_ca.as_deref(),
+            )?;
+            let opts = native::NativeOptions {
+                base,
+                concurrency: usize::from(args.concurrency),
+                wait: !args.no_wait,
+                timeout: args.timeout,
+                poll_interval: args.poll_interval,
+                progress: ProgressMode::detect(),
+                verbose: args.verbose > 0,
+            };
+            native::upload(
+                &http,
+                &parts_http,
+                &creds,
+                &req,
+                &description,
+                &opts,
+                clock.clone(),
+                outcome,
+            )
+            .await
+        }
+    };
+    outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
+    r
+}

@@ -1,0 +1,333 @@
+//! The native backend: Apple's current (undocumented) content-delivery protocol. Sign in, look the
+//! app up, refuse a used build number before any byte is sent, reserve and upload the asset
+//! description and the IPA through the shared part engine, commit, and poll processing.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::appleid::AppleIdError;
+use crate::appleid::asset_description;
+use crate::appleid::credentials::AppleIdCredentials;
+use crate::appleid::provider::{CallError, Provider, ProviderBuild};
+use crate::appleid::session::Session;
+use crate::asc::clock::SharedClock;
+use crate::asc::retry::RetryPolicy;
+use crate::error::Error;
+use crate::outcome::{Message, Outcome, Status, UploadMode};
+use crate::publish::UploadRequest;
+use crate::publish::error::PublishError;
+use crate::publish::parts::{self, PartsConfig};
+use crate::publish::preflight::{compare_build_numbers, next_build_number};
+use crate::publish::processing::since;
+use crate::publish::progress::{Progress, ProgressMode, mib};
+
+/// Default content-delivery host.
+pub const DEFAULT_CONTENT_DELIVERY_URL: &str = "https://contentdelivery.itunes.apple.com";
+
+/// Settings of one native run.
+#[derive(Debug, Clone)]
+pub struct NativeOptions {
+    pub base: Url,
+    pub concurrency: usize,
+    pub wait: bool,
+    pub timeout: Duration,
+    pub poll_interval: Duration,
+    pub progress: ProgressMode,
+    pub verbose: bool,
+}
+
+/// Checks the content-delivery URL: https, or plain http to loopback only.
+pub fn parse_base(s: &str) -> Result<Url, AppleIdError> {
+    let u = Url::parse(s.trim())
+        .map_err(|_| AppleIdError::BadUrl(format!("'{}' is not a URL", crate::asc::error::sanitize(s))))?;
+    let ok = u.scheme() == "https" || (u.scheme() == "http" && crate::asc::client::is_loopback(&u));
+    if !ok || u.host_str().is_none() {
+        return Err(AppleIdError::BadUrl(format!(
+            "the content-delivery URL must be https (plain http only to loopback), not {}",
+            crate::asc::error::sanitize(s)
+        )));
+    }
+    Ok(u)
+}
+
+/// Runs the whole native upload; the outcome is filled in as far as the run got.
+#[allow(clippy::too_many_arguments)]
+pub async fn upload(
+    http: &reqwest::Client,
+    parts_http: &reqwest::Client,
+    creds: &AppleIdCredentials,
+    req: &UploadRequest,
+    description: &asset_description::DescriptionInput,
+    opts: &NativeOptions,
+    clock: SharedClock,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    outcome.bundle_id = Some(req.bundle_id.clone());
+    outcome.version = Some(req.short_version.clone());
+    outcome.build_number = Some(req.version.clone());
+    outcome.platform = Some(req.platform.clone());
+    outcome.file_size = req.file_size;
+    outcome.uses_non_exempt_encryption = req.uses_non_exempt_encryption;
+
+    let t = clock.now();
+    let session = Session::sign_in(http, &opts.base, creds, opts.verbose).await?;
+    let token = session.apple_connect_token(creds).await?;
+    let software = session.lookup(&req.bundle_id, creds).await?;
+    let provider_id = creds
+        .provider_public_id
+        .clone()
+        .unwrap_or_else(|| software.provider_public_id.clone());
+    eprintln!(
+        "signed in as {}; app {} (provider {})",
+        crate::asc::error::sanitize(&creds.apple_id),
+        software.apple_id,
+        crate::asc::error::sanitize(&provider_id)
+    );
+    let app = software.apple_id.clone();
+    outcome.app_id = Some(app.clone());
+    outcome.app_store_connect_url = Some(format!("https://appstoreconnect.apple.com/apps/{app}/testflight/ios"));
+    let provider = Provider::new(http, &opts.base, &provider_id, token.cookie(), opts.verbose)?;
+    let r = run(&provider, parts_http, req, description, opts, &clock, &app, outcome, t).await;
+    outcome.requests = session
+        .requests
+        .load(Ordering::Relaxed)
+        .saturating_add(provider.requests.load(Ordering::Relaxed))
+        .saturating_add(outcome.requests);
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    provider: &Provider,
+    parts_http: &reqwest::Client,
+    req: &UploadRequest,
+    description: &asset_description::DescriptionInput,
+    opts: &NativeOptions,
+    clock: &SharedClock,
+    app: &str,
+    outcome: &mut Outcome,
+    started: std::time::SystemTime,
+) -> Result<(), Error> {
+    // 1. The build number must be free: refused before any byte is sent.
+    let existing = provider.builds(app, Some(&req.version)).await?;
+    if let Some(b) = existing
+        .iter()
+        .find(|b| b.short_version.as_deref().is_none_or(|s| s == req.short_version))
+    {
+        return Err(duplicate(
+            provider,
+            app,
+            req,
+            &format!(
+                " (build {}, {})",
+                b.id,
+                b.processing_state.as_deref().unwrap_or("unknown state")
+            ),
+        )
+        .await);
+    }
+    outcome.time("preflight", since(clock.now(), started));
+
+    // 2. The build record.
+    let build = match provider
+        .create_build(app, &req.short_version, &req.version, &req.platform)
+        .await
+    {
+        Ok(b) => b,
+        Err(CallError::Api(a))
+            if a.status == 409
+                && a.code
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE")) =>
+        {
+            return Err(duplicate(provider, app, req, &format!(": {}", a.detail)).await);
+        }
+        Err(CallError::Lost(m)) => {
+            // Reconcile by reading back: the record may exist now.
+            let found = provider.builds(app, Some(&req.version)).await?;
+            found
+                .into_iter()
+                .find(|b| b.processing_state.as_deref() == Some("WAITING_FOR_UPLOAD"))
+                .ok_or(AppleIdError::Network(m))?
+        }
+        Err(e) => return Err(AppleIdError::from(e).into()),
+    };
+    eprintln!("created build {} for {} ({})", build.id, req.short_version, req.version);
+    outcome.upload_id = Some(build.id.clone());
+    outcome.upload_mode = Some(UploadMode::New);
+
+    // 3. The asset description, then the IPA (processing starts with the IPA's commit).
+    let dir =
+        tempfile::tempdir().map_err(|e| AppleIdError::Ipa(format!("cannot create a temporary directory: {e}")))?;
+    let desc_path = dir.path().join(asset_description::FILE_NAME);
+    let bytes = asset_description::generate(description)?;
+    std::fs::write(&desc_path, &bytes)
+        .map_err(|e| AppleIdError::Ipa(format!("cannot write the asset description: {e}")))?;
+    let desc = FileToSend {
+        path: desc_path,
+        name: asset_description::FILE_NAME.to_string(),
+        size: bytes.len() as u64,
+        asset_type: "ASSET_DESCRIPTION",
+        uti: "com.apple.binary-property-list",
+        quiet: true,
+    };
+    send_file(provider, parts_http, &build.id, &desc, opts, clock, outcome).await?;
+    let ipa = FileToSend {
+        path: req.ipa_path.clone(),
+        name: req.file_name.replace([':', ' '], "_"),
+        size: req.file_size,
+        asset_type: "ASSET",
+        uti: "com.apple.ipa",
+        quiet: false,
+    };
+    let t = clock.now();
+    let reconciled = send_file(provider, parts_http, &build.id, &ipa, opts, clock, outcome).await?;
+    eprintln!(
+        "upload committed{}",
+        if reconciled {
+            " (confirmed by reading it back)"
+        } else {
+            ""
+        }
+    );
+    outcome.time("upload", since(clock.now(), t));
+
+    if !opts.wait {
+        outcome.status = Status::Uploaded;
+        return Ok(());
+    }
+    eprintln!("waiting for App Store Connect to process the build");
+    let t = clock.now();
+    let r = wait(provider, &build.id, opts, outcome).await;
+    outcome.time("processing", since(clock.now(), t));
+    r
+}
+
+struct FileToSend {
+    path: std::path::PathBuf,
+    name: String,
+    size: u64,
+    asset_type: &'static str,
+    uti: &'static str,
+    quiet: bool,
+}
+
+/// Reserve, PUT the parts, commit. Returns whether the commit was confirmed by reading back.
+async fn send_file(
+    provider: &Provider,
+    parts_http: &reqwest::Client,
+    build: &str,
+    f: &FileToSend,
+    opts: &NativeOptions,
+    clock: &SharedClock,
+    outcome: &mut Outcome,
+) -> Result<bool, Error> {
+    let md5 = parts::md5_file(&f.path).await?.to_ascii_uppercase();
+    let file = provider
+        .create_file(build, f.asset_type, &f.name, f.size, &md5, f.uti)
+        .await?;
+    let parts_list = parts::validate_operations(&file.operations, f.size, clock.now())?;
+    if !f.quiet {
+        outcome.upload_file_id = Some(file.id.clone());
+        outcome.md5 = Some(md5.clone());
+        eprintln!(
+            "uploading {} in {} parts ({} at a time)",
+            mib(f.size),
+            parts_list.len(),
+            opts.concurrency.max(1)
+        );
+    }
+    let mode = if f.quiet { ProgressMode::Silent } else { opts.progress };
+    let progress = Arc::new(Progress::new(mode, f.size));
+    let cfg = PartsConfig {
+        concurrency: opts.concurrency,
+        retry: RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            max_total: Duration::from_secs(600),
+        },
+        verbose: opts.verbose,
+    };
+    let report = parts::upload_parts(parts_http, &f.path, parts_list, &cfg, progress.clone(), clock.clone()).await?;
+    progress.finish();
+    outcome.bytes_sent = outcome.bytes_sent.saturating_add(report.bytes_sent);
+    outcome.requests = outcome.requests.saturating_add(report.parts as u64 + report.retries);
+    Ok(provider.commit_file(&file.id).await?)
+}
+
+/// The duplicate-build error, with the next free number when the builds can be listed.
+async fn duplicate(provider: &Provider, app: &str, req: &UploadRequest, detail: &str) -> Error {
+    let highest = provider.builds(app, None).await.ok().and_then(|all| {
+        all.into_iter()
+            .filter(|b| b.short_version.as_deref().is_none_or(|s| s == req.short_version))
+            .filter_map(|b| b.version)
+            .chain(std::iter::once(req.version.clone()))
+            .max_by(|a, b| compare_build_numbers(a, b))
+    });
+    PublishError::BuildNumberUsed {
+        version: req.short_version.clone(),
+        build: req.version.clone(),
+        next: highest.as_deref().map(next_build_number),
+        highest,
+        detail: detail.to_string(),
+    }
+    .into()
+}
+
+/// Polls `GET builds/{id}` until VALID, INVALID or FAILED (or the timeout).
+async fn wait(provider: &Provider, build: &str, opts: &NativeOptions, outcome: &mut Outcome) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    let mut interval = opts.poll_interval.max(Duration::from_millis(50));
+    let mut last: Option<String> = None;
+    loop {
+        let b: ProviderBuild = provider.build(build).await?;
+        let state = b.processing_state.clone().unwrap_or_else(|| "PROCESSING".into());
+        if last.as_deref() != Some(state.as_str()) {
+            eprintln!("  processing state: {state}");
+            last = Some(state.clone());
+        }
+        outcome.processing_state = Some(state.clone());
+        match state.as_str() {
+            "VALID" | "INVALID" | "FAILED" => {
+                outcome.apple_messages = b
+                    .messages
+                    .iter()
+                    .map(|(level, code, d)| Message {
+                        level: level.clone(),
+                        code: code.as_ref().map(|c| {
+                            if c.bytes().all(|x| x.is_ascii_digit()) {
+                                format!("ITMS-{c}")
+                            } else {
+                                c.clone()
+                            }
+                        }),
+                        description: d.clone(),
+                    })
+                    .collect();
+                if state == "VALID" {
+                    outcome.status = Status::Success;
+                    return Ok(());
+                }
+                outcome.status = Status::Rejected;
+                let first = b.messages.iter().find(|m| m.0 == "error").map(|m| m.2.clone());
+                return Err(
+                    PublishError::Rejected(first.unwrap_or_else(|| format!("processing ended {state}"))).into(),
+                );
+            }
+            _ => {}
+        }
+        if started.elapsed() >= opts.timeout {
+            return Err(PublishError::Timeout {
+                waited: crate::publish::duration::format_duration(started.elapsed()),
+                stage: format!("processing, last state {state}"),
+            }
+            .into());
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,352 @@
+//! `upload --apple-id` with the native backend, as a process against the in-process simulator's
+//! content-delivery service: the whole flow, wrong password, unknown app, duplicate build number
+//! refused before any part, API-key-only flags refused up front, and the password never printed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use asc_publish::sample::app::SampleApp;
+use asc_publish::sim::{Processing, ProcessingResult, RequestRecord, SimConfig, SimHandle, Simulator};
+use serde_json::Value;
+
+const EMAIL: &str = "dev@example.com";
+const PASSWORD: &str = "qwer-tyui-opas-dfgh";
+
+async fn start_sim() -> SimHandle {
+    Simulator::start(SimConfig {
+        apple_ids: vec![(EMAIL.into(), PASSWORD.into())],
+        processing: Processing {
+            duration: Duration::from_millis(400),
+            result: ProcessingResult::Valid,
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator starts")
+}
+
+/// A valid sample IPA and the root to trust for it.
+fn sample(dir: &Path, bundle_id: &str, version: &str) -> (PathBuf, PathBuf) {
+    sample_padded(dir, bundle_id, version, 0)
+}
+
+fn sample_padded(dir: &Path, bundle_id: &str, version: &str, padding: u64) -> (PathBuf, PathBuf) {
+    let ipa = dir.join(format!("Demo-{version}.ipa"));
+    let app = SampleApp {
+        bundle_id: bundle_id.into(),
+        version: version.into(),
+        with_extension: false,
+        padding,
+        ..SampleApp::default()
+    };
+    let built = app.write_to(&ipa).expect("sample IPA");
+    let root = dir.join("root.pem");
+    std::fs::write(&root, built.root_pem()).unwrap();
+    (ipa, root)
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", self.stdout))
+    }
+
+    fn assert_no_password(&self) {
+        assert!(
+            !self.stdout.contains(PASSWORD) && !self.stderr.contains(PASSWORD),
+            "password printed:\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
+/// Runs the binary (blocking, off the runtime that serves the simulator). PATH has no `xcrun`.
+async fn run(args: Vec<String>, env: Vec<(&'static str, String)>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new(env!("CARGO_BIN_EXE_asc-publish"))
+            .args(&args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .envs(env)
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+fn upload_args(sim: &SimHandle, ipa: &Path, root: &Path, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "upload",
+        ipa.to_str().unwrap(),
+        "--apple-id",
+        EMAIL,
+        "--content-delivery-url",
+        sim.api_url.as_str(),
+        "--extra-root-ca",
+        root.to_str().unwrap(),
+        "--poll-interval",
+        "100ms",
+        "--timeout",
+        "30s",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn pw() -> Vec<(&'static str, String)> {
+    vec![("ASC_APP_SPECIFIC_PASSWORD", PASSWORD.to_string())]
+}
+
+fn part_puts(reqs: &[RequestRecord]) -> usize {
+    reqs.iter()
+        .filter(|r| r.method == "PUT" && r.path.starts_with("/storage/"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_without_xcrun_uploads_natively_to_valid() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    // 11 MiB of padding: the IPA goes up in three 5 MiB parts.
+    let (ipa, root) = sample_padded(dir.path(), "com.example.demo", "1", 11 * 1024 * 1024);
+    let r = run(upload_args(&sim, &ipa, &root, &["--format", "json", "-vv"]), pw()).await;
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    r.assert_no_password();
+    let doc = r.json();
+    assert_eq!(doc["status"], "success");
+    assert_eq!(doc["processing_state"], "VALID");
+    assert_eq!(doc["app_id"], asc_publish::sim::DEFAULT_APP_ID);
+    assert_eq!(doc["build_number"], "1");
+    assert!(doc["bytes_sent"].as_u64().unwrap() > 0);
+    assert!(doc["md5"].is_string());
+    assert!(r.stderr.contains("uploading"), "{}", r.stderr);
+
+    let reqs = sim.requests();
+    assert_eq!(
+        part_puts(&reqs),
+        4,
+        "the description (1 part) and the IPA (3 parts) were PUT"
+    );
+    let patches = reqs
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.contains("/buildDeliveryFiles/") && r.status == 200)
+        .count();
+    assert_eq!(patches, 2, "both files committed");
+    assert!(reqs.iter().all(|r| !r.path.contains(PASSWORD)));
+    // The build is a real simulator build: the public API sees it too.
+    let snap = sim.snapshot();
+    let builds: Vec<&Value> = snap["builds"].as_object().unwrap().values().collect();
+    assert_eq!(builds.len(), 1);
+    assert_eq!(builds[0]["processing_state"], "VALID");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_exits_3_with_apples_reason_and_prints_no_password() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ipa, root) = sample(dir.path(), "com.example.demo", "1");
+    let wrong = "zzzz-wrong-pass-word";
+    let mut args = upload_args(&sim, &ipa, &root, &["-vv", "--password-env", "MY_PW"]);
+    args.push("--apple-id-backend".into());
+    args.push("native".into());
+    let r = run(args, vec![("MY_PW", wrong.to_string())]).await;
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("entered incorrectly"), "{}", r.stderr);
+    assert!(!r.stderr.contains(wrong) && !r.stdout.contains(wrong));
+    assert_eq!(part_puts(&sim.requests()), 0);
+
+    // Also in JSON mode, the error lands in the outcome without the password.
+    let mut args = upload_args(&sim, &ipa, &root, &["--format", "json"]);
+    args.extend(["--apple-id-backend".into(), "native".into()]);
+    let r = run(args, vec![("ASC_APP_SPECIFIC_PASSWORD", wrong.to_string())]).await;
+    assert_eq!(r.code, 3);
+    assert_eq!(r.json()["error"]["kind"], "auth");
+    assert!(!r.stdout.contains(wrong) && !r.stderr.contains(wrong));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_bundle_id_exits_4() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ipa, root) = sample(dir.path(), "com.example.unknown", "1");
+    let r = run(upload_args(&sim, &ipa, &root, &["--apple-id-backend", "native"]), pw()).await;
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("com.example.unknown"), "{}", r.stderr);
+    assert!(r.stderr.contains("No suitable application records"), "{}", r.stderr);
+    r.assert_no_password();
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_build_number_exits_4_before_any_part_is_sent() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ipa, root) = sample(dir.path(), "com.example.demo", "5");
+    let first = run(upload_args(&sim, &ipa, &root, &["--no-wait", "--format", "json"]), pw()).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.json()["status"], "uploaded");
+    let puts_before = part_puts(&sim.requests());
+    assert!(puts_before > 0);
+
+    let second = run(upload_args(&sim, &ipa, &root, &["-v"]), pw()).await;
+    assert_eq!(second.code, 4, "{}", second.stderr);
+    assert!(second.stderr.contains("already uploaded"), "{}", second.stderr);
+    assert!(second.stderr.contains("next free one is 6"), "{}", second.stderr);
+    second.assert_no_password();
+    let reqs = sim.requests();
+    assert_eq!(part_puts(&reqs), puts_before, "no part PUT for the duplicate");
+    assert_eq!(
+        reqs.iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/v1/builds"))
+            .count(),
+        1,
+        "no build record created for the duplicate"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_only_flags_are_refused_before_anything_happens() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ipa, root) = sample(dir.path(), "com.example.demo", "1");
+    let r = run(
+        upload_args(
+            &sim,
+            &ipa,
+            &root,
+            &["--uses-non-exempt-encryption", "false", "--format", "json"],
+        ),
+        pw(),
+    )
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--uses-non-exempt-encryption"), "{}", r.stderr);
+    assert!(r.stderr.contains("API key"), "{}", r.stderr);
+    assert_eq!(r.json()["error"]["kind"], "usage");
+    assert!(sim.requests().is_empty(), "nothing was sent");
+
+    // The TestFlight distribution flags too, all named in one message.
+    let r = run(
+        upload_args(
+            &sim,
+            &ipa,
+            &root,
+            &[
+                "--groups",
+                "QA",
+                "--notify",
+                "--what-to-test",
+                "New",
+                "--format",
+                "json",
+            ],
+        ),
+        pw(),
+    )
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    for flag in ["--groups", "--notify", "--what-to-test"] {
+        assert!(r.stderr.contains(flag), "{flag}: {}", r.stderr);
+    }
+    assert!(sim.requests().is_empty(), "nothing was sent");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_password_names_the_variables_and_plain_http_elsewhere_is_refused() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ipa, root) = sample(dir.path(), "com.example.demo", "1");
+    let r = run(upload_args(&sim, &ipa, &root, &[]), vec![]).await;
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("ASC_APP_SPECIFIC_PASSWORD"), "{}", r.stderr);
+    assert!(r.stderr.contains("FASTLANE_APPLE_APPLICATION_SPECIFIC_PASSWORD"));
+    let mut args = upload_args(&sim, &ipa, &root, &[]);
+    let i = args.iter().position(|a| a == "--content-delivery-url").unwrap();
+    args[i + 1] = "http://contentdelivery.example.com".into();
+    let r = run(args, pw()).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(sim.requests().is_empty());
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_parts_are_retried_and_a_lost_commit_is_confirmed_by_reading_back() {
+    let sim = Simulator::start(SimConfig {
+        apple_ids: vec![(EMAIL.into(), PASSWORD.into())],
+        processing: Processing {
+            duration: Duration::from_millis(200),
+            result: ProcessingResult::Valid,
+        },
+        faults: asc_publish::sim::Faults {
+            fail_part_rate: 0.4,
+            drop_commit_response: true,
+            seed: 7,
+            ..asc_publish::sim::Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (ipa, root) = sample_padded(dir.path(), "com.example.demo", "2", 11 * 1024 * 1024);
+    let r = run(upload_args(&sim, &ipa, &root, &["--format", "json"]), pw()).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["status"], "success");
+    let reqs = sim.requests();
+    assert!(
+        reqs.iter().any(|r| r.path.starts_with("/storage/") && r.status >= 500),
+        "a part failed and was retried"
+    );
+    assert!(
+        reqs.iter().any(|r| r.method == "PATCH" && r.status == 0),
+        "a commit answer was dropped"
+    );
+    assert!(
+        reqs.iter()
+            .any(|r| r.method == "GET" && r.path.contains("/buildDeliveryFiles/"))
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_processing_verdict_exits_1() {
+    let sim = Simulator::start(SimConfig {
+        apple_ids: vec![(EMAIL.into(), PASSWORD.into())],
+        processing: Processing {
+            duration: Duration::from_millis(200),
+            result: ProcessingResult::Failed("90725".into()),
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (ipa, root) = sample(dir.path(), "com.example.demo", "1");
+    let r = run(upload_args(&sim, &ipa, &root, &["--format", "json"]), pw()).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc = r.json();
+    assert_eq!(doc["status"], "rejected");
+    assert_eq!(doc["processing_state"], "FAILED");
+    assert_eq!(doc["apple_messages"][0]["code"], "ITMS-90725");
+    sim.shutdown().await;
+}
