@@ -42,11 +42,17 @@ proxy=$(head -1 "$work/proxy.url")
 set +e
 "$bin" upload "$work/demo/Demo.ipa" --extra-root-ca "$work/demo/test-root-ca.pem" \
   --api-url "$proxy" --key-id "$(field key_id)" --issuer-id "$(field issuer_id)" \
-  --private-key "$(field private_key_path)" --poll-interval 1s --format json >"$work/outcome.json" 2>"$work/upload.log"
+  --private-key "$(field private_key_path)" --poll-interval 1s --format json \
+  --groups QA --what-to-test "Conformance run" --notify --report none >"$work/outcome.json" 2>"$work/upload.log"
 code=$?
+# Build management through the proxy too.
+conn=(--api-url "$proxy" --key-id "$(field key_id)" --issuer-id "$(field issuer_id)" --private-key "$(field private_key_path)")
+"$bin" builds list --bundle-id com.example.demo "${conn[@]}" >/dev/null 2>>"$work/upload.log" || code=$?
+build_id=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('build_id') or '')" "$work/outcome.json" 2>/dev/null || true)
+[[ -n $build_id ]] && { "$bin" builds status "$build_id" "${conn[@]}" >/dev/null 2>>"$work/upload.log" || code=$?; }
 set -e
 status=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('status'))" "$work/outcome.json" 2>/dev/null || echo "?")
-requests=$(grep -cE '\b(GET|POST|PATCH|DELETE)\b' "$work/prism.log" || true)
+requests=$(grep -c 'Request received' "$work/prism.log" || true)
 violations=$(grep -ciE 'violation|✖ +error' "$work/prism.log" || true)
 echo "upload through Prism: exit $code, status $status; requests seen by Prism: $requests; violations: $violations"
 if [[ $violations != 0 || $code != 0 ]]; then
