@@ -16,7 +16,10 @@ bin=${ASC_PUBLISH_BIN:-target/release/asc-publish}
 work=$(mktemp -d)
 pids=()
 keep=0
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [[ $keep == 1 ]] && echo "logs kept in $work" >&2 || rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [[ $keep == 1 ]]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 
 wait_line() { # file, seconds
@@ -49,7 +52,9 @@ code=$?
 conn=(--api-url "$proxy" --key-id "$(field key_id)" --issuer-id "$(field issuer_id)" --private-key "$(field private_key_path)")
 "$bin" builds list --bundle-id com.example.demo "${conn[@]}" >/dev/null 2>>"$work/upload.log" || code=$?
 build_id=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('build_id') or '')" "$work/outcome.json" 2>/dev/null || true)
-[[ -n $build_id ]] && { "$bin" builds status "$build_id" "${conn[@]}" >/dev/null 2>>"$work/upload.log" || code=$?; }
+if [[ -n $build_id ]]; then
+  "$bin" builds status "$build_id" "${conn[@]}" >/dev/null 2>>"$work/upload.log" || code=$?
+fi
 set -e
 status=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('status'))" "$work/outcome.json" 2>/dev/null || echo "?")
 requests=$(grep -c 'Request received' "$work/prism.log" || true)
