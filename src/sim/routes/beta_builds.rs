@@ -4,27 +4,12 @@
 use serde_json::{Map, Value, json};
 
 use super::beta_groups::linkage_ids;
-use super::{Reply, Req, attributes, body_data, invalid_attribute, page, relationship_id, required, unknown_related};
+use super::{Reply, Req, attributes, body_data, invalid_attribute, page, relationship_id, same_id, unknown_related};
 use crate::sim::beta::{BetaTester, BuildLocalization, Notification, WHATS_NEW_MAX};
 use crate::sim::json::{self, ApiError};
 use crate::sim::json_beta;
 use crate::sim::keys;
 use crate::sim::state::Build;
-
-/// The path id and the body's `data.id` must agree (Apple: 409 ENTITY_ERROR.ID.INVALID).
-pub(super) fn same_id(data: &Map<String, Value>, id: &str) -> Result<(), ApiError> {
-    match data.get("id").and_then(Value::as_str) {
-        Some(body_id) if body_id == id => Ok(()),
-        Some(body_id) => Err(ApiError::new(
-            409,
-            "ENTITY_ERROR.ID.INVALID",
-            "The provided entity id is invalid",
-            format!("The resource id '{body_id}' does not match the id '{id}' in the request path"),
-        )
-        .pointer("/data/id")),
-        None => Err(required("id", "/data/id")),
-    }
-}
 
 /// Locales look like `en-US`, `fr`, `zh-Hans`.
 fn valid_locale(s: &str) -> bool {

@@ -188,14 +188,7 @@ pub(super) fn builds_of_group(req: &Req<'_>, id: &str, linkages: bool) -> Result
 
 /// The `[{type, id}]` ids of a to-many linkage request body of `kind`.
 pub(super) fn linkage_ids(req: &Req<'_>, kind: &str) -> Result<Vec<String>, ApiError> {
-    let doc: Value = serde_json::from_slice(&req.body).map_err(|e| {
-        ApiError::new(
-            422,
-            "ENTITY_UNPROCESSABLE",
-            "The request entity is not processable",
-            format!("The request body is not valid JSON: {e}"),
-        )
-    })?;
+    let doc = super::parse_body(req)?;
     let Some(items) = doc.get("data").and_then(Value::as_array) else {
         return Err(ApiError::new(
             409,

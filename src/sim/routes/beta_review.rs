@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::beta_builds::same_id;
 use super::beta_groups::check_build_ready;
+use super::same_id;
 use super::{Reply, Req, attributes, body_data, invalid_attribute, page, relationship_id, unknown_related};
 use crate::sim::beta::{AppLocalization, ReviewDetail, ReviewSubmission};
 use crate::sim::json::{self, ApiError};

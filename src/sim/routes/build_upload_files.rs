@@ -161,19 +161,7 @@ fn claimed_checksums(attrs: &Map<String, Value>) -> Result<Claimed, ApiError> {
 pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
     req.query.allow_only(&[])?;
     let data = body_data(req, "buildUploadFiles")?;
-    match data.get("id").and_then(Value::as_str) {
-        Some(body_id) if body_id == id => {}
-        Some(body_id) => {
-            return Err(ApiError::new(
-                409,
-                "ENTITY_ERROR.ID.INVALID",
-                "The provided entity id is invalid",
-                format!("The resource id '{body_id}' does not match the id '{id}' in the request path"),
-            )
-            .pointer("/data/id"));
-        }
-        None => return Err(super::required("id", "/data/id")),
-    }
+    super::same_id(&data, id)?;
     let attrs = attributes(&data, "buildUploadFiles", &["uploaded", "sourceFileChecksums"])?;
     let uploaded = match attrs.get("uploaded") {
         None | Some(Value::Null) => false,

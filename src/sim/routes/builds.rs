@@ -197,19 +197,7 @@ fn optional_bool(attrs: &serde_json::Map<String, Value>, name: &str) -> Result<O
 pub(super) fn update(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
     req.query.allow_only(&[])?;
     let data = body_data(req, "builds")?;
-    match data.get("id").and_then(Value::as_str) {
-        Some(body_id) if body_id == id => {}
-        Some(body_id) => {
-            return Err(ApiError::new(
-                409,
-                "ENTITY_ERROR.ID.INVALID",
-                "The provided entity id is invalid",
-                format!("The resource id '{body_id}' does not match the id '{id}' in the request path"),
-            )
-            .pointer("/data/id"));
-        }
-        None => return Err(super::required("id", "/data/id")),
-    }
+    super::same_id(&data, id)?;
     let attrs = attributes(&data, "builds", &["expired", "usesNonExemptEncryption"])?;
     let expired = optional_bool(&attrs, "expired")?;
     let encryption = optional_bool(&attrs, "usesNonExemptEncryption")?;

@@ -293,15 +293,35 @@ fn with_params(req: &Req<'_>, set: &[(&str, &str)]) -> String {
 }
 
 /// The `data` object of a JSON:API request body of `kind`, or Apple's 409/422 for a bad body.
-pub(crate) fn body_data(req: &Req<'_>, kind: &str) -> Result<Map<String, Value>, ApiError> {
-    let doc: Value = serde_json::from_slice(&req.body).map_err(|e| {
+/// The request body as JSON (Apple answers 422 to a body that is not JSON).
+pub(crate) fn parse_body(req: &Req<'_>) -> Result<Value, ApiError> {
+    serde_json::from_slice(&req.body).map_err(|e| {
         ApiError::new(
             422,
             "ENTITY_UNPROCESSABLE",
             "The request entity is not processable",
             format!("The request body is not valid JSON: {e}"),
         )
-    })?;
+    })
+}
+
+/// The path id and the body's `data.id` must agree (Apple: 409 ENTITY_ERROR.ID.INVALID).
+pub(crate) fn same_id(data: &Map<String, Value>, id: &str) -> Result<(), ApiError> {
+    match data.get("id").and_then(Value::as_str) {
+        Some(body_id) if body_id == id => Ok(()),
+        Some(body_id) => Err(ApiError::new(
+            409,
+            "ENTITY_ERROR.ID.INVALID",
+            "The provided entity id is invalid",
+            format!("The resource id '{body_id}' does not match the id '{id}' in the request path"),
+        )
+        .pointer("/data/id")),
+        None => Err(required("id", "/data/id")),
+    }
+}
+
+pub(crate) fn body_data(req: &Req<'_>, kind: &str) -> Result<Map<String, Value>, ApiError> {
+    let doc = parse_body(req)?;
     let Some(data) = doc.get("data").and_then(Value::as_object) else {
         return Err(ApiError::new(
             409,
