@@ -172,13 +172,19 @@ async fn uploads_parts_with_exactly_their_headers_commits_md5_and_waits_for_vali
     );
     let json = serde_json::to_value(&outcome).unwrap();
     assert_eq!(json["status"], "success");
+    // The parts, then the wait for the background MD5, then the commit, in that order.
+    let stages: Vec<&str> = json["timings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["stage"].as_str())
+        .collect();
+    let at = |name: &str| stages.iter().position(|s| *s == name);
     assert!(
-        json["timings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["stage"] == "upload")
+        at("upload") < at("checksum") && at("checksum") < at("commit") && at("upload").is_some(),
+        "{stages:?}"
     );
+    assert_eq!(outcome.md5.as_deref(), Some(s.md5().as_str()));
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ use crate::asc::retry::RetryPolicy;
 use crate::error::Error;
 use crate::outcome::{Message, Outcome, Status, UploadMode};
 use crate::publish::UploadRequest;
+use crate::publish::checksum;
 use crate::publish::error::PublishError;
 use crate::publish::parts::{self, PartsConfig};
 use crate::publish::preflight::{compare_build_numbers, next_build_number};
@@ -225,7 +226,7 @@ async fn send_file(
     clock: &SharedClock,
     outcome: &mut Outcome,
 ) -> Result<bool, Error> {
-    let md5 = parts::md5_file(&f.path).await?.to_ascii_uppercase();
+    let md5 = checksum::md5_file(&f.path).await?.to_ascii_uppercase();
     let file = provider
         .create_file(build, f.asset_type, &f.name, f.size, &md5, f.uti)
         .await?;

@@ -300,7 +300,7 @@ async fn build_number(
         Some(BuildUploadState::Failed) => problem("build number", &used(" and failed processing")),
         Some(_) | None if same.is_some() || taken => {
             // The same file re-run is no conflict: upload skips to waiting.
-            let md5 = crate::publish::parts::md5_file(&req.ipa_path).await?;
+            let md5 = crate::publish::checksum::md5_file(&req.ipa_path).await?;
             let file = match same {
                 Some(u) => crate::publish::preflight::asset_file(client, &u.id).await?,
                 None => None,

@@ -9,6 +9,7 @@ use crate::asc::AscClient;
 use crate::asc::error::{AscError, sanitize};
 use crate::asc::model::{App, AssetDeliveryState, Build, BuildUpload, BuildUploadFile, BuildUploadState};
 use crate::error::Error;
+use crate::publish::checksum::FileMd5;
 use crate::publish::error::PublishError;
 use crate::publish::upload::UploadRequest;
 
@@ -115,12 +116,12 @@ fn upload_state(u: &BuildUpload) -> BuildUploadState {
 }
 
 /// Decides between new / already uploaded / resume, or refuses a used build number.
-/// `local_md5` is computed lazily, only when a matching record exists.
+/// `local_md5` is awaited only when a matching record exists.
 pub async fn plan(
     client: &AscClient,
     app_id: &str,
     req: &UploadRequest,
-    local_md5: &mut Option<String>,
+    local_md5: &FileMd5,
     warnings: &mut Vec<String>,
 ) -> Result<Plan, Error> {
     let uploads = list_uploads(client, app_id, req, None).await?;
@@ -146,7 +147,7 @@ pub async fn plan(
                     let detail = " (App Store Connect holds no checksum to tell whether from this file)";
                     return Err(used(req, &uploads, &builds, detail).into());
                 };
-                let local = local_md5_of(req, local_md5).await?;
+                let local = local_md5.get().await?;
                 if server.eq_ignore_ascii_case(&local) {
                     return Ok(Plan::AlreadyUploaded {
                         upload: Box::new((*u).clone()),
@@ -232,15 +233,6 @@ pub async fn plan(
         }
     }
     Ok(Plan::New)
-}
-
-async fn local_md5_of(req: &UploadRequest, cache: &mut Option<String>) -> Result<String, Error> {
-    if let Some(m) = cache {
-        return Ok(m.clone());
-    }
-    let m = crate::publish::parts::md5_file(&req.ipa_path).await?;
-    *cache = Some(m.clone());
-    Ok(m)
 }
 
 /// The conflict for a 409 DUPLICATE from App Store Connect itself, with the numbers in use.

@@ -14,6 +14,7 @@ use crate::asc::model::{AssetDeliveryState, BuildUpload, BuildUploadFile, Docume
 use crate::asc::retry::RetryPolicy;
 use crate::error::Error;
 use crate::outcome::{Outcome, Status, UploadMode};
+use crate::publish::checksum::FileMd5;
 use crate::publish::commit;
 use crate::publish::error::PublishError;
 use crate::publish::parts::{self, PartsConfig};
@@ -98,6 +99,8 @@ async fn run_inner(
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     let clock = client.clock();
+    // Hashing starts now so it overlaps the API round trips as well as the parts.
+    let md5 = &FileMd5::start(&req.ipa_path);
     outcome.bundle_id = Some(req.bundle_id.clone());
     outcome.version = Some(req.short_version.clone());
     outcome.build_number = Some(req.version.clone());
@@ -119,8 +122,7 @@ async fn run_inner(
     outcome.app_store_connect_url = Some(format!(
         "https://appstoreconnect.apple.com/apps/{app_id}/testflight/ios"
     ));
-    let mut md5: Option<String> = None;
-    let plan = preflight::plan(client, &app_id, req, &mut md5, &mut outcome.warnings).await?;
+    let plan = preflight::plan(client, &app_id, req, md5, &mut outcome.warnings).await?;
     outcome.time("preflight", since(clock.now(), t));
 
     // 2. Reservation and parts.
@@ -132,7 +134,7 @@ async fn run_inner(
             ));
             outcome.upload_mode = Some(UploadMode::AlreadyUploaded);
             outcome.upload_id = Some(upload.id.clone());
-            outcome.md5 = md5;
+            outcome.md5 = Some(md5.get().await?);
             if let Some(b) = upload.related_id("build") {
                 outcome.build_id = Some(b.to_string());
             }
@@ -187,17 +189,17 @@ async fn run_inner(
             retry: opts.part_retry,
             verbose: opts.verbose,
         };
-        // The MD5 pass reads the file sequentially while the parts stream it.
-        let (uploaded, digest) = tokio::join!(
-            parts::upload_parts(parts_http, &req.ipa_path, parts, &cfg, progress.clone(), clock.clone()),
-            parts::md5_file(&req.ipa_path)
-        );
-        let report = uploaded?;
-        let digest = digest?;
+        let report =
+            parts::upload_parts(parts_http, &req.ipa_path, parts, &cfg, progress.clone(), clock.clone()).await?;
         progress.finish();
         outcome.bytes_sent = report.bytes_sent;
-        outcome.md5 = Some(digest.clone());
         outcome.time("upload", since(clock.now(), t));
+
+        // Usually ready by now; on a saturated CPU the parts went first and this is the rest.
+        let t = clock.now();
+        let digest = md5.get().await?;
+        outcome.md5 = Some(digest.clone());
+        outcome.time("checksum", since(clock.now(), t));
 
         let t = clock.now();
         let committed = commit::commit(client, &upload_id, &file.id, &digest).await?;

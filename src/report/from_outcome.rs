@@ -160,7 +160,7 @@ fn level(s: &str) -> Level {
 fn stage_of(raw: &str) -> Option<StageName> {
     match raw {
         "validate" => Some(StageName::Validate),
-        "preflight" | "upload" | "commit" => Some(StageName::Upload),
+        "preflight" | "upload" | "checksum" | "commit" => Some(StageName::Upload),
         "processing" => Some(StageName::Processing),
         "distribute" | "distribution" | "testflight" | "groups" => Some(StageName::Distribution),
         _ => None,
@@ -205,7 +205,7 @@ fn stages(outcome: &Outcome, verdict: &Verdict) -> Vec<StageTiming> {
         // the failure is in the stage after the last finished one.
         Verdict::Failed { .. } => match last_raw {
             None => None,
-            Some("validate" | "preflight" | "upload" | "commit") => Some(StageName::Upload),
+            Some("validate" | "preflight" | "upload" | "checksum" | "commit") => Some(StageName::Upload),
             Some(raw) => stage_of(raw),
         },
     };
