@@ -47,7 +47,7 @@ fn main() {
 async fn bench() {
     let mut size_mib = 1024u64;
     let mut rss_size_mib = 2048u64;
-    let mut rounds = 3usize;
+    let mut rounds = 5usize;
     let mut base: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -60,44 +60,68 @@ async fn bench() {
         }
     }
     let exe = release_binary();
-    // Files and simulator storage in RAM when there is a tmpfs, so disk writeback is not measured.
+    // Files and simulator storage in RAM when a tmpfs has room for them (the IPAs plus what the
+    // simulator stores, with a margin), so disk writeback is not measured.
+    let needed = (size_mib + 2 * rss_size_mib + size_mib) << 20;
     let base = base.unwrap_or_else(|| {
         let shm = PathBuf::from("/dev/shm");
-        if shm.is_dir() { shm } else { std::env::temp_dir() }
+        if free_bytes(&shm).is_some_and(|free| free > needed + (1 << 30)) {
+            shm
+        } else {
+            std::env::temp_dir()
+        }
     });
     let dir = tempfile::tempdir_in(&base).unwrap_or_else(|e| fail(&format!("temp dir in {}: {e}", base.display())));
+    let _ = WORKDIR.set(dir.path().to_path_buf());
     eprintln!("working in {}", dir.path().display());
 
     eprintln!("writing a {size_mib} MiB sample IPA…");
     let ipa = sample(dir.path(), "bench.ipa", "1", size_mib << 20);
 
-    // Rounds alternate the minimal client and asc-publish, each round on a fresh simulator, so a
-    // machine whose speed drifts shows in both columns; the medians are compared.
-    let (mut raws, mut puts, mut withs, mut checksums) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Each round runs the minimal client and asc-publish on a fresh simulator, taking turns at
+    // going first, so a machine whose speed drifts shows in both columns; medians are compared.
+    let mut columns: [Vec<f64>; 6] = Default::default();
     let mut requests = 0;
     for round in 1..=rounds {
-        let sim = start_sim(&dir.path().join(format!("sim{round}"))).await;
-        let raw = run_raw(&sim, &ipa, "101");
-        let (ours, outcome, _) = run_upload(&exe, &sim, &ipa);
+        let sim_dir = dir.path().join(format!("sim{round}"));
+        let sim = start_sim(&sim_dir).await;
+        let (raw, (ours, outcome, ours_usage)) = if round % 2 == 1 {
+            let raw = run_raw(&sim, &ipa, "101");
+            (raw, run_upload(&exe, &sim, &ipa))
+        } else {
+            let ours = run_upload(&exe, &sim, &ipa);
+            (run_raw(&sim, &ipa, "101"), ours)
+        };
         sim.shutdown().await;
-        let _ = std::fs::remove_dir_all(dir.path().join(format!("sim{round}")));
+        let _ = std::fs::remove_dir_all(&sim_dir);
         let checksum_ms = stage_millis(&outcome, "checksum");
         eprintln!(
-            "round {round}: raw {raw:.1} MiB/s, asc-publish PUTs {:.1} MiB/s, then {checksum_ms} ms for the MD5",
-            ours.put_mibs
+            "round {round}: raw {:.1} MiB/s ({:.2} s CPU), asc-publish PUTs {:.1} MiB/s ({:.2}x), then {checksum_ms} ms for the MD5 ({:.2} s CPU for the whole run)",
+            raw.0,
+            raw.1.cpu_s,
+            ours.put_mibs,
+            ours.put_mibs / raw.0,
+            ours_usage.cpu_s
         );
         requests = outcome.get("requests").and_then(Value::as_u64).unwrap_or(0);
-        raws.push(raw);
-        puts.push(ours.put_mibs);
-        withs.push(ours.with_checksum_mibs);
-        checksums.push(checksum_ms as f64);
+        for (column, value) in columns.iter_mut().zip([
+            raw.0,
+            ours.put_mibs,
+            ours.with_checksum_mibs,
+            checksum_ms as f64,
+            raw.1.cpu_s,
+            ours_usage.cpu_s,
+        ]) {
+            column.push(value);
+        }
     }
-    let (raw, put, with, checksum_ms) = (median(&raws), median(&puts), median(&withs), median(&checksums));
+    let [raw, put, with, checksum_ms, raw_cpu, ours_cpu] = columns.map(|c| median(&c));
 
     eprintln!("writing a {rss_size_mib} MiB sample IPA…");
     let big = sample(dir.path(), "big.ipa", "2", rss_size_mib << 20);
     let sim = start_sim(&dir.path().join("sim-rss")).await;
-    let (_, big_outcome, rss_mib) = run_upload(&exe, &sim, &big);
+    let (_, big_outcome, big_usage) = run_upload(&exe, &sim, &big);
+    let rss_mib = big_usage.rss_mib;
     sim.shutdown().await;
 
     let mib = |bytes: u64| bytes as f64 / (1 << 20) as f64;
@@ -115,6 +139,9 @@ async fn bench() {
         "  then waited {checksum_ms:.0} ms for the whole-file MD5; PUTs + that wait: {with:.1} MiB/s ({:.2}x raw)",
         with / raw
     );
+    println!(
+        "  CPU time: raw client {raw_cpu:.2} s; asc-publish {ours_cpu:.2} s for the whole run (validation, the MD5 of every byte, commit, wait)"
+    );
     println!("  App Store Connect API requests in a full run (preflight → VALID): {requests}");
     println!(
         "peak RSS of `asc-publish upload` for {:.0} MiB: {:.1} MiB (status {})",
@@ -127,8 +154,13 @@ async fn bench() {
         "targets: throughput >= 0.9x raw, RSS <= 64 MiB: {}",
         if ok { "PASS" } else { "MISS" }
     );
+    // process::exit skips destructors: remove the gigabytes (in RAM, on a tmpfs) by hand.
+    drop(dir);
     std::process::exit(if ok { 0 } else { 1 });
 }
+
+/// The benchmark's working directory, removed by `fail` too.
+static WORKDIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 async fn start_sim(state_dir: &Path) -> SimHandle {
     Simulator::start(SimConfig {
@@ -144,6 +176,21 @@ async fn start_sim(state_dir: &Path) -> SimHandle {
     .unwrap_or_else(|e| fail(&format!("simulator: {e}")))
 }
 
+/// Free bytes on the file system holding `dir`, if it can be asked.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: the path is a valid C string and statvfs fills the struct we own.
+    let r = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if r != 0 {
+        return None;
+    }
+    // SAFETY: statvfs succeeded, so the struct is initialised.
+    let st = unsafe { st.assume_init() };
+    Some(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
 fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
@@ -152,6 +199,9 @@ fn median(values: &[f64]) -> f64 {
 
 fn fail(msg: &str) -> ! {
     eprintln!("error: {msg}");
+    if let Some(dir) = WORKDIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     std::process::exit(2)
 }
 
@@ -183,32 +233,20 @@ struct Speed {
     with_checksum_mibs: f64,
 }
 
-/// Runs `asc-publish upload` as a grandchild, through the launcher; returns its speed, the
-/// outcome and its peak RSS in MiB.
-fn run_upload(exe: &Path, sim: &SimHandle, ipa: &Path) -> (Speed, Value, f64) {
-    let rss_file = ipa.with_extension("rss");
+/// What a measured process used.
+struct Usage {
+    rss_mib: f64,
+    cpu_s: f64,
+}
+
+/// Runs `exe args…` through the launcher; returns its stdout and what it used.
+fn measured(exe: &Path, args: &[String]) -> (String, Usage) {
+    let usage_file = tempfile::NamedTempFile::new().unwrap_or_else(|e| fail(&format!("temp file: {e}")));
     let mut child = Command::new(std::env::current_exe().unwrap_or_else(|e| fail(&e.to_string())))
         .arg(LAUNCHER)
-        .arg(&rss_file)
+        .arg(usage_file.path())
         .arg(exe)
-        .args([
-            "upload",
-            &ipa.display().to_string(),
-            "--format",
-            "json",
-            "--poll-interval",
-            "200ms",
-        ])
-        .args([
-            "--api-url",
-            &sim.api_url,
-            "--key-id",
-            &sim.key_id,
-            "--issuer-id",
-            &sim.issuer_id,
-        ])
-        .args(["--private-key", &sim.private_key_path.display().to_string()])
-        .args(["--extra-root-ca", &ipa.with_extension("pem").display().to_string()])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -218,10 +256,42 @@ fn run_upload(exe: &Path, sim: &SimHandle, ipa: &Path) -> (Speed, Value, f64) {
         let _ = out.read_to_string(&mut stdout);
     }
     let _ = child.wait();
-    let rss_kib: f64 = std::fs::read_to_string(&rss_file)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(f64::NAN);
+    let text = std::fs::read_to_string(usage_file.path()).unwrap_or_default();
+    let mut fields = text.split_whitespace().map(|f| f.parse::<f64>().unwrap_or(f64::NAN));
+    let rss_kib = fields.next().unwrap_or(f64::NAN);
+    let cpu_s = fields.next().unwrap_or(f64::NAN);
+    (
+        stdout,
+        Usage {
+            rss_mib: rss_kib / 1024.0,
+            cpu_s,
+        },
+    )
+}
+
+/// Runs `asc-publish upload` through the launcher; returns its speed, the outcome and its usage.
+fn run_upload(exe: &Path, sim: &SimHandle, ipa: &Path) -> (Speed, Value, Usage) {
+    let args: Vec<String> = [
+        "upload",
+        &ipa.display().to_string(),
+        "--format",
+        "json",
+        "--poll-interval",
+        "200ms",
+        "--api-url",
+        &sim.api_url,
+        "--key-id",
+        &sim.key_id,
+        "--issuer-id",
+        &sim.issuer_id,
+        "--private-key",
+        &sim.private_key_path.display().to_string(),
+        "--extra-root-ca",
+        &ipa.with_extension("pem").display().to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let (stdout, usage) = measured(exe, &args);
     let outcome: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| fail(&format!("outcome: {e}: {stdout}")));
     if outcome.get("status").and_then(Value::as_str) != Some("success") {
         fail(&format!("upload did not succeed: {outcome}"));
@@ -233,7 +303,7 @@ fn run_upload(exe: &Path, sim: &SimHandle, ipa: &Path) -> (Speed, Value, f64) {
         put_mibs: mib / (put as f64 / 1000.0),
         with_checksum_mibs: mib / ((put + checksum) as f64 / 1000.0),
     };
-    (speed, outcome, rss_kib / 1024.0)
+    (speed, outcome, usage)
 }
 
 fn stage_millis(outcome: &Value, stage: &str) -> u64 {
@@ -246,23 +316,25 @@ fn stage_millis(outcome: &Value, stage: &str) -> u64 {
 
 const LAUNCHER: &str = "--launch-measured";
 
-/// `bench_upload --launch-measured RSS_FILE EXE ARGS…`: runs EXE with this (small) process's
-/// stdout, waits for it and writes its peak RSS in KiB to RSS_FILE. Exits with its status.
+/// `bench_upload --launch-measured USAGE_FILE EXE ARGS…`: runs EXE with this (small) process's
+/// stdout, waits for it and writes its peak RSS in KiB and its CPU seconds (user + system) to
+/// USAGE_FILE. Exits with its status.
 fn launcher(args: &[String]) -> ! {
-    let [rss_file, exe, rest @ ..] = args else {
-        fail("usage: --launch-measured RSS_FILE EXE ARGS…")
+    let [usage_file, exe, rest @ ..] = args else {
+        fail("usage: --launch-measured USAGE_FILE EXE ARGS…")
     };
     let child = Command::new(exe)
         .args(rest)
         .spawn()
         .unwrap_or_else(|e| fail(&format!("spawn {exe}: {e}")));
-    let (code, rss_kib) = wait_with_peak_rss(child);
-    std::fs::write(rss_file, format!("{rss_kib}\n")).unwrap_or_else(|e| fail(&e.to_string()));
+    let (code, rss_kib, cpu_s) = wait_with_usage(child);
+    std::fs::write(usage_file, format!("{rss_kib} {cpu_s}\n")).unwrap_or_else(|e| fail(&e.to_string()));
     std::process::exit(code)
 }
 
-/// Waits for the child and reads its exit code and peak resident set size in KiB (wait4's rusage).
-fn wait_with_peak_rss(mut child: std::process::Child) -> (i32, i64) {
+/// Waits for the child and reads its exit code, peak resident set size in KiB and CPU seconds
+/// (wait4's rusage).
+fn wait_with_usage(mut child: std::process::Child) -> (i32, i64, f64) {
     let pid = child.id() as i32;
     let mut status = 0i32;
     let mut usage = std::mem::MaybeUninit::<Rusage>::zeroed();
@@ -270,13 +342,15 @@ fn wait_with_peak_rss(mut child: std::process::Child) -> (i32, i64) {
     let r = unsafe { wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
     if r != pid {
         let code = child.wait().ok().and_then(|s| s.code()).unwrap_or(2);
-        return (code, -1);
+        return (code, -1, f64::NAN);
     }
     // SAFETY: wait4 succeeded, so the struct is initialised.
     let usage = unsafe { usage.assume_init() };
     // WEXITSTATUS, for a normal exit; anything else counts as a failure.
     let code = if status & 0x7f == 0 { (status >> 8) & 0xff } else { 2 };
-    (code, usage.ru_maxrss) // KiB on Linux
+    let seconds = |t: [i64; 2]| t[0] as f64 + t[1] as f64 / 1e6;
+    let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    (code, usage.ru_maxrss, cpu) // KiB on Linux
 }
 
 #[repr(C)]
@@ -294,21 +368,24 @@ unsafe extern "C" {
 const RAW_CLIENT: &str = "--raw-client";
 
 /// Runs the minimal client as its own process, as asc-publish runs, so neither shares the
-/// simulator's process and runtime; returns its MiB/s.
-fn run_raw(sim: &SimHandle, ipa: &Path, build_number: &str) -> f64 {
-    let out = Command::new(std::env::current_exe().unwrap_or_else(|e| fail(&e.to_string())))
-        .arg(RAW_CLIENT)
-        .args([&sim.api_url, &sim.key_id, &sim.issuer_id])
-        .arg(&sim.private_key_path)
-        .arg(ipa)
-        .arg(build_number)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| fail(&format!("raw client: {e}")));
-    String::from_utf8_lossy(&out.stdout)
+/// simulator's process and runtime; returns its MiB/s and usage.
+fn run_raw(sim: &SimHandle, ipa: &Path, build_number: &str) -> (f64, Usage) {
+    let me = std::env::current_exe().unwrap_or_else(|e| fail(&e.to_string()));
+    let args = [
+        RAW_CLIENT.to_string(),
+        sim.api_url.clone(),
+        sim.key_id.clone(),
+        sim.issuer_id.clone(),
+        sim.private_key_path.display().to_string(),
+        ipa.display().to_string(),
+        build_number.to_string(),
+    ];
+    let (stdout, usage) = measured(&me, &args);
+    let mibs = stdout
         .trim()
         .parse()
-        .unwrap_or_else(|_| fail("the raw client printed no figure"))
+        .unwrap_or_else(|_| fail("the raw client printed no figure"));
+    (mibs, usage)
 }
 
 /// `bench_upload --raw-client API_URL KEY_ID ISSUER_ID KEY_PATH IPA BUILD_NUMBER`: prints MiB/s.

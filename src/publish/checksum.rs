@@ -1,9 +1,9 @@
 //! The whole-file MD5 the commit carries. It is hashed on its own thread from the start of the
-//! run, at a lower CPU priority than everything else: the part uploads are the critical path (they
-//! hold connections and pre-signed URLs), the hash is needed only at the commit. On a real network
-//! the hash is done long before the last part; on a machine whose CPU the upload saturates, the
-//! parts get the CPU first and the commit waits for the rest, and the outcome records that wait
-//! as the `checksum` stage.
+//! run, on CPU time nothing else wants, until someone asks for the answer; from then on at normal
+//! priority. The part uploads are the critical path (they hold connections and pre-signed URLs);
+//! the hash is needed only at the commit. On a real network the hash is done long before the last
+//! part. On a machine whose CPU the upload saturates, the parts get the CPU first and the commit
+//! waits for the rest: the outcome records that wait as the `checksum` stage.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ pub struct FileMd5 {
     path: PathBuf,
     answer: watch::Receiver<Answer>,
     cancel: Arc<AtomicBool>,
+    urgent: Arc<AtomicBool>,
 }
 
 impl FileMd5 {
@@ -34,13 +35,11 @@ impl FileMd5 {
     fn spawn(path: &Path, background: bool) -> FileMd5 {
         let (tx, rx) = watch::channel::<Answer>(None);
         let cancel = Arc::new(AtomicBool::new(false));
+        let urgent = Arc::new(AtomicBool::new(!background));
         let job = {
-            let (path, cancel) = (path.to_path_buf(), cancel.clone());
+            let (path, cancel, urgent) = (path.to_path_buf(), cancel.clone(), urgent.clone());
             move || {
-                if background {
-                    lower_priority();
-                }
-                let r = hash(&path, &cancel).map_err(|e| e.to_string());
+                let r = hash(&path, &cancel, &urgent).map_err(|e| e.to_string());
                 let _ = tx.send(Some(r));
             }
         };
@@ -53,6 +52,7 @@ impl FileMd5 {
             path: path.to_path_buf(),
             answer,
             cancel,
+            urgent,
         }
     }
 
@@ -63,11 +63,13 @@ impl FileMd5 {
             path: path.to_path_buf(),
             answer: rx,
             cancel: Arc::new(AtomicBool::new(false)),
+            urgent: Arc::new(AtomicBool::new(true)),
         }
     }
 
-    /// The lowercase hex MD5, waiting for the hash to finish.
+    /// The lowercase hex MD5, waiting for the hash to finish (at normal priority from now on).
     pub async fn get(&self) -> Result<String, PublishError> {
+        self.urgent.store(true, Ordering::Relaxed);
         let mut rx = self.answer.clone();
         let io = |message: String| PublishError::Io {
             path: self.path.display().to_string(),
@@ -97,13 +99,17 @@ pub async fn md5_file(path: &Path) -> Result<String, PublishError> {
     FileMd5::spawn(path, false).get().await
 }
 
-fn hash(path: &Path, cancel: &AtomicBool) -> std::io::Result<String> {
+fn hash(path: &Path, cancel: &AtomicBool, urgent: &AtomicBool) -> std::io::Result<String> {
+    let mut idle = !urgent.load(Ordering::Relaxed) && idle_priority(true);
     let mut f = std::fs::File::open(path)?;
     let mut h = md5::Md5::new();
     let mut buf = vec![0u8; 1024 * 1024];
     loop {
         if cancel.load(Ordering::Relaxed) {
             return Err(std::io::Error::other("cancelled"));
+        }
+        if idle && urgent.load(Ordering::Relaxed) {
+            idle = !idle_priority(false);
         }
         let n = f.read(&mut buf)?;
         if n == 0 {
@@ -114,25 +120,52 @@ fn hash(path: &Path, cancel: &AtomicBool) -> std::io::Result<String> {
     Ok(hex(&h.finalize()))
 }
 
-/// Nice 19 for this thread only (Linux keeps the nice value per thread): it then runs on CPU time
-/// nothing else wants. The thread is ours and ends with the hash, so nothing else inherits it.
-/// Elsewhere the hash runs at normal priority.
+/// Puts this thread in (or takes it out of) Linux's SCHED_IDLE class: it then runs only on a core
+/// nothing else wants, and is preempted at once when something does. The class is per thread, and
+/// an unprivileged thread may leave it again for SCHED_OTHER at its unchanged nice value, so
+/// once the answer is wanted the hash competes normally and cannot starve behind a busy machine.
+/// Returns whether the switch happened.
 ///
-/// Measured with `examples/bench_upload` (1 GiB, simulator on the same 2 cores): at nice 19 the
-/// part PUTs ran at 0.92x the minimal client and the commit then waited ~1.1 s for the hash; at
-/// nice 10, 0.80x and ~0.6 s; hashing at normal priority alongside, ~0.6x. The total CPU is the
-/// same either way; 19 keeps it off the transfer, which is what holds the connections.
+/// Measured with `examples/bench_upload` (1 GiB, simulator on the same 2 cores): hashing at
+/// normal priority alongside the parts, they ran at about 0.6x the minimal client; at nice 10,
+/// 0.80x; idle until wanted, 0.96-1.04x, with the commit then waiting ~1.4 s for the hash. The
+/// total CPU is the same; this keeps it off the transfer.
 #[cfg(target_os = "linux")]
-fn lower_priority() {
-    // SAFETY: setpriority takes plain integers and touches no memory of ours; `who = 0` is the
-    // calling thread. A failure leaves the priority as it was, which is harmless.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
-    }
+fn idle_priority(idle: bool) -> bool {
+    let policy = if idle { libc::SCHED_IDLE } else { libc::SCHED_OTHER };
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` lives across the call, which only reads it; pid 0 is the calling thread.
+    unsafe { libc::sched_setscheduler(0, policy, &param) == 0 }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower_priority() {}
+fn idle_priority(_idle: bool) -> bool {
+    false
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod priority_tests {
+    #[test]
+    fn a_thread_can_go_idle_and_come_back() {
+        let policies = std::thread::spawn(|| {
+            // SAFETY: reads this thread's policy.
+            let before = unsafe { libc::sched_getscheduler(0) };
+            let went = super::idle_priority(true);
+            // SAFETY: as above.
+            let during = unsafe { libc::sched_getscheduler(0) };
+            let back = super::idle_priority(false);
+            // SAFETY: as above.
+            let after = unsafe { libc::sched_getscheduler(0) };
+            (before, went, during, back, after)
+        })
+        .join()
+        .unwrap_or_else(|_| panic!("thread"));
+        assert_eq!(
+            policies,
+            (libc::SCHED_OTHER, true, libc::SCHED_IDLE, true, libc::SCHED_OTHER)
+        );
+    }
+}
 
 #[cfg(test)]
 mod tests {
