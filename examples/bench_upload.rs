@@ -188,7 +188,10 @@ fn free_bytes(dir: &Path) -> Option<u64> {
     }
     // SAFETY: statvfs succeeded, so the struct is initialised.
     let st = unsafe { st.assume_init() };
-    Some(st.f_bavail as u64 * st.f_frsize as u64)
+    // The field types differ between targets (u32 on some 32-bit ones).
+    #[allow(clippy::unnecessary_cast)]
+    let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
+    Some(free)
 }
 
 fn median(values: &[f64]) -> f64 {
