@@ -3,7 +3,7 @@
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let Some(out) = args.next() else {
+    let Some(out) = args.next().filter(|a| !a.starts_with('-')) else {
         eprintln!("usage: sample_ipa OUT.ipa [PADDING_BYTES]");
         std::process::exit(2);
     };
