@@ -11,7 +11,7 @@ use asc_publish::asc::AscClient;
 use asc_publish::asc::Env;
 use asc_publish::asc::clock::SystemClock;
 use asc_publish::cli::builds::{self, BuildsCommand};
-use asc_publish::cli::distribution_args::ConnectionArgs;
+use asc_publish::cli::connection_args::ConnectionArgs;
 use asc_publish::cli::{Cli, Command as Sub};
 use clap::Parser;
 use dsupport::{World, scene};
@@ -27,7 +27,9 @@ fn parse(w: &World, args: &[&str]) -> BuildsCommand {
 }
 
 fn client(c: &ConnectionArgs) -> AscClient {
-    asc_publish::cli::distribution_args::connect(c, &Env::default(), Arc::new(SystemClock)).unwrap()
+    asc_publish::cli::connection_args::connect(c, &Env::default(), Arc::new(SystemClock))
+        .unwrap()
+        .0
 }
 
 fn seeded() -> asc_publish::sim::SimConfig {

@@ -217,9 +217,12 @@ pub async fn upload(
     let app_id = match &args.app_id {
         Some(id) => id.clone(),
         None => {
-            let http =
-                crate::asc::client::build_http(Some(std::time::Duration::from_secs(120)), args.tls_root_ca.as_deref())?;
-            let session = crate::appleid::session::Session::sign_in(&http, base, creds, args.verbose > 0).await?;
+            let http = crate::asc::client::build_http(
+                Some(std::time::Duration::from_secs(120)),
+                args.connection.tls_root_ca.as_deref(),
+            )?;
+            let session =
+                crate::appleid::session::Session::sign_in(&http, base, creds, args.connection.verbose > 0).await?;
             session.lookup(&req.bundle_id, creds).await?.apple_id
         }
     };
@@ -229,7 +232,7 @@ pub async fn upload(
     ));
     let xcrun = find_xcrun().ok_or_else(|| AppleIdError::NoAltool("no xcrun on PATH".into()))?;
     let argv = arguments(&req.ipa_path, &app_id, req, creds);
-    if args.verbose > 0 {
+    if args.connection.verbose > 0 {
         eprintln!(
             "  running xcrun {}",
             argv.iter().map(|a| sanitize(a)).collect::<Vec<_>>().join(" ")
@@ -256,7 +259,7 @@ pub async fn upload(
             .get(..MAX_OUTPUT.min(output.stdout.len()))
             .unwrap_or_default(),
     );
-    if args.verbose > 1 {
+    if args.connection.verbose > 1 {
         let stderr = String::from_utf8_lossy(&output.stderr);
         for line in stderr.lines().take(200) {
             eprintln!("  altool: {}", crate::appleid::session::redact(line, creds));

@@ -186,12 +186,13 @@ pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut
         .unwrap_or_else(|| native::DEFAULT_CONTENT_DELIVERY_URL.to_string());
     let base = native::parse_base(&base_s)?;
     let backend = args.apple_id.apple_id_backend.resolve();
-    if args.key_id.is_some() || args.issuer_id.is_some() || args.private_key.is_some() {
+    if args.connection.key_id.is_some() || args.connection.issuer_id.is_some() || args.connection.private_key.is_some()
+    {
         outcome
             .warnings
             .push("--key-id/--issuer-id/--private-key are ignored: --apple-id signs in with the Apple ID".into());
     }
-    if args.verbose > 0 {
+    if args.connection.verbose > 0 {
         eprintln!(
             "  signing in with Apple ID {} (password from ${}), {} backend",
             crate::asc::error::sanitize(&creds.apple_id),
@@ -209,11 +210,13 @@ pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut
                 &req.file_name,
                 req.file_size,
             )?;
-            let http =
-                crate::asc::client::build_http(Some(std::time::Duration::from_secs(120)), args.tls_root_ca.as_deref())?;
+            let http = crate::asc::client::build_http(
+                Some(std::time::Duration::from_secs(120)),
+                args.connection.tls_root_ca.as_deref(),
+            )?;
             let parts_http = crate::asc::client::build_parts_http(
                 Some(crate::publish::parts::PART_TIMEOUT),
-                args.tls_root_ca.as_deref(),
+                args.connection.tls_root_ca.as_deref(),
             )?;
             let opts = native::NativeOptions {
                 base,
@@ -222,7 +225,7 @@ pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut
                 timeout: args.timeout,
                 poll_interval: args.poll_interval,
                 progress: ProgressMode::detect(),
-                verbose: args.verbose > 0,
+                verbose: args.connection.verbose > 0,
             };
             native::upload(
                 &http,

@@ -12,7 +12,7 @@ use crate::asc::clock::SystemClock;
 use crate::asc::credentials::Env;
 use crate::asc::error::sanitize;
 use crate::asc::model::{Build, BuildUpload, Document, ListDocument};
-use crate::cli::distribution_args::ConnectionArgs;
+use crate::cli::connection_args::ConnectionArgs;
 use crate::error::Error;
 use crate::outcome::Message;
 use crate::output::Format;
@@ -96,7 +96,7 @@ pub fn run(args: BuildsArgs) -> Result<i32, Error> {
             BuildsCommand::Status(a) => &a.connection,
             BuildsCommand::Expire(a) => &a.connection,
         };
-        let client = crate::cli::distribution_args::connect(conn, &env, Arc::new(SystemClock))?;
+        let (client, _) = crate::cli::connection_args::connect(conn, &env, Arc::new(SystemClock))?;
         let (text, json, code) = match &args.command {
             BuildsCommand::List(a) => {
                 let rows = list(&client, a).await?;

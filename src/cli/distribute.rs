@@ -11,7 +11,8 @@ use crate::asc::AscClient;
 use crate::asc::clock::{SharedClock, SystemClock};
 use crate::asc::credentials::Env;
 use crate::asc::model::{Build, BuildUpload, Document, ProcessingState, request};
-use crate::cli::distribution_args::{ConnectionArgs, DistributionArgs};
+use crate::cli::connection_args::ConnectionArgs;
+use crate::cli::distribution_args::DistributionArgs;
 use crate::error::{Error, ErrorKind};
 use crate::outcome::{GroupResult, Outcome, Status};
 use crate::output::Format;
@@ -86,7 +87,7 @@ pub fn run(args: DistributeArgs) -> Result<i32, Error> {
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))
         .and_then(|rt| {
             rt.block_on(async {
-                let client = crate::cli::distribution_args::connect(&args.connection, &env, Arc::new(SystemClock))?;
+                let (client, _) = crate::cli::connection_args::connect(&args.connection, &env, Arc::new(SystemClock))?;
                 run_with(&client, &args, &mut outcome).await
             })
         });

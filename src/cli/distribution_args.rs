@@ -1,14 +1,9 @@
-//! The TestFlight distribution flags shared by `upload`, `distribute` and `preflight`, and the
-//! App Store Connect connection flags of the commands that take no IPA.
+//! The TestFlight distribution flags shared by `upload`, `distribute` and `preflight`.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser};
+use clap::Args;
 
-use crate::asc::AscClient;
-use crate::asc::clock::SharedClock;
-use crate::asc::credentials::{Env, Secret};
-use crate::cli::upload::UploadArgs;
 use crate::error::Error;
 use crate::publish::distribution::{Distribution, what_to_test};
 
@@ -72,53 +67,4 @@ impl DistributionArgs {
             quiet,
         })
     }
-}
-
-/// Credentials and API flags, as `upload` takes them.
-#[derive(Debug, Clone, Default, Args)]
-pub struct ConnectionArgs {
-    /// App Store Connect API base URL [env: ASC_API_URL] (plain http only to loopback).
-    #[arg(long, value_name = "URL")]
-    pub api_url: Option<String>,
-    /// API key id [env: ASC_KEY_ID, …as for upload].
-    #[arg(long, value_name = "ID")]
-    pub key_id: Option<String>,
-    /// Issuer id; omit for an individual key [env: ASC_ISSUER_ID, …].
-    #[arg(long, value_name = "ID")]
-    pub issuer_id: Option<String>,
-    /// The .p8 key: a path, its PEM text, or base64 of it [env: ASC_PRIVATE_KEY, …].
-    #[arg(long, value_name = "KEY", allow_hyphen_values = true, value_parser = parse_secret)]
-    pub private_key: Option<Secret<String>>,
-    /// Extra CA certificate (PEM) trusted for HTTPS to App Store Connect.
-    #[arg(long, value_name = "FILE", env = "ASC_TLS_ROOT_CA")]
-    pub tls_root_ca: Option<PathBuf>,
-    /// Verbose: each request, its status and the remaining rate-limit budget.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-}
-
-fn parse_secret(s: &str) -> Result<Secret<String>, String> {
-    Ok(Secret::new(s.to_string()))
-}
-
-#[derive(Parser)]
-struct UploadShape {
-    #[command(flatten)]
-    upload: UploadArgs,
-}
-
-/// Connects through `upload`'s own `connect`, so credentials resolve exactly the same way: an
-/// `UploadArgs` with its defaults and these flags (the key never goes through an argv).
-pub fn connect(c: &ConnectionArgs, env: &Env, clock: SharedClock) -> Result<AscClient, Error> {
-    let mut shape = UploadShape::try_parse_from(["asc-publish", "-"])
-        .map_err(|e| Error::usage(format!("internal: cannot build the connection settings: {e}")))?;
-    let u = &mut shape.upload;
-    u.api_url = c.api_url.clone();
-    u.key_id = c.key_id.clone();
-    u.issuer_id = c.issuer_id.clone();
-    u.private_key = c.private_key.clone();
-    u.tls_root_ca = c.tls_root_ca.clone();
-    u.verbose = c.verbose;
-    let (client, _) = crate::cli::upload::connect(u, env, clock)?;
-    Ok(client)
 }

@@ -7,6 +7,7 @@ use crate::output::Format;
 
 pub mod appleid_args;
 pub mod builds;
+pub mod connection_args;
 pub mod demo;
 pub mod distribute;
 pub mod distribution_args;

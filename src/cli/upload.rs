@@ -7,16 +7,15 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 
-use crate::asc::client::{ClientConfig, DEFAULT_API_URL, build_http, build_parts_http};
+use crate::asc::AscClient;
 use crate::asc::clock::{SharedClock, SystemClock};
-use crate::asc::credentials::{CredentialFlags, Credentials, Env, Secret, env_names};
-use crate::asc::{AscClient, TokenSource};
+use crate::asc::credentials::Env;
+use crate::cli::connection_args::ConnectionArgs;
 use crate::cli::reporting::ReportArgs;
 use crate::error::{Error, ErrorKind};
 use crate::outcome::{Outcome, Status};
 use crate::output::Format;
 use crate::publish::duration::{format_duration, parse_duration};
-use crate::publish::parts::PART_TIMEOUT;
 use crate::publish::progress::{ProgressMode, mib};
 use crate::publish::{UploadOptions, UploadRequest, run_upload};
 
@@ -48,32 +47,13 @@ pub struct UploadArgs {
     /// Export compliance answer; overrides Info.plist's ITSAppUsesNonExemptEncryption.
     #[arg(long, value_name = "true|false")]
     pub uses_non_exempt_encryption: Option<bool>,
-    /// App Store Connect API base URL [env: ASC_API_URL] (plain http only to loopback).
-    #[arg(long, value_name = "URL")]
-    pub api_url: Option<String>,
-    /// API key id [env: ASC_KEY_ID, APP_STORE_CONNECT_API_KEY_KEY_ID, APP_STORE_CONNECT_KEY_IDENTIFIER].
-    #[arg(long, value_name = "ID")]
-    pub key_id: Option<String>,
-    /// Issuer id; omit for an individual key [env: ASC_ISSUER_ID, APP_STORE_CONNECT_API_KEY_ISSUER_ID,
-    /// APP_STORE_CONNECT_ISSUER_ID].
-    #[arg(long, value_name = "ID")]
-    pub issuer_id: Option<String>,
-    /// The .p8 key: a path, its PEM text, or base64 of it [env: ASC_PRIVATE_KEY, ASC_PRIVATE_KEY_B64,
-    /// ASC_PRIVATE_KEY_PATH, APP_STORE_CONNECT_API_KEY_KEY, APP_STORE_CONNECT_PRIVATE_KEY].
-    #[arg(long, value_name = "KEY", allow_hyphen_values = true, value_parser = parse_secret)]
-    pub private_key: Option<Secret<String>>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// Also trust this root certificate (PEM) when validating provisioning profiles and code
     /// signatures, besides Apple's (as `validate --extra-root-ca`). Meant for the simulator's
     /// sample IPAs and for tests.
     #[arg(long, value_name = "FILE", env = "ASC_EXTRA_ROOT_CA")]
     pub extra_root_ca: Option<PathBuf>,
-    /// Extra CA certificate (PEM) trusted for HTTPS to App Store Connect and its storage, e.g.
-    /// behind a TLS-inspecting corporate proxy.
-    #[arg(long, value_name = "FILE", env = "ASC_TLS_ROOT_CA")]
-    pub tls_root_ca: Option<PathBuf>,
-    /// Verbose: each request, its status and the remaining rate-limit budget.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
     /// Run every server-side check and print the plan, sending nothing (as `preflight`).
     #[arg(long)]
     pub dry_run: bool,
@@ -101,7 +81,7 @@ pub fn run(args: UploadArgs) -> Result<i32, Error> {
 /// Secret values given as flags (the environment's are found by the reporter itself).
 fn secrets(args: &UploadArgs) -> Vec<&str> {
     let mut s = args.report.tokens();
-    s.extend(args.private_key.as_ref().map(|k| k.expose().as_str()));
+    s.extend(args.connection.private_key.as_ref().map(|k| k.expose().as_str()));
     s
 }
 
@@ -156,11 +136,6 @@ fn render(outcome: &Outcome, format: Format) {
             }
         }
     }
-}
-
-/// Keeps the key out of `Debug` from the moment it is parsed.
-fn parse_secret(s: &str) -> Result<Secret<String>, String> {
-    Ok(Secret::new(s.to_string()))
 }
 
 /// Everything after argument parsing, with the environment and clock injected. Configuration
@@ -248,44 +223,9 @@ pub fn read_ipa(
     Ok((req, inspected.inspection))
 }
 
-/// Resolves credentials and the API URL into a client, and builds the separate part-upload client.
+/// Resolves credentials and the API URL into the API and part-upload clients.
 pub fn connect(args: &UploadArgs, env: &Env, clock: SharedClock) -> Result<(AscClient, reqwest::Client), Error> {
-    let flags = CredentialFlags {
-        key_id: args.key_id.clone(),
-        issuer_id: args.issuer_id.clone(),
-        private_key: args.private_key.clone(),
-    };
-    let credentials = Credentials::resolve(&flags, env)?;
-    if args.verbose > 0 {
-        let kind = if credentials.issuer_id.is_some() {
-            "team"
-        } else {
-            "individual"
-        };
-        eprintln!(
-            "  using {kind} API key {} (private key from {})",
-            crate::asc::error::sanitize(&credentials.key_id),
-            credentials.key_source
-        );
-    }
-    let api_url = args
-        .api_url
-        .clone()
-        .or_else(|| env.get(env_names::ASC_API_URL).map(str::to_string))
-        .unwrap_or_else(|| DEFAULT_API_URL.to_string());
-    if args.verbose > 0 && api_url != DEFAULT_API_URL {
-        eprintln!("  App Store Connect API at {}", crate::asc::error::sanitize(&api_url));
-    }
-    let config = ClientConfig {
-        api_url,
-        verbose: args.verbose > 0,
-        ..ClientConfig::default()
-    };
-    let http = build_http(Some(config.request_timeout), args.tls_root_ca.as_deref())?;
-    // Parts go to pre-signed storage URLs through a client that has never seen the token.
-    let parts_http = build_parts_http(Some(PART_TIMEOUT), args.tls_root_ca.as_deref())?;
-    let client = AscClient::new(&config, TokenSource::new(credentials, clock.clone()), clock, http)?;
-    Ok((client, parts_http))
+    crate::cli::connection_args::connect(&args.connection, env, clock)
 }
 
 /// Runs the engine with the command's options. Public so tests can drive the command without an
@@ -305,7 +245,7 @@ pub async fn upload_with(
         poll_interval: args.poll_interval,
         uses_non_exempt_encryption: args.uses_non_exempt_encryption,
         progress: ProgressMode::detect(),
-        verbose: args.verbose > 0,
+        verbose: args.connection.verbose > 0,
         ..UploadOptions::default()
     };
     if args.dry_run {
@@ -322,7 +262,7 @@ pub async fn upload_with(
         Ok(()) => crate::cli::distribute::after_upload(client, args, req, outcome).await,
         Err(e) => Err(e),
     };
-    if let Some(rl) = client.stats().rate_limit().filter(|_| args.verbose > 0) {
+    if let Some(rl) = client.stats().rate_limit().filter(|_| args.connection.verbose > 0) {
         eprintln!(
             "  rate limit: {} of {} requests left this hour",
             rl.remaining.map_or("?".into(), |v| v.to_string()),

@@ -277,9 +277,9 @@ impl World {
         let Sub::Distribute(a) = self.parse("distribute", args).command else {
             unreachable!()
         };
-        let client =
-            asc_publish::cli::distribution_args::connect(&a.connection, &Env::default(), Arc::new(SystemClock))
-                .unwrap();
+        let client = asc_publish::cli::connection_args::connect(&a.connection, &Env::default(), Arc::new(SystemClock))
+            .unwrap()
+            .0;
         let mut outcome = Outcome::new();
         let r = asc_publish::cli::distribute::run_with(&client, &a, &mut outcome).await;
         (r, outcome)
