@@ -56,7 +56,7 @@ impl FileMd5 {
         }
     }
 
-    /// A checksum already known (from preflight, or a test).
+    /// A checksum the caller already has (tests drive the engine with one).
     pub fn known(path: &Path, md5: String) -> FileMd5 {
         let (_tx, rx) = watch::channel::<Answer>(Some(Ok(md5)));
         FileMd5 {
