@@ -18,6 +18,7 @@ pub mod ci;
 pub mod cli;
 pub mod error;
 pub mod forge;
+pub mod hex;
 pub mod ipa;
 pub mod macho;
 pub mod outcome;

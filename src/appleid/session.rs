@@ -31,7 +31,7 @@ pub fn session_digest(session_id: &str, body: &[u8], request_id: &str, shared_se
     h.update(body_md5);
     h.update(request_id.as_bytes());
     h.update(shared_secret.as_bytes());
-    crate::publish::parts::hex(&h.finalize()).to_ascii_lowercase()
+    crate::hex::lower(&h.finalize())
 }
 
 /// A request id like Transporter's: a timestamp plus a counter, unique within the session.

@@ -14,7 +14,6 @@ use md5::Digest;
 use tokio::sync::watch;
 
 use crate::publish::error::PublishError;
-use crate::publish::parts::hex;
 
 type Answer = Option<Result<String, String>>;
 
@@ -117,7 +116,7 @@ fn hash(path: &Path, cancel: &AtomicBool, urgent: &AtomicBool) -> std::io::Resul
         }
         h.update(buf.get(..n).unwrap_or_default());
     }
-    Ok(hex(&h.finalize()))
+    Ok(crate::hex::lower(&h.finalize()))
 }
 
 /// Puts this thread in (or takes it out of) Linux's SCHED_IDLE class: it then runs only on a core
@@ -178,7 +177,7 @@ mod tests {
         // Larger than the read buffer, so the loop runs more than once.
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &data).unwrap_or_else(|e| panic!("{e}"));
-        let expected = hex(&md5::Md5::digest(&data));
+        let expected = crate::hex::lower(&md5::Md5::digest(&data));
         let running = FileMd5::start(&path);
         assert_eq!(running.get().await.ok(), Some(expected.clone()));
         // Asking twice gives the same answer.

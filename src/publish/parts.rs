@@ -332,10 +332,6 @@ fn positional_read(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io
     std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Upper bound for a part request with no progress at all (a hung connection).
 pub const PART_TIMEOUT: Duration = Duration::from_secs(600);
 

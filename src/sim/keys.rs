@@ -146,7 +146,7 @@ pub(crate) fn uuid() -> String {
     let mut b = random::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex_lower(&b);
+    let h = crate::hex::lower(&b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -168,19 +168,7 @@ pub(crate) fn key_id() -> String {
 
 /// A random token for pre-signed part URLs.
 pub(crate) fn signature_token() -> String {
-    hex_lower(&random::<32>())
-}
-
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-pub(crate) fn hex_upper(bytes: &[u8]) -> String {
-    hex_lower(bytes).to_ascii_uppercase()
+    crate::hex::lower(&random::<32>())
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ use md5::{Digest, Md5};
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::keys::hex_upper;
 use super::server::{HttpResponse, Shared, lock};
 use super::state::{AssetState, PartReceived, part_path};
+use crate::hex::upper as hex_upper;
 
 /// An S3-style XML error.
 fn s3_error(status: u16, code: &str, message: &str) -> HttpResponse {

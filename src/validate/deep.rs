@@ -67,10 +67,6 @@ struct Verifier<'a> {
     out: Vec<Finding>,
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 impl Verifier<'_> {
     fn invalid(&mut self, path: &str, detail: &str) {
         let shown = path.strip_prefix("Payload/").unwrap_or(path);
@@ -294,7 +290,7 @@ impl Verifier<'_> {
     }
 
     fn nested_code(&mut self, name: &str, cdhash: &[u8], nested: &BTreeMap<String, bool>) {
-        let want = hex(cdhash);
+        let want = crate::hex::lower(cdhash);
         let rel = self.rel(name).unwrap_or_default();
         let cdhashes: Option<Vec<String>> = if nested.contains_key(&rel) {
             self.ctx

@@ -33,7 +33,7 @@ pub(crate) fn digest(session_id: &str, body: &[u8], request_id: &str, secret: &s
     h.update(Md5::digest(body));
     h.update(request_id.as_bytes());
     h.update(secret.as_bytes());
-    keys::hex_lower(&h.finalize())
+    crate::hex::lower(&h.finalize())
 }
 
 /// Checks the session headers of a signed call.
