@@ -4,11 +4,10 @@
 
 mod asc_support;
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use asc_publish::asc::AscClient;
 use asc_publish::asc::clock::ManualClock;
-use asc_publish::asc::{AscClient, ClientConfig, CredentialFlags, Credentials, Env, TokenSource};
 use asc_publish::outcome::{Outcome, Status, UploadMode};
 use asc_publish::publish::progress::ProgressMode;
 use asc_publish::publish::{UploadOptions, UploadRequest, run_upload};
@@ -31,21 +30,7 @@ async fn setup(size: usize) -> Setup {
     let clock = ManualClock::new(SystemTime::now());
     let fake = Fake::new(clock.clone());
     let server = serve(fake.handler()).await;
-    let (pem, _, _) = test_key();
-    let env = Env::from_pairs([
-        ("ASC_KEY_ID", "KEY1"),
-        ("ASC_ISSUER_ID", "iss"),
-        ("ASC_PRIVATE_KEY", pem.as_str()),
-    ]);
-    let creds = Credentials::resolve(&CredentialFlags::default(), &env).unwrap();
-    let shared: Arc<dyn asc_publish::asc::Clock> = Arc::new(clock.clone());
-    let config = ClientConfig {
-        api_url: server.url(),
-        ..ClientConfig::default()
-    };
-    let http = asc_publish::asc::client::build_http(Some(Duration::from_secs(20)), None).unwrap();
-    let client = AscClient::new(&config, TokenSource::new(creds, shared.clone()), shared, http).unwrap();
-    let parts = asc_publish::asc::client::build_parts_http(Some(Duration::from_secs(20)), None).unwrap();
+    let (client, parts) = engine_clients(&server.url(), &clock, Duration::from_secs(20), Duration::from_secs(20));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("App.ipa");
     let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();

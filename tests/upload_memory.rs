@@ -4,11 +4,9 @@
 
 mod asc_support;
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use asc_publish::asc::clock::ManualClock;
-use asc_publish::asc::{AscClient, ClientConfig, CredentialFlags, Credentials, Env, TokenSource};
 use asc_publish::outcome::{Outcome, Status};
 use asc_publish::publish::progress::ProgressMode;
 use asc_publish::publish::{UploadOptions, UploadRequest, run_upload};
@@ -32,21 +30,7 @@ async fn a_large_file_is_streamed_with_bounded_memory() {
     let fake = Fake::new(clock.clone());
     fake.with(|st| st.part_size = 5 * 1024 * 1024);
     let server = serve(fake.handler()).await;
-    let (pem, _, _) = test_key();
-    let env = Env::from_pairs([
-        ("ASC_KEY_ID", "KEY1"),
-        ("ASC_ISSUER_ID", "iss"),
-        ("ASC_PRIVATE_KEY", pem.as_str()),
-    ]);
-    let creds = Credentials::resolve(&CredentialFlags::default(), &env).unwrap();
-    let shared: Arc<dyn asc_publish::asc::Clock> = Arc::new(clock.clone());
-    let config = ClientConfig {
-        api_url: server.url(),
-        ..ClientConfig::default()
-    };
-    let http = asc_publish::asc::client::build_http(Some(Duration::from_secs(60)), None).unwrap();
-    let client = AscClient::new(&config, TokenSource::new(creds, shared.clone()), shared, http).unwrap();
-    let parts = asc_publish::asc::client::build_parts_http(Some(Duration::from_secs(120)), None).unwrap();
+    let (client, parts) = engine_clients(&server.url(), &clock, Duration::from_secs(60), Duration::from_secs(120));
     let req = UploadRequest {
         ipa_path: path,
         file_name: "Big.ipa".into(),

@@ -165,6 +165,33 @@ pub async fn serve(handler: Handler) -> Server {
 }
 
 /// A fresh P-256 key: (PKCS#8 PEM, SEC1 PEM, public key bytes).
+/// The clients the upload engine takes, for a server at `url`: the API client with a team test key
+/// (`KEY1`, issuer `iss`) on `clock`, and the token-free client for the part PUTs.
+pub fn engine_clients(
+    url: &str,
+    clock: &asc_publish::asc::clock::ManualClock,
+    api_timeout: std::time::Duration,
+    parts_timeout: std::time::Duration,
+) -> (asc_publish::asc::AscClient, reqwest::Client) {
+    use asc_publish::asc::{AscClient, ClientConfig, CredentialFlags, Credentials, Env, TokenSource};
+    let (pem, _, _) = test_key();
+    let env = Env::from_pairs([
+        ("ASC_KEY_ID", "KEY1"),
+        ("ASC_ISSUER_ID", "iss"),
+        ("ASC_PRIVATE_KEY", pem.as_str()),
+    ]);
+    let creds = Credentials::resolve(&CredentialFlags::default(), &env).unwrap();
+    let shared: Arc<dyn asc_publish::asc::Clock> = Arc::new(clock.clone());
+    let config = ClientConfig {
+        api_url: url.to_string(),
+        ..ClientConfig::default()
+    };
+    let http = asc_publish::asc::client::build_http(Some(api_timeout), None).unwrap();
+    let client = AscClient::new(&config, TokenSource::new(creds, shared.clone()), shared, http).unwrap();
+    let parts = asc_publish::asc::client::build_parts_http(Some(parts_timeout), None).unwrap();
+    (client, parts)
+}
+
 pub fn test_key() -> (String, String, Vec<u8>) {
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
