@@ -337,35 +337,26 @@ fn launcher(args: &[String]) -> ! {
 
 /// Waits for the child and reads its exit code, peak resident set size in KiB and CPU seconds
 /// (wait4's rusage).
-fn wait_with_usage(mut child: std::process::Child) -> (i32, i64, f64) {
-    let pid = child.id() as i32;
-    let mut status = 0i32;
-    let mut usage = std::mem::MaybeUninit::<Rusage>::zeroed();
+fn wait_with_usage(mut child: std::process::Child) -> (i32, libc::c_long, f64) {
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: wait4 writes a full rusage into the buffer we own; the pid is our child.
-    let r = unsafe { wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
     if r != pid {
         let code = child.wait().ok().and_then(|s| s.code()).unwrap_or(2);
         return (code, -1, f64::NAN);
     }
     // SAFETY: wait4 succeeded, so the struct is initialised.
     let usage = unsafe { usage.assume_init() };
-    // WEXITSTATUS, for a normal exit; anything else counts as a failure.
-    let code = if status & 0x7f == 0 { (status >> 8) & 0xff } else { 2 };
-    let seconds = |t: [i64; 2]| t[0] as f64 + t[1] as f64 / 1e6;
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        2
+    };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let cpu = seconds(usage.ru_utime) + seconds(usage.ru_stime);
     (code, usage.ru_maxrss, cpu) // KiB on Linux
-}
-
-#[repr(C)]
-struct Rusage {
-    ru_utime: [i64; 2],
-    ru_stime: [i64; 2],
-    ru_maxrss: i64,
-    _rest: [i64; 13],
-}
-
-unsafe extern "C" {
-    fn wait4(pid: i32, status: *mut i32, options: i32, rusage: *mut Rusage) -> i32;
 }
 
 const RAW_CLIENT: &str = "--raw-client";
