@@ -209,11 +209,7 @@ pub async fn upload(
     base: &Url,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    outcome.bundle_id = Some(req.bundle_id.clone());
-    outcome.version = Some(req.short_version.clone());
-    outcome.build_number = Some(req.version.clone());
-    outcome.platform = Some(req.platform.clone());
-    outcome.file_size = req.file_size;
+    req.record_in(outcome);
     let app_id = match &args.app_id {
         Some(id) => id.clone(),
         None => {

@@ -66,11 +66,7 @@ pub async fn upload(
     clock: SharedClock,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    outcome.bundle_id = Some(req.bundle_id.clone());
-    outcome.version = Some(req.short_version.clone());
-    outcome.build_number = Some(req.version.clone());
-    outcome.platform = Some(req.platform.clone());
-    outcome.file_size = req.file_size;
+    req.record_in(outcome);
     outcome.uses_non_exempt_encryption = req.uses_non_exempt_encryption;
 
     let t = clock.now();

@@ -150,11 +150,7 @@ pub async fn plan_upload(
     req: &UploadRequest,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    outcome.bundle_id = Some(req.bundle_id.clone());
-    outcome.version = Some(req.short_version.clone());
-    outcome.build_number = Some(req.version.clone());
-    outcome.platform = Some(req.platform.clone());
-    outcome.file_size = req.file_size;
+    req.record_in(outcome);
     let r = checks(client, args, req, outcome).await;
     outcome.requests = client.stats().requests();
     if let Some(rl) = client.stats().rate_limit() {

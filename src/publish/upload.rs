@@ -37,6 +37,18 @@ pub struct UploadRequest {
     pub uses_non_exempt_encryption: Option<bool>,
 }
 
+impl UploadRequest {
+    /// Puts what identifies this build (bundle id, version, build number, platform, size) on the
+    /// outcome, first thing in every upload path, so even a run that fails early names the build.
+    pub fn record_in(&self, outcome: &mut Outcome) {
+        outcome.bundle_id = Some(self.bundle_id.clone());
+        outcome.version = Some(self.short_version.clone());
+        outcome.build_number = Some(self.version.clone());
+        outcome.platform = Some(self.platform.clone());
+        outcome.file_size = self.file_size;
+    }
+}
+
 /// How to upload.
 #[derive(Debug, Clone)]
 pub struct UploadOptions {
@@ -101,11 +113,7 @@ async fn run_inner(
     let clock = client.clock();
     // Hashing starts now so it overlaps the API round trips as well as the parts.
     let md5 = &FileMd5::start(&req.ipa_path);
-    outcome.bundle_id = Some(req.bundle_id.clone());
-    outcome.version = Some(req.short_version.clone());
-    outcome.build_number = Some(req.version.clone());
-    outcome.platform = Some(req.platform.clone());
-    outcome.file_size = req.file_size;
+    req.record_in(outcome);
     let say = |s: &str| {
         if !opts.quiet {
             eprintln!("{s}");
