@@ -95,17 +95,7 @@ pub fn inspect_archive(archive: &Archive, trust: &TrustStore) -> Inspection {
     };
     let mut inspection = Inspection {
         file,
-        app: AppSummary {
-            bundle_id: None,
-            short_version: None,
-            version: None,
-            platform: Platform::Ios,
-            minimum_os: None,
-            sdk: None,
-            xcode: None,
-            uses_non_exempt_encryption: None,
-            signing_identity: None,
-        },
+        app: AppSummary::default(),
         bundles,
     };
     inspection.app = summarise(&inspection);

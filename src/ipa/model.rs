@@ -40,9 +40,11 @@ impl BundleKind {
     }
 }
 
-/// App Store Connect's platform names (the `Platform` enum of the API).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// App Store Connect's platform names (the `Platform` enum of the API). iOS unless the bundle
+/// says otherwise.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub enum Platform {
+    #[default]
     #[serde(rename = "IOS")]
     Ios,
     #[serde(rename = "TV_OS")]
@@ -150,8 +152,9 @@ pub struct FileFacts {
     pub entry_count: usize,
 }
 
-/// The app-level summary (from the main app bundle), what upload and distribution need.
-#[derive(Debug, Clone, Serialize)]
+/// The app-level summary (from the main app bundle), what upload and distribution need. The
+/// default is the summary of nothing read yet.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct AppSummary {
     pub bundle_id: Option<String>,
     pub short_version: Option<String>,

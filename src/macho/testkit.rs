@@ -16,7 +16,7 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedN
 use x509_cert::Certificate;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
-use crate::ipa::{AppSummary, Bundle, BundleKind, FileFacts, Inspection, Located, Parsed, Platform};
+use crate::ipa::{AppSummary, Bundle, BundleKind, FileFacts, Inspection, Located, Parsed};
 use crate::macho::Binary;
 use crate::profile::{Profile, ProfileKind, TrustStore};
 use crate::sample::macho::CmsSigner;
@@ -233,17 +233,7 @@ pub fn inspection(bundles: Vec<Bundle>) -> Inspection {
             uncompressed_size: 0,
             entry_count: 0,
         },
-        app: AppSummary {
-            bundle_id: None,
-            short_version: None,
-            version: None,
-            platform: Platform::Ios,
-            minimum_os: None,
-            sdk: None,
-            xcode: None,
-            uses_non_exempt_encryption: None,
-            signing_identity: None,
-        },
+        app: AppSummary::default(),
         bundles,
     }
 }
