@@ -168,7 +168,8 @@ async fn a_wrong_password_exits_3_with_apples_reason_and_prints_no_password() {
     args.push("native".into());
     let r = run(args, vec![("MY_PW", wrong.to_string())]).await;
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains("entered incorrectly"), "{}", r.stderr);
+    // Apple's words, from `result.ErrorMessage`.
+    assert!(r.stderr.contains("Unable to authenticate."), "{}", r.stderr);
     assert!(!r.stderr.contains(wrong) && !r.stdout.contains(wrong));
     assert_eq!(part_puts(&sim.requests()), 0);
 
@@ -213,13 +214,13 @@ async fn a_used_build_number_exits_4_before_any_part_is_sent() {
     second.assert_no_password();
     let reqs = sim.requests();
     assert_eq!(part_puts(&reqs), puts_before, "no part PUT for the duplicate");
-    assert_eq!(
-        reqs.iter()
-            .filter(|r| r.method == "POST" && r.path.ends_with("/v1/builds"))
-            .count(),
-        1,
-        "no build record created for the duplicate"
-    );
+    // Only Apple's answer to `POST builds` knows the version train: it was asked, and refused.
+    let posts: Vec<u16> = reqs
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/v1/builds"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(posts, vec![201, 409], "no build record created for the duplicate");
     sim.shutdown().await;
 }
 

@@ -59,11 +59,7 @@ async fn sign_in_digest_and_cookie_are_enforced() {
     .await;
     assert_eq!(s, 200);
     assert_eq!(wrong["result"]["Success"], false);
-    assert_eq!(wrong["result"]["ErrorCode"], -20101);
-    assert_eq!(
-        wrong["result"]["Errors"][0],
-        "Your Apple ID or password was entered incorrectly."
-    );
+    assert_eq!(wrong["result"]["ErrorMessage"], "Unable to authenticate.");
 
     let (_, ok) = rpc(&sim, "authenticateForSession", creds.clone(), None, false).await;
     let sid = ok["result"]["SessionId"].as_str().unwrap().to_string();
@@ -143,7 +139,7 @@ async fn sign_in_digest_and_cookie_are_enforced() {
         .unwrap();
     assert_eq!(first.status().as_u16(), 201);
     let doc: Value = first.json().await.unwrap();
-    assert_eq!(doc["data"]["attributes"]["processingState"], "WAITING_FOR_UPLOAD");
+    assert_eq!(doc["data"]["attributes"]["processingState"], Value::Null, "nothing delivered yet");
     let again = http
         .post(&builds)
         .header("cookie", &cookie)
@@ -154,6 +150,7 @@ async fn sign_in_digest_and_cookie_are_enforced() {
     assert_eq!(again.status().as_u16(), 409);
     let err: Value = again.json().await.unwrap();
     assert_eq!(err["errors"][0]["code"], "ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE");
+    assert_eq!(err["errors"][0]["meta"]["previousBundleVersion"], "3");
 
     // Another provider's path does not see this app.
     let other = http

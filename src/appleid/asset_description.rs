@@ -1,11 +1,13 @@
 //! `AppStoreInfo.plist`: the asset description the content-delivery service expects next to the
-//! IPA, generated here from the inspection as a binary plist (Apple's `swinfo` writes a much larger
-//! one; this minimal form is what the service accepts today and the most fragile part of the
-//! protocol).
+//! IPA, generated here from the inspection as a binary plist. Apple's `swinfo` writes a much larger
+//! one; this minimal form is the one ios-uploader 4.0 sends (keys, `bundle-path` as the bare
+//! `Name.app`, the profile as a base64 string in `file-data`). It is the most fragile part of the
+//! protocol: no public capture of what the service accepts exists.
 
 use std::io::Read;
 use std::path::Path;
 
+use base64::Engine as _;
 use plist::{Dictionary, Value};
 
 use crate::appleid::AppleIdError;
@@ -83,7 +85,8 @@ pub fn generate(input: &DescriptionInput) -> Result<Vec<u8>, AppleIdError> {
     bundle.insert("CFBundleShortVersionString".into(), input.short_version.clone().into());
     bundle.insert("CFBundleVersion".into(), input.version.clone().into());
     bundle.insert("bundle-identifier".into(), input.bundle_id.clone().into());
-    bundle.insert("bundle-path".into(), input.app_path.clone().into());
+    // The bundle's own directory name, as ios-uploader sends it (not the `Payload/` path).
+    bundle.insert("bundle-path".into(), app_name.clone().into());
     bundle.insert("bundles".into(), Value::Array(Vec::new()));
     bundle.insert("icons".into(), Value::Array(Vec::new()));
     bundle.insert("platform-display-name".into(), "iOS App".into());
@@ -92,7 +95,11 @@ pub fn generate(input: &DescriptionInput) -> Result<Vec<u8>, AppleIdError> {
     let mut profile = Dictionary::new();
     profile.insert("file-size".into(), Value::Integer((input.profile.len() as u64).into()));
     profile.insert("file-type".into(), "NSFileTypeRegular".into());
-    profile.insert("file-data".into(), Value::Data(input.profile.clone()));
+    // A base64 string, as ios-uploader sends it (not a plist <data> element).
+    profile.insert(
+        "file-data".into(),
+        base64::engine::general_purpose::STANDARD.encode(&input.profile).into(),
+    );
     profile.insert("uti".into(), "com.apple.mobileprovision".into());
     profile.insert("path".into(), format!("{app_name}/embedded.mobileprovision").into());
 
@@ -137,8 +144,13 @@ mod tests {
         let b = pkg["bundles"].as_array().unwrap()[0].as_dictionary().unwrap();
         assert_eq!(b["bundle-identifier"].as_string(), Some("com.example.demo"));
         assert_eq!(b["CFBundleVersion"].as_string(), Some("7"));
+        assert_eq!(b["bundle-path"].as_string(), Some("Demo.app"), "the bare bundle name");
         let f = pkg["files"].as_array().unwrap()[0].as_dictionary().unwrap();
-        assert_eq!(f["file-data"].as_data(), Some(&b"profile-bytes"[..]));
+        let data = f["file-data"].as_string().expect("file-data is a base64 string");
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD.decode(data).unwrap(),
+            b"profile-bytes"
+        );
         assert_eq!(f["path"].as_string(), Some("Demo.app/embedded.mobileprovision"));
     }
 }

@@ -11,7 +11,7 @@ use url::Url;
 use crate::appleid::AppleIdError;
 use crate::appleid::asset_description;
 use crate::appleid::credentials::AppleIdCredentials;
-use crate::appleid::provider::{CallError, Provider, ProviderBuild};
+use crate::appleid::provider::{ApiFailure, CallError, Provider, ProviderBuild};
 use crate::appleid::session::Session;
 use crate::asc::clock::SharedClock;
 use crate::asc::retry::RetryPolicy;
@@ -108,53 +108,38 @@ async fn run(
     outcome: &mut Outcome,
     started: std::time::SystemTime,
 ) -> Result<(), Error> {
-    // 1. The build number must be free: refused before any byte is sent.
-    let existing = provider.builds(app, Some(&req.version)).await?;
-    if let Some(b) = existing
-        .iter()
-        .find(|b| b.short_version.as_deref().is_none_or(|s| s == req.short_version))
-    {
-        return Err(duplicate(
-            provider,
-            app,
-            req,
-            &format!(
-                " (build {}, {})",
-                b.id,
-                b.processing_state.as_deref().unwrap_or("unknown state")
-            ),
-        )
-        .await);
-    }
-    outcome.time("preflight", since(clock.now(), started));
-
-    // 2. The build record.
-    let build = match provider
+    // 1. The build record. The records Apple lists do not name their version train, so only its
+    //    answer to `POST builds` says whether this number is used in this train; a refusal comes
+    //    before any byte is sent.
+    let (build, mode) = match provider
         .create_build(app, &req.short_version, &req.version, &req.platform)
         .await
     {
-        Ok(b) => b,
-        Err(CallError::Api(a))
-            if a.status == 409
-                && a.code
-                    .as_deref()
-                    .is_some_and(|c| c.starts_with("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE")) =>
-        {
-            return Err(duplicate(provider, app, req, &format!(": {}", a.detail)).await);
-        }
+        Ok(b) => (b, UploadMode::New),
+        Err(CallError::Api(a)) if a.is_duplicate() => match resumable(provider, app, req).await? {
+            Some(b) => (b, UploadMode::Resumed),
+            None => return Err(duplicate(provider, app, req, &a).await),
+        },
         Err(CallError::Lost(m)) => {
-            // Reconcile by reading back: the record may exist now.
-            let found = provider.builds(app, Some(&req.version)).await?;
-            found
-                .into_iter()
-                .find(|b| b.processing_state.as_deref() == Some("WAITING_FOR_UPLOAD"))
-                .ok_or(AppleIdError::Network(m))?
+            // The record may exist now: it is the one nothing was delivered to.
+            match resumable(provider, app, req).await? {
+                Some(b) => (b, UploadMode::New),
+                None => return Err(AppleIdError::Network(m).into()),
+            }
         }
         Err(e) => return Err(AppleIdError::from(e).into()),
     };
-    eprintln!("created build {} for {} ({})", build.id, req.short_version, req.version);
+    outcome.time("preflight", since(clock.now(), started));
+    if mode == UploadMode::Resumed {
+        eprintln!(
+            "resuming build {} for {} ({}): an earlier upload created it and delivered nothing",
+            build.id, req.short_version, req.version
+        );
+    } else {
+        eprintln!("created build {} for {} ({})", build.id, req.short_version, req.version);
+    }
     outcome.upload_id = Some(build.id.clone());
-    outcome.upload_mode = Some(UploadMode::New);
+    outcome.upload_mode = Some(mode);
 
     // 3. The asset description, then the IPA (processing starts with the IPA's commit).
     let dir =
@@ -256,21 +241,37 @@ async fn send_file(
     Ok(provider.commit_file(&file.id).await?)
 }
 
-/// The duplicate-build error, with the next free number when the builds can be listed.
-async fn duplicate(provider: &Provider, app: &str, req: &UploadRequest, detail: &str) -> Error {
-    let highest = provider.builds(app, None).await.ok().and_then(|all| {
-        all.into_iter()
-            .filter(|b| b.short_version.as_deref().is_none_or(|s| s == req.short_version))
-            .filter_map(|b| b.version)
-            .chain(std::iter::once(req.version.clone()))
-            .max_by(|a, b| compare_build_numbers(a, b))
-    });
+/// A record of this build number that nothing was delivered to (`processingState: null`), left by
+/// an interrupted upload: finishing it is the only way to use the number again (ios-uploader does
+/// the same). The record does not say its version train; Apple refused a new record for this
+/// train, so the interrupted one is taken to be it.
+async fn resumable(provider: &Provider, app: &str, req: &UploadRequest) -> Result<Option<ProviderBuild>, Error> {
+    Ok(provider
+        .builds(app, &req.version)
+        .await?
+        .into_iter()
+        .find(|b| b.processing_state.is_none()))
+}
+
+/// The used-build-number error. Apple's 409 names the number the new build must exceed
+/// (`meta.previousBundleVersion`); without it, the hint is one above every number listed for this
+/// build number's records, which is free in every train.
+async fn duplicate(provider: &Provider, app: &str, req: &UploadRequest, failure: &ApiFailure) -> Error {
+    let highest = match &failure.previous_bundle_version {
+        Some(p) => Some(p.clone()),
+        None => provider.builds(app, &req.version).await.ok().and_then(|all| {
+            all.into_iter()
+                .filter_map(|b| b.version)
+                .chain(std::iter::once(req.version.clone()))
+                .max_by(|a, b| compare_build_numbers(a, b))
+        }),
+    };
     PublishError::BuildNumberUsed {
         version: req.short_version.clone(),
         build: req.version.clone(),
         next: highest.as_deref().map(next_build_number),
         highest,
-        detail: detail.to_string(),
+        detail: format!(": {}", failure.detail),
     }
     .into()
 }
@@ -282,7 +283,8 @@ async fn wait(provider: &Provider, build: &str, opts: &NativeOptions, outcome: &
     let mut last: Option<String> = None;
     loop {
         let b: ProviderBuild = provider.build(build).await?;
-        let state = b.processing_state.clone().unwrap_or_else(|| "PROCESSING".into());
+        // `processingState` is the verdict; `null` until Apple starts on the delivered files.
+        let state = b.processing_state.clone().unwrap_or_else(|| "WAITING_FOR_UPLOAD".into());
         if last.as_deref() != Some(state.as_str()) {
             eprintln!("  processing state: {state}");
             last = Some(state.clone());

@@ -20,25 +20,153 @@ use crate::asc::model::UploadOperation;
 const READ_ATTEMPTS: u32 = 4;
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
-/// A `builds` record as the provider API shows it.
+/// A `builds` record as the content-delivery service shows it. Recorded answers (altool 15.4, 16.4,
+/// 26.0; tests/fixtures/recorded/appleid) carry `version`, `uploadedDate`, `processingState`,
+/// `processingErrors` and `buildProcessingState`, nothing else: in particular not the version train
+/// (CFBundleShortVersionString), so a record cannot tell whether a build number is used in *this*
+/// train. Only Apple's answer to `POST builds` can.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderBuild {
     pub id: String,
-    pub short_version: Option<String>,
+    /// `version`: the build number (CFBundleVersion).
     pub version: Option<String>,
-    /// WAITING_FOR_UPLOAD, PROCESSING, VALID, INVALID, FAILED.
+    pub uploaded_date: Option<String>,
+    /// `processingState`, the verdict: `null` on a new record nothing was delivered to yet, then
+    /// PROCESSING, and finally VALID, INVALID or FAILED.
     pub processing_state: Option<String>,
-    /// (level, code, description) from `buildProcessingState`.
+    /// `buildProcessingState.state`: the delivery's progress in the Build Uploads shape
+    /// (PROCESSING, COMPLETE, FAILED); not the verdict.
+    pub delivery_state: Option<String>,
+    /// (level, code, description) from `buildProcessingState`, else from `processingErrors`.
     pub messages: Vec<(String, Option<String>, String)>,
+}
+
+impl ProviderBuild {
+    /// Reads one `builds` resource object (the `data` of a document). A field of the wrong type is
+    /// an error, so a changed answer is noticed rather than read as "unknown".
+    pub fn from_resource(v: &Value) -> Result<ProviderBuild, AppleIdError> {
+        let r: wire::Resource<wire::BuildAttributes> = serde_json::from_value(v.clone())
+            .map_err(|e| AppleIdError::Protocol(format!("unexpected builds record: {e}")))?;
+        let a = r.attributes.unwrap_or_default();
+        let bps = a.build_processing_state.unwrap_or_default();
+        let mut messages = Vec::new();
+        for (list, level) in [(&bps.errors, "error"), (&bps.warnings, "warning"), (&bps.infos, "info")] {
+            for m in list.iter().flatten() {
+                messages.push((level.to_string(), m.code.clone(), sanitize(m.description.as_deref().unwrap_or(""))));
+            }
+        }
+        if !messages.iter().any(|m| m.0 == "error") {
+            for m in a.processing_errors.iter().flatten() {
+                messages.push(("error".to_string(), m.code.clone(), sanitize(m.description.as_deref().unwrap_or(""))));
+            }
+        }
+        Ok(ProviderBuild {
+            id: r.id,
+            version: a.version,
+            uploaded_date: a.uploaded_date,
+            processing_state: a.processing_state,
+            delivery_state: bps.state,
+            messages,
+        })
+    }
+
+    /// Reads a document whose `data` is one `builds` record.
+    pub fn from_document(doc: &Value) -> Result<ProviderBuild, AppleIdError> {
+        ProviderBuild::from_resource(
+            doc.get("data")
+                .ok_or_else(|| AppleIdError::Protocol("the build answer has no data".into()))?,
+        )
+    }
 }
 
 /// A `buildDeliveryFiles` record.
 #[derive(Debug, Clone)]
 pub struct DeliveryFile {
     pub id: String,
-    /// AWAITING_UPLOAD, COMPLETE, FAILED.
+    /// `assetDeliveryState.state`: AWAITING_UPLOAD, COMPLETE, FAILED.
     pub state: Option<String>,
+    /// `null` once the file is complete.
     pub operations: Vec<UploadOperation>,
+}
+
+impl DeliveryFile {
+    /// Reads a document whose `data` is one `buildDeliveryFiles` record.
+    pub fn from_document(doc: &Value) -> Result<DeliveryFile, AppleIdError> {
+        let d = doc
+            .get("data")
+            .ok_or_else(|| AppleIdError::Protocol("the delivery file answer has no data".into()))?;
+        let r: wire::Resource<wire::DeliveryFileAttributes> = serde_json::from_value(d.clone())
+            .map_err(|e| AppleIdError::Protocol(format!("unexpected buildDeliveryFiles record: {e}")))?;
+        let a = r.attributes.unwrap_or_default();
+        Ok(DeliveryFile {
+            id: r.id,
+            state: a.asset_delivery_state.and_then(|s| s.state),
+            operations: a.upload_operations.unwrap_or_default(),
+        })
+    }
+}
+
+/// The recorded wire shapes, every field optional (Apple sends `null` for most of them at some point).
+mod wire {
+    use serde::Deserialize;
+
+    use crate::asc::model::UploadOperation;
+
+    #[derive(Deserialize)]
+    pub struct Resource<A> {
+        pub id: String,
+        pub attributes: Option<A>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    pub struct BuildAttributes {
+        pub version: Option<String>,
+        pub uploaded_date: Option<String>,
+        pub processing_state: Option<String>,
+        pub processing_errors: Option<Vec<StateMessage>>,
+        pub build_processing_state: Option<BuildProcessingState>,
+    }
+
+    #[derive(Deserialize, Default)]
+    pub struct BuildProcessingState {
+        pub errors: Option<Vec<StateMessage>>,
+        pub warnings: Option<Vec<StateMessage>>,
+        pub infos: Option<Vec<StateMessage>>,
+        pub state: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct StateMessage {
+        pub code: Option<String>,
+        pub description: Option<String>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    pub struct DeliveryFileAttributes {
+        #[serde(rename = "assetType")]
+        pub _asset_type: Option<String>,
+        #[serde(rename = "fileSize")]
+        pub _file_size: Option<u64>,
+        #[serde(rename = "fileName")]
+        pub _file_name: Option<String>,
+        #[serde(rename = "sourceFileChecksum")]
+        pub _source_file_checksum: Option<String>,
+        #[serde(rename = "sequentialChecksum")]
+        pub _sequential_checksum: Option<String>,
+        #[serde(rename = "assetToken")]
+        pub _asset_token: Option<String>,
+        pub upload_operations: Option<Vec<UploadOperation>>,
+        #[serde(rename = "uti")]
+        pub _uti: Option<String>,
+        pub asset_delivery_state: Option<AssetDeliveryState>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct AssetDeliveryState {
+        pub state: Option<String>,
+    }
 }
 
 /// The answer of a failed call, kept typed for the callers that react to it (409 duplicate).
@@ -47,6 +175,38 @@ pub struct ApiFailure {
     pub status: u16,
     pub code: Option<String>,
     pub detail: String,
+    /// `meta.previousBundleVersion` of a 409 on a used build number: the number the new build must
+    /// exceed (altool 26.0's recorded 409).
+    pub previous_bundle_version: Option<String>,
+}
+
+impl ApiFailure {
+    /// Reads the first entry of a JSON:API error document.
+    pub fn from_document(status: u16, doc: &Value) -> ApiFailure {
+        let e = doc.pointer("/errors/0");
+        let s = |k: &str| e.and_then(|e| e.get(k)).and_then(Value::as_str);
+        ApiFailure {
+            status,
+            code: s("code").map(str::to_string),
+            detail: s("detail")
+                .or_else(|| s("title"))
+                .map(sanitize)
+                .unwrap_or_else(|| format!("HTTP {status}")),
+            previous_bundle_version: e
+                .and_then(|e| e.pointer("/meta/previousBundleVersion"))
+                .and_then(Value::as_str)
+                .map(sanitize),
+        }
+    }
+
+    /// Apple's "this build number is used" answer to `POST builds`.
+    pub fn is_duplicate(&self) -> bool {
+        self.status == 409
+            && self
+                .code
+                .as_deref()
+                .is_some_and(|c| c.starts_with("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE"))
+    }
 }
 
 pub enum CallError {
@@ -155,17 +315,7 @@ impl Provider {
                     } else if status >= 500 && !reads {
                         return Err(CallError::Lost(format!("HTTP {status}")));
                     } else {
-                        let e = doc.pointer("/errors/0");
-                        let code = e
-                            .and_then(|e| e.get("code"))
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
-                        let detail = e
-                            .and_then(|e| e.get("detail").or_else(|| e.get("title")))
-                            .and_then(Value::as_str)
-                            .map(sanitize)
-                            .unwrap_or_else(|| format!("HTTP {status}"));
-                        return Err(CallError::Api(ApiFailure { status, code, detail }));
+                        return Err(CallError::Api(ApiFailure::from_document(status, &doc)));
                     }
                 }
                 Err(e) if reads && attempt < READ_ATTEMPTS => describe(&e),
@@ -182,22 +332,19 @@ impl Provider {
         tokio::time::sleep(Duration::from_millis(250u64.saturating_mul(1 << attempt.min(6)))).await;
     }
 
-    /// `GET builds?filter[app]=…[&filter[version]=…]`.
-    pub async fn builds(&self, app: &str, version: Option<&str>) -> Result<Vec<ProviderBuild>, AppleIdError> {
-        let mut q = vec![("filter[app]", app), ("limit", "200")];
-        if let Some(v) = version {
-            q.push(("filter[version]", v));
-        }
+    /// `GET builds?filter[app]=…&filter[version]=…`: the records of this build number, in every
+    /// version train (the answer does not say which). The query is ios-uploader's; no `limit`.
+    pub async fn builds(&self, app: &str, version: &str) -> Result<Vec<ProviderBuild>, AppleIdError> {
+        let q = [("filter[app]", app), ("filter[version]", version)];
         let doc = self.send(Method::GET, self.url("builds", &q)?, None).await?;
-        let all: Vec<ProviderBuild> = doc
-            .get("data")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(parse_build).collect())
-            .unwrap_or_default();
+        let mut all = Vec::new();
+        for item in doc.get("data").and_then(Value::as_array).into_iter().flatten() {
+            all.push(ProviderBuild::from_resource(item)?);
+        }
         // A server that ignored the filter must not make us match another build.
         Ok(all
             .into_iter()
-            .filter(|b| version.is_none_or(|v| b.version.as_deref().is_none_or(|x| x == v)))
+            .filter(|b| b.version.as_deref().is_none_or(|x| x == version))
             .collect())
     }
 
@@ -205,9 +352,7 @@ impl Provider {
         let doc = self
             .send(Method::GET, self.url(&format!("builds/{}", seg(id)), &[])?, None)
             .await?;
-        doc.get("data")
-            .and_then(parse_build)
-            .ok_or_else(|| AppleIdError::Protocol("the build answer has no data".into()))
+        ProviderBuild::from_document(&doc)
     }
 
     /// `POST builds`.
@@ -225,9 +370,7 @@ impl Provider {
         }});
         let url = self.url("builds", &[]).map_err(CallError::Other)?;
         let doc = self.send(Method::POST, url, Some(&body)).await?;
-        doc.get("data")
-            .and_then(parse_build)
-            .ok_or_else(|| CallError::Other(AppleIdError::Protocol("the created build has no id".into())))
+        ProviderBuild::from_document(&doc).map_err(CallError::Other)
     }
 
     /// `POST buildDeliveryFiles`: reserves one file and returns its upload operations.
@@ -251,7 +394,7 @@ impl Provider {
         let doc = self
             .send(Method::POST, self.url("buildDeliveryFiles", &[])?, Some(&body))
             .await?;
-        parse_file(&doc).ok_or_else(|| AppleIdError::Protocol("the reserved file has no id".into()))
+        DeliveryFile::from_document(&doc)
     }
 
     pub async fn file(&self, id: &str) -> Result<DeliveryFile, AppleIdError> {
@@ -262,7 +405,7 @@ impl Provider {
                 None,
             )
             .await?;
-        parse_file(&doc).ok_or_else(|| AppleIdError::Protocol("the file answer has no data".into()))
+        DeliveryFile::from_document(&doc)
     }
 
     /// `PATCH buildDeliveryFiles/{id}` with `uploaded: true`. A lost answer is reconciled by
@@ -300,55 +443,4 @@ impl Provider {
 
 fn seg(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
-}
-
-fn parse_build(v: &Value) -> Option<ProviderBuild> {
-    let id = v.get("id")?.as_str()?.to_string();
-    let a = v.get("attributes");
-    let s = |k: &str| a.and_then(|a| a.get(k)).and_then(Value::as_str).map(str::to_string);
-    let bps = a.and_then(|a| a.get("buildProcessingState"));
-    let state = bps
-        .and_then(|b| b.get("state"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| s("processingState"));
-    let mut messages = Vec::new();
-    for (key, level) in [("errors", "error"), ("warnings", "warning"), ("infos", "info")] {
-        for m in bps
-            .and_then(|b| b.get(key))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let code = m.get("code").and_then(Value::as_str).map(str::to_string);
-            let d = m.get("description").and_then(Value::as_str).unwrap_or("");
-            messages.push((level.to_string(), code, sanitize(d)));
-        }
-    }
-    Some(ProviderBuild {
-        id,
-        short_version: s("cfBundleShortVersionString"),
-        version: s("cfBundleVersion"),
-        processing_state: state,
-        messages,
-    })
-}
-
-fn parse_file(doc: &Value) -> Option<DeliveryFile> {
-    let d = doc.get("data")?;
-    let id = d.get("id")?.as_str()?.to_string();
-    let a = d.get("attributes");
-    let operations = a
-        .and_then(|a| a.get("uploadOperations"))
-        .filter(|o| !o.is_null())
-        .and_then(|o| serde_json::from_value(o.clone()).ok())
-        .unwrap_or_default();
-    Some(DeliveryFile {
-        id,
-        state: a
-            .and_then(|a| a.pointer("/assetDeliveryState/state"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        operations,
-    })
 }

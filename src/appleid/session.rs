@@ -101,29 +101,79 @@ pub fn redact(text: &str, creds: &AppleIdCredentials) -> String {
     sanitize(&text)
 }
 
-/// Errors inside a JSON-RPC `result` (`Errors: [..]`, `ErrorCode`), or a JSON-RPC `error`.
-fn rpc_errors(doc: &Value) -> Option<(Option<i64>, String)> {
+/// Why a JSON-RPC call was refused: `result.ErrorMessage` next to `Success: false` (the field
+/// ios-uploader reads, and Transporter prints), or a JSON-RPC `error`. `None` when the call
+/// succeeded.
+pub fn rpc_failure(doc: &Value) -> Option<String> {
     if let Some(e) = doc.get("error").filter(|e| !e.is_null()) {
         let msg = e.get("message").and_then(Value::as_str).unwrap_or("unknown error");
-        return Some((e.get("code").and_then(Value::as_i64), msg.to_string()));
+        return Some(match e.get("code").and_then(Value::as_i64) {
+            Some(c) => format!("{msg} ({c})"),
+            None => msg.to_string(),
+        });
     }
     let r = doc.get("result")?;
-    let errors: Vec<String> = r
-        .get("Errors")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
-        .unwrap_or_default();
+    let message = r
+        .get("ErrorMessage")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
     let failed = r.get("Success").and_then(Value::as_bool) == Some(false);
-    if errors.is_empty() && !failed {
-        return None;
+    match (failed, message) {
+        (_, Some(m)) => Some(m.to_string()),
+        (true, None) => Some("the request failed and Apple gave no reason".to_string()),
+        (false, None) => None,
     }
-    let code = r.get("ErrorCode").and_then(Value::as_i64);
-    let msg = if errors.is_empty() {
-        "the request failed".to_string()
-    } else {
-        errors.join(" ")
-    };
-    Some((code, msg))
+}
+
+/// `authenticateForSession`'s `SessionId` and `SharedSecret`.
+pub fn session_of(doc: &Value) -> Result<(String, String), AppleIdError> {
+    if let Some(msg) = rpc_failure(doc) {
+        return Err(AppleIdError::SignIn(msg));
+    }
+    let r = doc.get("result").unwrap_or(&Value::Null);
+    match (
+        r.get("SessionId").and_then(Value::as_str),
+        r.get("SharedSecret").and_then(Value::as_str),
+    ) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Ok((id.to_string(), secret.to_string())),
+        _ => Err(AppleIdError::Protocol(
+            "authenticateForSession answered without SessionId/SharedSecret".into(),
+        )),
+    }
+}
+
+impl SoftwareInfo {
+    /// Reads `lookupSoftwareForBundleId`'s answer: `ProviderPublicId` and the first of
+    /// `Attributes` (`AppleID`, `Application`), as recorded from altool 15.4.
+    pub fn from_response(doc: &Value, bundle_id: &str) -> Result<SoftwareInfo, AppleIdError> {
+        let not_found = |detail: String| AppleIdError::AppNotFound {
+            bundle_id: bundle_id.to_string(),
+            detail,
+        };
+        if let Some(msg) = rpc_failure(doc) {
+            return Err(not_found(msg));
+        }
+        let r = doc.get("result").unwrap_or(&Value::Null);
+        let attrs = r.pointer("/Attributes/0");
+        let apple_id = attrs.and_then(|a| a.get("AppleID")).and_then(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_u64().map(|n| n.to_string()))
+        });
+        let provider = r.get("ProviderPublicId").and_then(Value::as_str);
+        match (provider, apple_id) {
+            (Some(p), Some(a)) if !p.is_empty() && !a.is_empty() => Ok(SoftwareInfo {
+                provider_public_id: p.to_string(),
+                apple_id: a,
+                name: attrs
+                    .and_then(|a| a.get("Application"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            }),
+            _ => Err(not_found("the lookup returned no app".into())),
+        }
+    }
 }
 
 impl Session {
@@ -148,20 +198,12 @@ impl Session {
         };
         let params = json!({ "Username": creds.apple_id, "Password": creds.password.expose() });
         let doc = s.call("authenticateForSession", params, false, creds).await?;
-        if let Some((code, msg)) = rpc_errors(&doc) {
-            return Err(AppleIdError::SignIn(with_code(&redact(&msg, creds), code)));
-        }
-        let r = doc.get("result").cloned().unwrap_or(Value::Null);
-        let (Some(id), Some(secret)) = (
-            r.get("SessionId").and_then(Value::as_str),
-            r.get("SharedSecret").and_then(Value::as_str),
-        ) else {
-            return Err(AppleIdError::Protocol(
-                "authenticateForSession answered without SessionId/SharedSecret".into(),
-            ));
-        };
-        s.session_id = id.to_string();
-        s.shared_secret = Secret::new(secret.to_string());
+        let (id, secret) = session_of(&doc).map_err(|e| match e {
+            AppleIdError::SignIn(msg) => AppleIdError::SignIn(redact(&msg, creds)),
+            other => other,
+        })?;
+        s.session_id = id;
+        s.shared_secret = Secret::new(secret);
         Ok(s)
     }
 
@@ -169,8 +211,8 @@ impl Session {
     pub async fn apple_connect_token(&self, creds: &AppleIdCredentials) -> Result<DsToken, AppleIdError> {
         let params = json!({ "Username": creds.apple_id, "Password": creds.password.expose() });
         let doc = self.call("generateAppleConnectToken", params, true, creds).await?;
-        if let Some((code, msg)) = rpc_errors(&doc) {
-            return Err(AppleIdError::SignIn(with_code(&redact(&msg, creds), code)));
+        if let Some(msg) = rpc_failure(&doc) {
+            return Err(AppleIdError::SignIn(redact(&msg, creds)));
         }
         let r = doc.get("result").cloned().unwrap_or(Value::Null);
         match (
@@ -203,34 +245,13 @@ impl Session {
                 creds,
             )
             .await?;
-        if let Some((code, msg)) = rpc_errors(&doc) {
-            return Err(AppleIdError::AppNotFound {
-                bundle_id: bundle_id.to_string(),
-                detail: with_code(&redact(&msg, creds), code),
-            });
-        }
-        let r = doc.get("result").cloned().unwrap_or(Value::Null);
-        let attrs = r.pointer("/Attributes/0");
-        let apple_id = attrs.and_then(|a| a.get("AppleID")).and_then(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .or_else(|| v.as_u64().map(|n| n.to_string()))
-        });
-        let provider = r.get("ProviderPublicId").and_then(Value::as_str);
-        match (provider, apple_id) {
-            (Some(p), Some(a)) if !p.is_empty() && !a.is_empty() => Ok(SoftwareInfo {
-                provider_public_id: p.to_string(),
-                apple_id: a,
-                name: attrs
-                    .and_then(|a| a.get("Name").or_else(|| a.get("Application")))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            }),
-            _ => Err(AppleIdError::AppNotFound {
-                bundle_id: bundle_id.to_string(),
-                detail: "the lookup returned no app".into(),
-            }),
-        }
+        SoftwareInfo::from_response(&doc, bundle_id).map_err(|e| match e {
+            AppleIdError::AppNotFound { bundle_id, detail } => AppleIdError::AppNotFound {
+                bundle_id,
+                detail: redact(&detail, creds),
+            },
+            other => other,
+        })
     }
 
     async fn call(
@@ -300,13 +321,6 @@ impl Session {
     }
 }
 
-fn with_code(msg: &str, code: Option<i64>) -> String {
-    match code {
-        Some(c) if !msg.contains(&format!("({c})")) => format!("{msg} ({c})"),
-        _ => msg.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,12 +339,15 @@ mod tests {
     }
 
     #[test]
-    fn result_errors_and_rpc_errors_are_both_failures() {
-        let doc = json!({"result": {"Success": false, "ErrorCode": -20101, "Errors": ["Your Apple ID or password was entered incorrectly."]}});
-        let (code, msg) = rpc_errors(&doc).unwrap();
-        assert_eq!(code, Some(-20101));
-        assert!(msg.contains("incorrectly"));
-        assert!(rpc_errors(&json!({"error": {"code": -32601, "message": "no"}})).is_some());
-        assert!(rpc_errors(&json!({"result": {"SessionId": "a", "SharedSecret": "b"}})).is_none());
+    fn a_refusal_is_read_from_error_message() {
+        // The field ios-uploader reads; the old reader looked only at `Errors`/`ErrorCode`.
+        let doc = json!({"result": {"Success": false, "ErrorMessage": "Unable to authenticate."}});
+        assert_eq!(rpc_failure(&doc).as_deref(), Some("Unable to authenticate."));
+        assert!(matches!(session_of(&doc), Err(AppleIdError::SignIn(m)) if m == "Unable to authenticate."));
+        assert!(rpc_failure(&json!({"result": {"Success": false}})).is_some());
+        assert!(rpc_failure(&json!({"error": {"code": -32601, "message": "no"}})).is_some());
+        let ok = json!({"result": {"Success": true, "SessionId": "a", "SharedSecret": "b"}});
+        assert!(rpc_failure(&ok).is_none());
+        assert_eq!(session_of(&ok).unwrap(), ("a".to_string(), "b".to_string()));
     }
 }

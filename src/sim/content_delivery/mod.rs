@@ -3,15 +3,18 @@
 //! on `/MZContentDeliveryService/iris/provider/{ProviderPublicId}/v1/*`, backed by the same build
 //! uploads, part storage and processing as the public API (so such a build also appears there).
 //!
-//! Answers chosen where Apple's are not documented (kept stable for clients):
-//! - a wrong Apple ID or password: HTTP 200, JSON-RPC `result`
-//!   `{"Success":false,"ErrorCode":-20101,"Errors":["Your Apple ID or password was entered incorrectly."]}`;
+//! Answer shapes follow the recorded ones in tests/fixtures/recorded/appleid (see SOURCES.md there);
+//! tests/appleid_recorded.rs fails on a field that differs. Answers chosen where none is recorded:
+//! - a wrong Apple ID or password: HTTP 200, JSON-RPC `result` `{"Success":false,"ErrorMessage":"Unable to authenticate."}`
+//!   (the field ios-uploader reads; the words of altool's recorded refusal);
 //! - an unknown bundle id in `lookupSoftwareForBundleId`: `result`
-//!   `{"Success":false,"ErrorCode":-19201,"Errors":["No suitable application records were found. Verify your bundle identifier '…' is correct."]}`;
+//!   `{"Success":false,"ErrorMessage":"No suitable application records were found. Verify your bundle identifier '…' is correct."}`;
 //! - a signed call with a missing or wrong session digest, or an unknown session: HTTP 401 with a
 //!   JSON-RPC `error` `{"code":-20003,"message":"Authentication failed: …"}`;
 //! - provider REST without the DS token cookie (`myacinfo`): 401 `NOT_AUTHORIZED`; an app or build of
-//!   another provider: 404 `NOT_FOUND`.
+//!   another provider: 404 `NOT_FOUND`;
+//! - `buildDeliveryFiles` registered again for a build nothing was delivered to replaces the earlier
+//!   file of that asset type (what resuming an interrupted upload needs).
 
 mod provider;
 mod rpc;

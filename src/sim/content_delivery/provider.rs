@@ -13,7 +13,7 @@ use super::{COOKIE_NAME, PROVIDER_PREFIX, provider_of};
 use crate::sim::json::{self, ApiError};
 use crate::sim::routes::{self, Reply};
 use crate::sim::server::{Dropped, HttpResponse, Shared, json_response, lock};
-use crate::sim::state::{Store, Upload, UploadState};
+use crate::sim::state::{AssetState, Store, Upload, UploadFile, UploadState};
 
 fn error(e: &ApiError) -> HttpResponse {
     json_response(e.status(), &e.to_json())
@@ -27,53 +27,123 @@ fn cookie_token(parts: &Parts) -> Option<String> {
     })
 }
 
-/// `processingState` as the provider API reports it.
-fn processing_state(store: &Store, u: &Upload) -> String {
+/// `processingState`, the verdict: `null` while nothing was delivered, then PROCESSING, VALID,
+/// INVALID or FAILED.
+fn processing_state(store: &Store, u: &Upload) -> Value {
     let build_state = u
         .build_id
         .as_ref()
         .and_then(|id| store.builds.get(id))
         .map(|b| b.processing_state.clone());
     match u.state {
-        UploadState::AwaitingUpload => "WAITING_FOR_UPLOAD".into(),
-        UploadState::Processing => "PROCESSING".into(),
-        UploadState::Complete => build_state.unwrap_or_else(|| "VALID".into()),
+        UploadState::AwaitingUpload => Value::Null,
+        UploadState::Processing => json!("PROCESSING"),
+        UploadState::Complete => json!(build_state.unwrap_or_else(|| "VALID".into())),
         UploadState::Failed => match build_state.as_deref() {
-            Some("INVALID") => "INVALID".into(),
-            _ => "FAILED".into(),
+            Some("INVALID") => json!("INVALID"),
+            _ => json!("FAILED"),
         },
     }
 }
 
+fn links(base: &str, provider: &str, kind: &str, id: &str, rel: &str) -> Value {
+    let me = format!("{base}{PROVIDER_PREFIX}{provider}/v1/{kind}/{id}");
+    json!({ "links": { "self": format!("{me}/relationships/{rel}"), "related": format!("{me}/{rel}") } })
+}
+
+/// A `builds` record with exactly the fields the recorded answers carry (altool 15.4/16.4/26.0,
+/// tests/fixtures/recorded/appleid): a new record has every state field `null`; once the IPA is
+/// committed, `buildProcessingState` has the Build Uploads shape (its `state` ends COMPLETE or
+/// FAILED) and `processingState` carries the verdict.
 fn build_doc(base: &str, provider: &str, store: &Store, u: &Upload) -> Value {
-    let state = processing_state(store, u);
+    let delivered = u.state != UploadState::AwaitingUpload;
+    let messages = |list: &[crate::sim::state::StateDetail]| -> Value {
+        list.iter()
+            .map(|d| json!({ "code": d.code, "description": d.description }))
+            .collect()
+    };
+    let mut relationships = serde_json::Map::new();
+    for rel in [
+        "app",
+        "buildDeliveryFiles",
+        "deliveryNotifications",
+        "buildAssetDescription",
+        "buildAsset",
+        "buildAssetSpi",
+    ] {
+        relationships.insert(rel.into(), links(base, provider, "builds", &u.id, rel));
+    }
     json!({
         "type": "builds",
         "id": u.id,
         "attributes": {
-            "cfBundleShortVersionString": u.short_version,
-            "cfBundleVersion": u.version,
-            "platform": u.platform,
-            "uploadDate": u.uploaded.map(json::date),
-            "processingState": state,
-            "buildProcessingState": { "errors": u.errors, "warnings": u.warnings, "infos": u.infos, "state": state },
+            "version": u.version,
+            "uploadedDate": if delivered { u.uploaded.map(json::date).map(Value::from).unwrap_or(Value::Null) } else { Value::Null },
+            "processingState": processing_state(store, u),
+            "processingErrors": if delivered { messages(&u.errors) } else { Value::Null },
+            "buildProcessingState": if delivered {
+                json!({
+                    "errors": messages(&u.errors),
+                    "warnings": messages(&u.warnings),
+                    "infos": messages(&u.infos),
+                    "state": u.state.as_str(),
+                })
+            } else {
+                Value::Null
+            },
         },
-        "relationships": { "app": { "data": { "type": "apps", "id": u.app_id } } },
+        "relationships": relationships,
         "links": { "self": format!("{base}{PROVIDER_PREFIX}{provider}/v1/builds/{}", u.id) },
     })
 }
 
-/// Rewrites a `buildUploadFiles` document as `buildDeliveryFiles`.
-fn file_doc(mut v: Value, base: &str, provider: &str) -> Value {
-    if let Some(d) = v.get_mut("data") {
-        d["type"] = json!("buildDeliveryFiles");
-        let id = d.get("id").and_then(Value::as_str).unwrap_or("").to_string();
-        d["links"] = json!({ "self": format!("{base}{PROVIDER_PREFIX}{provider}/v1/buildDeliveryFiles/{id}") });
+/// A `buildDeliveryFiles` record with exactly the recorded fields, from the simulator's file.
+fn file_doc(base: &str, provider: &str, f: &UploadFile, declared_md5: Option<&str>) -> Value {
+    let complete = f.state == AssetState::Complete;
+    // The public API's operations already have the recorded operation shape.
+    let operations = json::upload_file(base, f)
+        .pointer("/attributes/uploadOperations")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let part_size = f.parts.iter().map(|p| p.length).max().unwrap_or(0);
+    // Recorded as `<md5 of the part md5s>-<parts>-<part size>` once the file is complete.
+    let sequential = match (&f.checksums, complete) {
+        (Some(c), true) => json!(format!("{}-{part_size}", c.composite_md5.to_ascii_lowercase())),
+        _ => Value::Null,
+    };
+    json!({
+        "type": "buildDeliveryFiles",
+        "id": f.id,
+        "attributes": {
+            "assetType": f.asset_type,
+            "fileSize": f.file_size,
+            "fileName": f.file_name,
+            "sourceFileChecksum": declared_md5,
+            "sequentialChecksum": sequential,
+            "assetToken": format!("PurpleSource/v4/{}/{}", f.upload_id, f.id),
+            "uploadOperations": operations,
+            "uti": f.uti,
+            "assetDeliveryState": { "errors": [], "warnings": [], "state": f.state.as_str() },
+        },
+        "relationships": { "build": links(base, provider, "buildDeliveryFiles", &f.id, "build") },
+        "links": { "self": format!("{base}{PROVIDER_PREFIX}{provider}/v1/buildDeliveryFiles/{}", f.id) },
+    })
+}
+
+/// The document for one file, or 404 when the simulator no longer has it.
+fn file_answer(shared: &Shared, status: u16, base: &str, provider: &str, id: &str) -> HttpResponse {
+    let store = shared.store();
+    let declared = lock(&shared.content_delivery.declared_md5).get(id).cloned();
+    match store.files.get(id) {
+        Some(f) => json_response(
+            status,
+            &json!({
+                "data": file_doc(base, provider, f, declared.as_deref()),
+                "links": { "self": format!("{base}{PROVIDER_PREFIX}{provider}/v1/buildDeliveryFiles/{id}") },
+            }),
+        ),
+        None => error(&ApiError::not_found("buildDeliveryFiles", id)),
     }
-    if let Some(o) = v.as_object_mut() {
-        o.remove("links");
-    }
-    v
 }
 
 async fn forward(
@@ -141,13 +211,16 @@ pub(super) async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> 
                 .collect();
             list.sort_by_key(|u| u.seq);
             let data: Vec<Value> = list.iter().map(|u| build_doc(&base, &provider, &store, u)).collect();
-            Ok(json_response(200, &json!({ "data": data })))
+            let me = format!("{base}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(""));
+            Ok(json_response(200, &json!({ "data": data, "links": { "self": me } })))
         }
         (&Method::GET, ["v1", "builds", id]) => Ok(match upload_of(id) {
             Ok(u) => {
                 let store = shared.store();
                 let fresh = store.uploads.get(&u.id).unwrap_or(&u);
-                json_response(200, &json!({ "data": build_doc(&base, &provider, &store, fresh) }))
+                let data = build_doc(&base, &provider, &store, fresh);
+                let me = data["links"]["self"].clone();
+                json_response(200, &json!({ "data": data, "links": { "self": me } }))
             }
             Err(e) => error(&e),
         }),
@@ -181,7 +254,13 @@ pub(super) async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> 
                     let id = v.pointer("/data/id").and_then(Value::as_str).unwrap_or("");
                     let store = shared.store();
                     Ok(match store.uploads.get(id) {
-                        Some(u) => json_response(201, &json!({ "data": build_doc(&base, &provider, &store, u) })),
+                        Some(u) => json_response(
+                            201,
+                            &json!({
+                                "data": build_doc(&base, &provider, &store, u),
+                                "links": { "self": format!("{base}{PROVIDER_PREFIX}{provider}/v1/builds") },
+                            }),
+                        ),
                         None => error(&ApiError::path_not_found()),
                     })
                 }
@@ -203,6 +282,9 @@ pub(super) async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> 
                 .as_object_mut()
                 .and_then(|o| o.remove("sourceFileChecksum"))
                 .and_then(|v| v.as_str().map(str::to_string));
+            if let Some(kind) = attrs.get("assetType").and_then(Value::as_str) {
+                replace_unfinished(shared, &build, kind).await;
+            }
             let body = json!({ "data": {
                 "type": "buildUploadFiles",
                 "attributes": attrs,
@@ -210,21 +292,31 @@ pub(super) async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> 
             }});
             match forward(shared, Method::POST, "/v1/buildUploadFiles", body).await? {
                 Ok(v) => {
-                    if let (Some(id), Some(md5)) = (v.pointer("/data/id").and_then(Value::as_str), declared) {
-                        lock(&shared.content_delivery.declared_md5).insert(id.to_string(), md5);
+                    let id = v.pointer("/data/id").and_then(Value::as_str).unwrap_or("").to_string();
+                    if let Some(md5) = declared {
+                        lock(&shared.content_delivery.declared_md5).insert(id.clone(), md5);
                     }
-                    Ok(json_response(201, &file_doc(v, &base, &provider)))
+                    let mut answer = file_answer(shared, 201, &base, &provider, &id);
+                    if answer.status() == 201 {
+                        if let Ok(v) = hyper::header::HeaderValue::from_str(&format!(
+                            "{base}{PROVIDER_PREFIX}{provider}/v1/buildDeliveryFiles/{id}"
+                        )) {
+                            answer.headers_mut().insert(hyper::header::LOCATION, v);
+                        }
+                    }
+                    Ok(answer)
                 }
                 Err(e) => Ok(error(&e)),
             }
         }
-        (&Method::GET, ["v1", "buildDeliveryFiles", id]) => {
-            match forward(shared, Method::GET, &format!("/v1/buildUploadFiles/{id}"), Value::Null).await? {
-                Ok(v) => Ok(json_response(200, &file_doc(v, &base, &provider))),
-                Err(e) => Ok(error(&e)),
-            }
-        }
+        (&Method::GET, ["v1", "buildDeliveryFiles", id]) => Ok(match owned_file(shared, id, &owns) {
+            Ok(()) => file_answer(shared, 200, &base, &provider, id),
+            Err(e) => error(&e),
+        }),
         (&Method::PATCH, ["v1", "buildDeliveryFiles", id]) => {
+            if let Err(e) = owned_file(shared, id, &owns) {
+                return Ok(error(&e));
+            }
             let data = doc.get("data").cloned().unwrap_or(Value::Null);
             let mut attrs = data.get("attributes").cloned().unwrap_or(json!({}));
             let declared = lock(&shared.content_delivery.declared_md5).get(*id).cloned();
@@ -240,10 +332,45 @@ pub(super) async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> 
                 "attributes": attrs,
             }});
             match forward(shared, Method::PATCH, &format!("/v1/buildUploadFiles/{id}"), body).await? {
-                Ok(v) => Ok(json_response(200, &file_doc(v, &base, &provider))),
+                Ok(_) => Ok(file_answer(shared, 200, &base, &provider, id)),
                 Err(e) => Ok(error(&e)),
             }
         }
         _ => Ok(error(&ApiError::path_not_found())),
+    }
+}
+
+/// A file of a build this provider owns, or 404.
+fn owned_file(shared: &Shared, id: &str, owns: &dyn Fn(&str) -> bool) -> Result<(), ApiError> {
+    let store = shared.store();
+    store
+        .files
+        .get(id)
+        .and_then(|f| store.uploads.get(&f.upload_id))
+        .filter(|u| owns(&u.app_id))
+        .map(|_| ())
+        .ok_or_else(|| ApiError::not_found("buildDeliveryFiles", id))
+}
+
+/// A build nothing was delivered to may register a file again (an interrupted upload resumed, as
+/// ios-uploader does): the earlier file of that asset type is forgotten. Chosen here; Apple's
+/// behaviour is not recorded.
+async fn replace_unfinished(shared: &Arc<Shared>, build: &str, asset_type: &str) {
+    let old = {
+        let mut store = shared.store();
+        let old = store
+            .uploads
+            .get_mut(build)
+            .filter(|u| u.state == UploadState::AwaitingUpload)
+            .and_then(|u| u.files.remove(asset_type));
+        if let Some(id) = &old {
+            store.files.remove(id);
+            shared.persist(&store);
+        }
+        old
+    };
+    if let Some(id) = old {
+        lock(&shared.content_delivery.declared_md5).remove(&id);
+        crate::sim::storage::discard(shared, &id).await;
     }
 }

@@ -11,6 +11,9 @@ use super::{COOKIE_NAME, RPC_PREFIX, provider_of};
 use crate::sim::keys;
 use crate::sim::server::{HttpResponse, Shared, json_response, lock};
 
+/// The refusal of a wrong Apple ID or password.
+pub(crate) const BAD_LOGIN: &str = "Unable to authenticate.";
+
 fn result(id: &Value, r: Value) -> HttpResponse {
     json_response(200, &json!({ "jsonrpc": "2.0", "id": id, "result": r }))
 }
@@ -71,12 +74,8 @@ pub(super) fn handle(shared: &Arc<Shared>, parts: &Parts, path: &str, body: &[u8
     let params = doc.get("params").cloned().unwrap_or(Value::Null);
     let p = |k: &str| params.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let cd = &shared.content_delivery;
-    let bad_login = || {
-        result(
-            &id,
-            json!({ "Success": false, "ErrorCode": -20101, "Errors": ["Your Apple ID or password was entered incorrectly."] }),
-        )
-    };
+    // `ErrorMessage` is what clients read (ios-uploader); the words are altool's recorded refusal.
+    let bad_login = || result(&id, json!({ "Success": false, "ErrorMessage": BAD_LOGIN }));
     match method {
         "authenticateForSession" => {
             if !cd.password_ok(&p("Username"), &p("Password")) {
@@ -116,15 +115,19 @@ pub(super) fn handle(shared: &Arc<Shared>, parts: &Parts, path: &str, body: &[u8
                     json!({
                         "Success": true,
                         "ProviderPublicId": provider_of(&app.id),
-                        "Attributes": [{ "AppleID": app.id, "Name": app.name, "BundleId": app.bundle_id, "Type": "iOS App" }],
+                        "Attributes": [{
+                            "AppleID": app.id,
+                            "Application": app.name,
+                            "ExistingBundleIdentifier": app.bundle_id,
+                            "Type": "iOS App",
+                        }],
                     }),
                 ),
                 None => result(
                     &id,
                     json!({
                         "Success": false,
-                        "ErrorCode": -19201,
-                        "Errors": [format!("No suitable application records were found. Verify your bundle identifier '{bundle}' is correct.")],
+                        "ErrorMessage": format!("No suitable application records were found. Verify your bundle identifier '{bundle}' is correct."),
                     }),
                 ),
             }
