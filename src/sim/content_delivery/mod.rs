@@ -70,6 +70,20 @@ impl ContentDelivery {
     }
 }
 
+/// A JSON answer that keeps its `null`s. The public API's answers drop them (its OpenAPI description
+/// declares none nullable); this service has no such description, and the recorded answers carry
+/// `null` (a new build's `processingState`, a complete file's `uploadOperations`).
+pub(crate) fn recorded_response(status: u16, doc: &serde_json::Value) -> HttpResponse {
+    let body = serde_json::to_vec(doc).unwrap_or_default();
+    let mut r = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(body)));
+    *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
 /// Whether a path belongs to the content-delivery service.
 pub(crate) fn handles(path: &str) -> bool {
     path.starts_with(RPC_PREFIX) || path.starts_with(PROVIDER_PREFIX)

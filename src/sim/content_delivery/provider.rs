@@ -9,14 +9,14 @@ use hyper::http::request::Parts;
 use hyper::{Method, Uri};
 use serde_json::{Value, json};
 
-use super::{COOKIE_NAME, PROVIDER_PREFIX, provider_of};
+use super::{COOKIE_NAME, PROVIDER_PREFIX, provider_of, recorded_response};
 use crate::sim::json::{self, ApiError};
 use crate::sim::routes::{self, Reply};
-use crate::sim::server::{Dropped, HttpResponse, Shared, json_response, lock};
+use crate::sim::server::{Dropped, HttpResponse, Shared, lock};
 use crate::sim::state::{AssetState, Store, Upload, UploadFile, UploadState};
 
 fn error(e: &ApiError) -> HttpResponse {
-    json_response(e.status(), &e.to_json())
+    recorded_response(e.status(), &e.to_json())
 }
 
 fn cookie_token(parts: &Parts) -> Option<String> {
@@ -135,7 +135,7 @@ fn file_answer(shared: &Shared, status: u16, base: &str, provider: &str, id: &st
     let store = shared.store();
     let declared = lock(&shared.content_delivery.declared_md5).get(id).cloned();
     match store.files.get(id) {
-        Some(f) => json_response(
+        Some(f) => recorded_response(
             status,
             &json!({
                 "data": file_doc(base, provider, f, declared.as_deref()),
@@ -212,7 +212,7 @@ pub(super) async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> 
             list.sort_by_key(|u| u.seq);
             let data: Vec<Value> = list.iter().map(|u| build_doc(&base, &provider, &store, u)).collect();
             let me = format!("{base}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(""));
-            Ok(json_response(200, &json!({ "data": data, "links": { "self": me } })))
+            Ok(recorded_response(200, &json!({ "data": data, "links": { "self": me } })))
         }
         (&Method::GET, ["v1", "builds", id]) => Ok(match upload_of(id) {
             Ok(u) => {
@@ -220,7 +220,7 @@ pub(super) async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> 
                 let fresh = store.uploads.get(&u.id).unwrap_or(&u);
                 let data = build_doc(&base, &provider, &store, fresh);
                 let me = data["links"]["self"].clone();
-                json_response(200, &json!({ "data": data, "links": { "self": me } }))
+                recorded_response(200, &json!({ "data": data, "links": { "self": me } }))
             }
             Err(e) => error(&e),
         }),
@@ -254,7 +254,7 @@ pub(super) async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> 
                     let id = v.pointer("/data/id").and_then(Value::as_str).unwrap_or("");
                     let store = shared.store();
                     Ok(match store.uploads.get(id) {
-                        Some(u) => json_response(
+                        Some(u) => recorded_response(
                             201,
                             &json!({
                                 "data": build_doc(&base, &provider, &store, u),
