@@ -32,9 +32,15 @@ fn sample(dir: &Path, bundle_id: &str, version: &str) -> (PathBuf, PathBuf) {
 }
 
 fn sample_padded(dir: &Path, bundle_id: &str, version: &str, padding: u64) -> (PathBuf, PathBuf) {
-    let ipa = dir.join(format!("Demo-{version}.ipa"));
+    sample_train(dir, bundle_id, "1.0.0", version, padding)
+}
+
+/// A sample of version train `short`, build `version`.
+fn sample_train(dir: &Path, bundle_id: &str, short: &str, version: &str, padding: u64) -> (PathBuf, PathBuf) {
+    let ipa = dir.join(format!("Demo-{short}-{version}.ipa"));
     let app = SampleApp {
         bundle_id: bundle_id.into(),
+        short_version: short.into(),
         version: version.into(),
         with_extension: false,
         padding,
@@ -349,5 +355,121 @@ async fn an_invalid_processing_verdict_exits_1() {
     assert_eq!(doc["status"], "rejected");
     assert_eq!(doc["processing_state"], "FAILED");
     assert_eq!(doc["apple_messages"][0]["code"], "ITMS-90725");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_number_of_another_version_train_is_accepted_and_the_hint_is_apples() {
+    // Apple's build records do not name their version train: only its answer to `POST builds`
+    // knows whether "5" is taken in 2.0 because 1.0 has a "5".
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    for (short, build) in [("1.0", "5"), ("3.0", "9")] {
+        let (ipa, root) = sample_train(dir.path(), "com.example.demo", short, build, 0);
+        let r = run(upload_args(&sim, &ipa, &root, &["--no-wait"]), pw()).await;
+        assert_eq!(r.code, 0, "{short} ({build}): {}", r.stderr);
+    }
+    let (ipa, root) = sample_train(dir.path(), "com.example.demo", "2.0", "5", 0);
+    let r = run(upload_args(&sim, &ipa, &root, &["--format", "json"]), pw()).await;
+    assert_eq!(r.code, 0, "2.0 (5) is free in its train: {}", r.stderr);
+    assert_eq!(r.json()["status"], "success");
+
+    // 1.0 (5) again: refused, and the next free number is Apple's `previousBundleVersion` + 1, not
+    // one above every train's numbers (10).
+    let (ipa, root) = sample_train(dir.path(), "com.example.demo", "1.0", "5", 0);
+    let r = run(upload_args(&sim, &ipa, &root, &[]), pw()).await;
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("next free one is 6"), "{}", r.stderr);
+    sim.shutdown().await;
+}
+
+/// Signs in on the simulator's JSON-RPC service like a client: (DS cookie, provider REST base, app id).
+async fn sign_in(sim: &SimHandle) -> (String, String, String) {
+    use asc_publish::appleid::session::session_digest;
+    let http = reqwest::Client::new();
+    let url = format!("{}/WebObjects/MZLabelService.woa/json/MZITunesSoftwareService", sim.api_url);
+    let mut session: Option<(String, String)> = None;
+    let call = async |method: &str, params: Value, session: &Option<(String, String)>| -> Value {
+        let body = serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "method": method, "id": "1", "params": params})).unwrap();
+        let mut rb = http.post(&url).body(body.clone());
+        if let Some((sid, secret)) = session {
+            rb = rb
+                .header("x-session-id", sid)
+                .header("x-request-id", "r1")
+                .header("x-session-version", "2")
+                .header("x-session-digest", session_digest(sid, &body, "r1", secret));
+        }
+        rb.send().await.unwrap().json::<Value>().await.unwrap()
+    };
+    let creds = serde_json::json!({"Username": EMAIL, "Password": PASSWORD});
+    let ok = call("authenticateForSession", creds.clone(), &session).await;
+    session = Some((
+        ok["result"]["SessionId"].as_str().unwrap().into(),
+        ok["result"]["SharedSecret"].as_str().unwrap().into(),
+    ));
+    let tok = call("generateAppleConnectToken", creds, &session).await;
+    let look = call("lookupSoftwareForBundleId", serde_json::json!({"BundleId": "com.example.demo"}), &session).await;
+    let cookie = format!(
+        "{}={}",
+        tok["result"]["DSTokenCookieName"].as_str().unwrap(),
+        tok["result"]["DSToken"].as_str().unwrap()
+    );
+    let base = format!(
+        "{}/MZContentDeliveryService/iris/provider/{}/v1",
+        sim.api_url,
+        look["result"]["ProviderPublicId"].as_str().unwrap()
+    );
+    (cookie, base, look["result"]["Attributes"][0]["AppleID"].as_str().unwrap().into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_upload_is_resumed_instead_of_blocking_its_build_number() {
+    let sim = start_sim().await;
+    // What an upload stopped after its first calls leaves: a build record (processingState null)
+    // and a reserved, never-sent asset description.
+    let (cookie, base, app) = sign_in(&sim).await;
+    let http = reqwest::Client::new();
+    let created: Value = http
+        .post(format!("{base}/builds"))
+        .header("cookie", &cookie)
+        .json(&serde_json::json!({"data": {"type": "builds",
+            "attributes": {"cfBundleShortVersionString": "1.0.0", "cfBundleVersion": "4", "platform": "IOS"},
+            "relationships": {"app": {"data": {"type": "apps", "id": app}}}}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let build = created["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(created["data"]["attributes"]["processingState"], Value::Null);
+    let reserved = http
+        .post(format!("{base}/buildDeliveryFiles"))
+        .header("cookie", &cookie)
+        .json(&serde_json::json!({"data": {"type": "buildDeliveryFiles",
+            "attributes": {"assetType": "ASSET_DESCRIPTION", "fileName": "AppStoreInfo.plist", "fileSize": 10,
+                "sourceFileChecksum": "00000000000000000000000000000000", "uti": "com.apple.binary-property-list"},
+            "relationships": {"build": {"data": {"type": "builds", "id": build}}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reserved.status().as_u16(), 201);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ipa, root) = sample(dir.path(), "com.example.demo", "4");
+    let r = run(upload_args(&sim, &ipa, &root, &["--format", "json"]), pw()).await;
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let doc = r.json();
+    assert_eq!(doc["status"], "success");
+    assert_eq!(doc["upload_mode"], "resumed");
+    assert_eq!(doc["upload_id"], build.as_str(), "the interrupted record was finished");
+    assert!(r.stderr.contains("resuming build"), "{}", r.stderr);
+    let posts: Vec<u16> = sim
+        .requests()
+        .iter()
+        .filter(|q| q.method == "POST" && q.path.ends_with("/v1/builds"))
+        .map(|q| q.status)
+        .collect();
+    assert_eq!(posts, vec![201, 409], "no second record");
     sim.shutdown().await;
 }
