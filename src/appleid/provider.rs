@@ -444,3 +444,47 @@ impl Provider {
 fn seg(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verdict_is_processing_state_not_the_delivery_state() {
+        // buildProcessingState has the Build Uploads shape: its state ends COMPLETE, never VALID.
+        let doc = json!({"data": {"type": "builds", "id": "b1", "attributes": {
+            "version": "7", "uploadedDate": "2025-10-16T02:11:44-07:00",
+            "processingState": "INVALID", "processingErrors": [],
+            "buildProcessingState": {"errors": [{"code": "90725", "description": "SDK version issue."}],
+                "warnings": [], "infos": [], "state": "COMPLETE"}}}});
+        let b = ProviderBuild::from_document(&doc).unwrap();
+        assert_eq!(b.processing_state.as_deref(), Some("INVALID"));
+        assert_eq!(b.delivery_state.as_deref(), Some("COMPLETE"));
+        assert_eq!(b.version.as_deref(), Some("7"));
+        assert_eq!(
+            b.messages,
+            vec![("error".to_string(), Some("90725".to_string()), "SDK version issue.".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_new_record_has_no_verdict_and_a_mistyped_field_is_an_error() {
+        let new = json!({"data": {"type": "builds", "id": "b1", "attributes": {
+            "version": "7", "uploadedDate": null, "processingState": null,
+            "processingErrors": null, "buildProcessingState": null}}});
+        let b = ProviderBuild::from_document(&new).unwrap();
+        assert_eq!((b.processing_state, b.uploaded_date, b.delivery_state), (None, None, None));
+        let odd = json!({"data": {"id": "b1", "attributes": {"version": 7}}});
+        assert!(ProviderBuild::from_document(&odd).is_err());
+    }
+
+    #[test]
+    fn a_409_names_the_number_to_exceed() {
+        let doc = json!({"errors": [{"status": "409", "code": "ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE",
+            "detail": "The bundle version must be higher than the previously uploaded version.",
+            "meta": {"previousBundleVersion": "2.0.53.731"}}]});
+        let f = ApiFailure::from_document(409, &doc);
+        assert!(f.is_duplicate());
+        assert_eq!(f.previous_bundle_version.as_deref(), Some("2.0.53.731"));
+    }
+}
