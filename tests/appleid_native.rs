@@ -387,10 +387,15 @@ async fn a_build_number_of_another_version_train_is_accepted_and_the_hint_is_app
 async fn sign_in(sim: &SimHandle) -> (String, String, String) {
     use asc_publish::appleid::session::session_digest;
     let http = reqwest::Client::new();
-    let url = format!("{}/WebObjects/MZLabelService.woa/json/MZITunesSoftwareService", sim.api_url);
+    let url = format!(
+        "{}/WebObjects/MZLabelService.woa/json/MZITunesSoftwareService",
+        sim.api_url
+    );
     let mut session: Option<(String, String)> = None;
     let call = async |method: &str, params: Value, session: &Option<(String, String)>| -> Value {
-        let body = serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "method": method, "id": "1", "params": params})).unwrap();
+        let body =
+            serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "method": method, "id": "1", "params": params}))
+                .unwrap();
         let mut rb = http.post(&url).body(body.clone());
         if let Some((sid, secret)) = session {
             rb = rb
@@ -408,7 +413,12 @@ async fn sign_in(sim: &SimHandle) -> (String, String, String) {
         ok["result"]["SharedSecret"].as_str().unwrap().into(),
     ));
     let tok = call("generateAppleConnectToken", creds, &session).await;
-    let look = call("lookupSoftwareForBundleId", serde_json::json!({"BundleId": "com.example.demo"}), &session).await;
+    let look = call(
+        "lookupSoftwareForBundleId",
+        serde_json::json!({"BundleId": "com.example.demo"}),
+        &session,
+    )
+    .await;
     let cookie = format!(
         "{}={}",
         tok["result"]["DSTokenCookieName"].as_str().unwrap(),
@@ -419,7 +429,11 @@ async fn sign_in(sim: &SimHandle) -> (String, String, String) {
         sim.api_url,
         look["result"]["ProviderPublicId"].as_str().unwrap()
     );
-    (cookie, base, look["result"]["Attributes"][0]["AppleID"].as_str().unwrap().into())
+    (
+        cookie,
+        base,
+        look["result"]["Attributes"][0]["AppleID"].as_str().unwrap().into(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,7 +79,10 @@ fn every_recorded_answer_parses_through_the_clients_model() {
             assert_eq!(f.operations.is_empty(), complete, "{name}: operations until complete");
             for op in &f.operations {
                 assert!(op.url.as_deref().is_some_and(|u| u.starts_with("https://")), "{name}");
-                assert!(op.length.is_some() && op.offset.is_some() && op.part_number.is_some(), "{name}");
+                assert!(
+                    op.length.is_some() && op.offset.is_some() && op.part_number.is_some(),
+                    "{name}"
+                );
             }
         } else if kind == "rpc_authenticateForSession.json" {
             let (id, secret) = session_of(&doc).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -177,8 +180,9 @@ struct Client {
 
 impl Client {
     async fn rpc(&self, method: &str, params: Value) -> Value {
-        let body = serde_json::to_vec(&json!({"jsonrpc": "2.0", "method": method, "id": "20261205-001", "params": params}))
-            .unwrap();
+        let body =
+            serde_json::to_vec(&json!({"jsonrpc": "2.0", "method": method, "id": "20261205-001", "params": params}))
+                .unwrap();
         let mut rb = self.http.post(format!("{}{RPC}", self.sim.api_url)).body(body.clone());
         if let Some((sid, secret)) = &self.session {
             rb = rb
@@ -193,7 +197,13 @@ impl Client {
     }
 }
 
-async fn call(http: &reqwest::Client, method: reqwest::Method, url: &str, cookie: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    cookie: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut rb = http.request(method, url).header("cookie", cookie);
     if let Some(b) = body {
         rb = rb.json(&b);
@@ -207,7 +217,10 @@ async fn put_all(http: &reqwest::Client, file: &Value, bytes: &[u8]) {
         let off = op["offset"].as_u64().unwrap() as usize;
         let len = op["length"].as_u64().unwrap() as usize;
         let mut rb = http
-            .request(op["method"].as_str().unwrap().parse().unwrap(), op["url"].as_str().unwrap())
+            .request(
+                op["method"].as_str().unwrap().parse().unwrap(),
+                op["url"].as_str().unwrap(),
+            )
             .body(bytes[off..off + len].to_vec());
         for h in op["requestHeaders"].as_array().into_iter().flatten() {
             rb = rb.header(h["name"].as_str().unwrap(), h["value"].as_str().unwrap());
@@ -268,7 +281,10 @@ async fn the_simulator_answers_with_the_recorded_shapes() {
         token["result"]["DSToken"].as_str().unwrap()
     );
     let look = c
-        .rpc("lookupSoftwareForBundleId", json!({"BundleId": asc_publish::sim::DEFAULT_BUNDLE_ID}))
+        .rpc(
+            "lookupSoftwareForBundleId",
+            json!({"BundleId": asc_publish::sim::DEFAULT_BUNDLE_ID}),
+        )
         .await;
     assert_no_invented_field(
         "lookupSoftwareForBundleId",
@@ -287,7 +303,14 @@ async fn the_simulator_answers_with_the_recorded_shapes() {
     let create = json!({"data": {"type": "builds",
         "attributes": {"cfBundleShortVersionString": "1.0", "cfBundleVersion": "7", "platform": "IOS"},
         "relationships": {"app": {"data": {"type": "apps", "id": info.apple_id}}}}});
-    let (s, build) = call(&http, Method::POST, &format!("{base}/builds"), &cookie, Some(create.clone())).await;
+    let (s, build) = call(
+        &http,
+        Method::POST,
+        &format!("{base}/builds"),
+        &cookie,
+        Some(create.clone()),
+    )
+    .await;
     assert_eq!(s, 201);
     assert_same_shape("POST builds", &build, &recorded_like(&["builds_post_201"]));
     let build_id = build["data"]["id"].as_str().unwrap().to_string();
@@ -314,7 +337,14 @@ async fn the_simulator_answers_with_the_recorded_shapes() {
                 "sourceFileChecksum": md5_hex(bytes),
                 "uti": if kind == "ASSET" { "com.apple.ipa" } else { "com.apple.binary-property-list" }},
             "relationships": {"build": {"data": {"type": "builds", "id": build_id}}}}});
-        let (s, file) = call(&http, Method::POST, &format!("{base}/buildDeliveryFiles"), &cookie, Some(reserve)).await;
+        let (s, file) = call(
+            &http,
+            Method::POST,
+            &format!("{base}/buildDeliveryFiles"),
+            &cookie,
+            Some(reserve),
+        )
+        .await;
         assert_eq!(s, 201, "{file}");
         assert_same_shape(
             &format!("POST buildDeliveryFiles ({kind})"),

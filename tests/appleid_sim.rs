@@ -139,7 +139,11 @@ async fn sign_in_digest_and_cookie_are_enforced() {
         .unwrap();
     assert_eq!(first.status().as_u16(), 201);
     let doc: Value = first.json().await.unwrap();
-    assert_eq!(doc["data"]["attributes"]["processingState"], Value::Null, "nothing delivered yet");
+    assert_eq!(
+        doc["data"]["attributes"]["processingState"],
+        Value::Null,
+        "nothing delivered yet"
+    );
     let again = http
         .post(&builds)
         .header("cookie", &cookie)

@@ -1,6 +1,8 @@
-//! The native backend: Apple's current (undocumented) content-delivery protocol. Sign in, look the
-//! app up, refuse a used build number before any byte is sent, reserve and upload the asset
-//! description and the IPA through the shared part engine, commit, and poll processing.
+//! The native backend: Apple's undocumented content-delivery protocol as ios-uploader 4.0 speaks it
+//! (docs/apple-id.md). Sign in, look the app up, create the build record (Apple refuses a used
+//! build number before any byte is sent; an interrupted upload's record is finished instead),
+//! upload the asset description and the IPA through the shared part engine, commit, and poll the
+//! verdict.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -284,7 +286,10 @@ async fn wait(provider: &Provider, build: &str, opts: &NativeOptions, outcome: &
     loop {
         let b: ProviderBuild = provider.build(build).await?;
         // `processingState` is the verdict; `null` until Apple starts on the delivered files.
-        let state = b.processing_state.clone().unwrap_or_else(|| "WAITING_FOR_UPLOAD".into());
+        let state = b
+            .processing_state
+            .clone()
+            .unwrap_or_else(|| "WAITING_FOR_UPLOAD".into());
         if last.as_deref() != Some(state.as_str()) {
             eprintln!("  processing state: {state}");
             last = Some(state.clone());

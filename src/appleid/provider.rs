@@ -52,12 +52,20 @@ impl ProviderBuild {
         let mut messages = Vec::new();
         for (list, level) in [(&bps.errors, "error"), (&bps.warnings, "warning"), (&bps.infos, "info")] {
             for m in list.iter().flatten() {
-                messages.push((level.to_string(), m.code.clone(), sanitize(m.description.as_deref().unwrap_or(""))));
+                messages.push((
+                    level.to_string(),
+                    m.code.clone(),
+                    sanitize(m.description.as_deref().unwrap_or("")),
+                ));
             }
         }
         if !messages.iter().any(|m| m.0 == "error") {
             for m in a.processing_errors.iter().flatten() {
-                messages.push(("error".to_string(), m.code.clone(), sanitize(m.description.as_deref().unwrap_or(""))));
+                messages.push((
+                    "error".to_string(),
+                    m.code.clone(),
+                    sanitize(m.description.as_deref().unwrap_or("")),
+                ));
             }
         }
         Ok(ProviderBuild {
@@ -463,7 +471,11 @@ mod tests {
         assert_eq!(b.version.as_deref(), Some("7"));
         assert_eq!(
             b.messages,
-            vec![("error".to_string(), Some("90725".to_string()), "SDK version issue.".to_string())]
+            vec![(
+                "error".to_string(),
+                Some("90725".to_string()),
+                "SDK version issue.".to_string()
+            )]
         );
     }
 
@@ -473,7 +485,10 @@ mod tests {
             "version": "7", "uploadedDate": null, "processingState": null,
             "processingErrors": null, "buildProcessingState": null}}});
         let b = ProviderBuild::from_document(&new).unwrap();
-        assert_eq!((b.processing_state, b.uploaded_date, b.delivery_state), (None, None, None));
+        assert_eq!(
+            (b.processing_state, b.uploaded_date, b.delivery_state),
+            (None, None, None)
+        );
         let odd = json!({"data": {"id": "b1", "attributes": {"version": 7}}});
         assert!(ProviderBuild::from_document(&odd).is_err());
     }

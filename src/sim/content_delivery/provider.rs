@@ -212,7 +212,10 @@ pub(super) async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Bytes) -> 
             list.sort_by_key(|u| u.seq);
             let data: Vec<Value> = list.iter().map(|u| build_doc(&base, &provider, &store, u)).collect();
             let me = format!("{base}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or(""));
-            Ok(recorded_response(200, &json!({ "data": data, "links": { "self": me } })))
+            Ok(recorded_response(
+                200,
+                &json!({ "data": data, "links": { "self": me } }),
+            ))
         }
         (&Method::GET, ["v1", "builds", id]) => Ok(match upload_of(id) {
             Ok(u) => {
