@@ -291,6 +291,17 @@ async fn the_simulator_answers_with_the_recorded_shapes() {
         &look,
         &recorded_like(&["rpc_lookupSoftwareForBundleId"]),
     );
+    let unknown = c
+        .rpc("lookupSoftwareForBundleId", json!({"BundleId": "com.example.none"}))
+        .await;
+    assert_same_shape(
+        "refused lookupSoftwareForBundleId",
+        &unknown["result"],
+        &recorded_like(&["rpc_authenticateForSession_error"])
+            .iter()
+            .map(|d| d["result"].clone())
+            .collect::<Vec<_>>(),
+    );
     let info = SoftwareInfo::from_response(&look, asc_publish::sim::DEFAULT_BUNDLE_ID).unwrap();
     let base = format!(
         "{}/MZContentDeliveryService/iris/provider/{}/v1",
