@@ -261,7 +261,7 @@ pub(crate) fn upload_file(base: &str, f: &UploadFile) -> Value {
     };
     let checksums = match &f.checksums {
         Some(c) => json!({
-            "file": { "hash": c.file_md5, "algorithm": "MD5" },
+            "file": c.file_md5.as_ref().map(|h| json!({ "hash": h, "algorithm": "MD5" })),
             "composite": { "hash": c.composite_md5, "algorithm": "MD5" },
         }),
         None => json!({ "file": null, "composite": null }),
