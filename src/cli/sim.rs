@@ -124,7 +124,7 @@ pub struct TestFlightArgs {
 
     /// Pre-existing build (with its upload, pre-release version and beta detail), repeatable;
     /// state: valid (default), no-compliance, invalid, processing, expired.
-    #[arg(long = "seed-build", value_name = "[BUNDLE_ID:]VERSION=BUILD[:STATE]")]
+    #[arg(long = "seed-build", value_name = "[BUNDLE_ID:]VERSION=BUILD[:STATE][/PLATFORM]")]
     pub seed_builds: Vec<BuildSeed>,
 
     /// ITMS code processing reports as a warning (state.warnings) on builds it finds valid,
