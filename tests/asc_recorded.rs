@@ -36,7 +36,10 @@ fn parse_as<T: DeserializeOwned>(name: &str, body: &Value) -> Vec<asc_publish::a
     let ids: Vec<&str> = resources(body).iter().filter_map(|r| r["id"].as_str()).collect();
     for r in &list {
         assert!(ids.contains(&r.id.as_str()), "{name}: lost id {}", r.id);
-        assert!(r.attributes.is_some() || name.contains("sparse"), "{name}: attributes lost");
+        assert!(
+            r.attributes.is_some() || name.contains("sparse"),
+            "{name}: attributes lost"
+        );
     }
     list
 }
@@ -77,13 +80,20 @@ fn every_recording_parses_through_the_model() {
             "buildUploadFiles" => {
                 for f in parse_as::<asc_publish::asc::model::BuildUploadFileAttributes>(name, body) {
                     let a = f.attributes.unwrap();
-                    assert_ne!(a.asset_delivery_state.unwrap().state, AssetDeliveryState::Unknown, "{name}");
+                    assert_ne!(
+                        a.asset_delivery_state.unwrap().state,
+                        AssetDeliveryState::Unknown,
+                        "{name}"
+                    );
                     if let Some(c) = a.source_file_checksums {
                         // Apple answers `file: null` to clients that send no checksum.
                         assert!(c.file.is_none(), "{name}");
                     }
                     for op in a.upload_operations.iter().flatten() {
-                        assert!(op.url.is_some() && op.length.is_some() && op.part_number.is_some(), "{name}");
+                        assert!(
+                            op.url.is_some() && op.length.is_some() && op.part_number.is_some(),
+                            "{name}"
+                        );
                     }
                 }
             }
@@ -101,7 +111,10 @@ fn every_recording_parses_through_the_model() {
             "buildBetaDetails" => {
                 for d in parse_as::<asc_publish::asc::model::BuildBetaDetailAttributes>(name, body) {
                     let a = d.attributes.unwrap();
-                    assert!(a.internal_build_state.is_some_and(|s| format!("{s:?}") != "Unknown"), "{name}");
+                    assert!(
+                        a.internal_build_state.is_some_and(|s| format!("{s:?}") != "Unknown"),
+                        "{name}"
+                    );
                 }
             }
             "preReleaseVersions" => {
@@ -115,7 +128,10 @@ fn every_recording_parses_through_the_model() {
                 let status: u16 = e.errors[0].status.parse().unwrap();
                 let api = ApiError::from_body(status, "GET", "/v1/x", body.to_string().as_bytes());
                 assert_eq!(api.errors.len(), e.errors.len(), "{name}");
-                assert!(!api.errors[0].code.is_empty() && !api.errors[0].title.is_empty(), "{name}");
+                assert!(
+                    !api.errors[0].code.is_empty() && !api.errors[0].title.is_empty(),
+                    "{name}"
+                );
                 if name.contains("duplicate") {
                     assert_eq!(api.previous_bundle_version(), Some("2.0.53.731"));
                     assert!(api.has_code("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE"));
@@ -141,18 +157,24 @@ fn every_recording_parses_through_the_model() {
     let _: ListDocument<Build> = serde_json::from_value(recorded_support::get("builds/fastlane-builds.json")).unwrap();
     let _: Document<BuildUpload> =
         serde_json::from_value(recorded_support::get("buildUploads/eas-post-buildUploads-200.json")).unwrap();
-    let _: Document<BuildUploadFile> =
-        serde_json::from_value(recorded_support::get("buildUploadFiles/eas-patch-buildUploadFiles-200.json")).unwrap();
+    let _: Document<BuildUploadFile> = serde_json::from_value(recorded_support::get(
+        "buildUploadFiles/eas-patch-buildUploadFiles-200.json",
+    ))
+    .unwrap();
     let _: ListDocument<BetaGroup> =
         serde_json::from_value(recorded_support::get("betaGroups/fastlane-beta_groups.json")).unwrap();
     let _: ListDocument<BetaBuildLocalization> = serde_json::from_value(recorded_support::get(
         "betaBuildLocalizations/fastlane-beta_build_localizations.json",
     ))
     .unwrap();
-    let _: ListDocument<BuildBetaDetail> =
-        serde_json::from_value(recorded_support::get("buildBetaDetails/fastlane-build_beta_details.json")).unwrap();
-    let _: ListDocument<PreReleaseVersion> =
-        serde_json::from_value(recorded_support::get("preReleaseVersions/fastlane-pre_release_versions.json")).unwrap();
+    let _: ListDocument<BuildBetaDetail> = serde_json::from_value(recorded_support::get(
+        "buildBetaDetails/fastlane-build_beta_details.json",
+    ))
+    .unwrap();
+    let _: ListDocument<PreReleaseVersion> = serde_json::from_value(recorded_support::get(
+        "preReleaseVersions/fastlane-pre_release_versions.json",
+    ))
+    .unwrap();
     let _: Document<App> = serde_json::from_value(recorded_support::get("apps/eas-get-apps-200-sparse.json")).unwrap();
 }
 
@@ -164,7 +186,10 @@ async fn simulator_shapes() -> Shapes {
     let mut shapes = Shapes::new();
     let mut take = |shapes: &mut Shapes, a: &support::Answer| add_body(shapes, &a.body, false);
 
-    take(&mut shapes, &api.get("/v1/apps?filter[bundleId]=com.example.demo").await);
+    take(
+        &mut shapes,
+        &api.get("/v1/apps?filter[bundleId]=com.example.demo").await,
+    );
     for (version, checksum) in [("60", false), ("61", true)] {
         let upload = api.create_upload(DEMO, "1.0.0", version).await;
         take(&mut shapes, &upload);
@@ -191,8 +216,14 @@ async fn simulator_shapes() -> Shapes {
     take(&mut shapes, &builds);
     let build = api.build_id(DEMO, "40").await;
     take(&mut shapes, &api.get(&format!("/v1/builds/{build}")).await);
-    take(&mut shapes, &api.get(&format!("/v1/builds/{build}/buildBetaDetail")).await);
-    take(&mut shapes, &api.get(&format!("/v1/preReleaseVersions?filter[app]={DEMO}")).await);
+    take(
+        &mut shapes,
+        &api.get(&format!("/v1/builds/{build}/buildBetaDetail")).await,
+    );
+    take(
+        &mut shapes,
+        &api.get(&format!("/v1/preReleaseVersions?filter[app]={DEMO}")).await,
+    );
     take(&mut shapes, &api.get(&format!("/v1/apps/{DEMO}/betaGroups")).await);
     let loc = api.what_to_test(&build, "en-US", "Try the new login.").await;
     take(&mut shapes, &loc);
@@ -201,7 +232,10 @@ async fn simulator_shapes() -> Shapes {
         &api.get(&format!("/v1/builds/{build}/betaBuildLocalizations")).await,
     );
     take(&mut shapes, &api.get("/v1/builds/nope").await);
-    take(&mut shapes, &api.raw("GET", "/v1/apps", None, Some("not-a-token")).await);
+    take(
+        &mut shapes,
+        &api.raw("GET", "/v1/apps", None, Some("not-a-token")).await,
+    );
     take(&mut shapes, &api.create_upload(DEMO, "1.0.0", "60").await);
     shapes
 }
@@ -223,7 +257,11 @@ async fn the_simulator_serves_the_recorded_shapes() {
         assert!(sim.contains_key(t), "the flow above never saw the simulator answer {t}");
     }
     let problems = diff(&recorded_shapes(), &sim, &Declared::load());
-    assert!(problems.is_empty(), "simulator vs recorded Apple:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "simulator vs recorded Apple:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -239,10 +277,15 @@ async fn the_shape_diff_fails_on_invented_missing_and_null_attributes() {
     builds.present.remove("version");
     builds.kinds.insert("processingState".into(), ["null"].into());
     let files = sim.get_mut("buildUploadFiles").unwrap();
-    files.kinds.insert("sourceFileChecksums.composite.hash".into(), ["number"].into());
+    files
+        .kinds
+        .insert("sourceFileChecksums.composite.hash".into(), ["number"].into());
     let problems = diff(&recorded, &sim, &declared).join("\n");
     assert!(problems.contains("builds.cfBundleVersion: invented"), "{problems}");
     assert!(problems.contains("builds.version: missing"), "{problems}");
     assert!(problems.contains("builds.processingState: null"), "{problems}");
-    assert!(problems.contains("sourceFileChecksums.composite.hash: number"), "{problems}");
+    assert!(
+        problems.contains("sourceFileChecksums.composite.hash: number"),
+        "{problems}"
+    );
 }

@@ -171,7 +171,11 @@ async fn what_to_test_upserts_truncates_and_takes_per_locale_json() {
     assert!(o.warnings.iter().any(|m| m.contains("emoji")), "{:?}", o.warnings);
     let notes = whats_new(&w, &build).await;
     assert_eq!(notes.len(), 1);
-    assert!(notes[0].1.len() <= 4000 && notes[0].1.len() > 3990, "{} bytes", notes[0].1.len());
+    assert!(
+        notes[0].1.len() <= 4000 && notes[0].1.len() > 3990,
+        "{} bytes",
+        notes[0].1.len()
+    );
     assert!(notes[0].1.starts_with(" ü") && !notes[0].1.contains('🚀'));
     assert!(notes[0].1.ends_with('…'));
     assert!(

@@ -58,10 +58,7 @@ impl ApiError {
                     title: sanitize(&e.title),
                     detail: e.detail.as_deref().map(sanitize),
                     source: e.source.and_then(|s| s.pointer.or(s.parameter)).map(|s| sanitize(&s)),
-                    previous_bundle_version: e
-                        .meta
-                        .and_then(|m| m.previous_bundle_version)
-                        .map(|v| sanitize(&v)),
+                    previous_bundle_version: e.meta.and_then(|m| m.previous_bundle_version).map(|v| sanitize(&v)),
                 })
                 .collect(),
             Err(_) => Vec::new(),

@@ -405,7 +405,10 @@ mod tests {
         assert!(c.file.is_none());
         assert_eq!(c.composite.unwrap().hash, "ABC-2");
         assert_eq!(a.asset_delivery_state.unwrap().state, AssetDeliveryState::Unknown);
-        assert_eq!(a.upload_operations.unwrap()[0].request_headers.as_ref().unwrap()[0].value, "");
+        assert_eq!(
+            a.upload_operations.unwrap()[0].request_headers.as_ref().unwrap()[0].value,
+            ""
+        );
         let u: ListDocument<BuildUpload> = serde_json::from_str(
             r#"{"data":[{"type":"buildUploads","id":"u1","attributes":{"state":{"state":null,"errors":null},
                 "uploadedDate":null,"cfBundleVersion":null},"relationships":{"build":{"data":null}}}],

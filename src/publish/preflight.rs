@@ -332,7 +332,11 @@ fn recognised_without_checksum(
     if size != req.file_size {
         return Some(false);
     }
-    attrs?.file_name.as_deref().is_some_and(|n| n == req.file_name).then_some(true)
+    attrs?
+        .file_name
+        .as_deref()
+        .is_some_and(|n| n == req.file_name)
+        .then_some(true)
 }
 
 /// The conflict for a 409 DUPLICATE from App Store Connect itself, with the numbers in use.

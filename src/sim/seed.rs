@@ -182,7 +182,9 @@ impl FromStr for BuildSeed {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (app, rest) = split_app(s);
         let bad = || {
-            format!("'{s}' is not [BUNDLE_ID:]VERSION=BUILD[:state][/PLATFORM], e.g. 1.0.0=42 or 1.0.0=43:invalid/TV_OS")
+            format!(
+                "'{s}' is not [BUNDLE_ID:]VERSION=BUILD[:state][/PLATFORM], e.g. 1.0.0=42 or 1.0.0=43:invalid/TV_OS"
+            )
         };
         let (rest, platform) = match rest.rsplit_once('/') {
             Some((r, p)) if ["IOS", "MAC_OS", "TV_OS", "VISION_OS"].contains(&p.trim()) => (r, p.trim()),

@@ -140,7 +140,10 @@ pub fn add(shapes: &mut Shapes, kind_name: &str, fields: &Value, sparse: bool) {
 pub fn add_body(shapes: &mut Shapes, body: &Value, sparse: bool) {
     for r in resources(body) {
         let t = r["type"].as_str().unwrap_or("?");
-        let attrs = r.get("attributes").cloned().unwrap_or(Value::Object(Default::default()));
+        let attrs = r
+            .get("attributes")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()));
         add(shapes, t, &attrs, sparse);
     }
     if let Some(Value::Array(errors)) = body.get("errors") {
@@ -191,7 +194,11 @@ impl Declared {
             "betaBuildLocalizations" => "BetaBuildLocalization",
             "buildBetaDetails" => "BuildBetaDetail",
             "preReleaseVersions" => "PrereleaseVersion",
-            "errors" => return Some(self.resolve(&self.0["components"]["schemas"]["ErrorResponse"]["properties"]["errors"]["items"])),
+            "errors" => {
+                return Some(
+                    self.resolve(&self.0["components"]["schemas"]["ErrorResponse"]["properties"]["errors"]["items"]),
+                );
+            }
             _ => return None,
         };
         Some(self.resolve(&self.0["components"]["schemas"][schema]["properties"]["attributes"]))
@@ -200,7 +207,9 @@ impl Declared {
     /// Whether Apple's schema for `kind_name` declares the attribute path (a free-form object
     /// declares everything under it).
     pub fn declares(&self, kind_name: &str, path: &str) -> bool {
-        let Some(mut node) = self.root(kind_name) else { return false };
+        let Some(mut node) = self.root(kind_name) else {
+            return false;
+        };
         for seg in path.split('.') {
             let (name, array) = match seg.strip_suffix("[]") {
                 Some(n) => (n, true),
@@ -208,7 +217,8 @@ impl Declared {
             };
             node = self.resolve(node);
             let Some(props) = node.get("properties").and_then(Value::as_object) else {
-                return node.get("type").and_then(Value::as_str) == Some("object") || node.get("additionalProperties").is_some();
+                return node.get("type").and_then(Value::as_str) == Some("object")
+                    || node.get("additionalProperties").is_some();
             };
             let Some(next) = props.get(name) else { return false };
             node = self.resolve(next);
@@ -255,7 +265,9 @@ pub fn diff(recorded: &Shapes, sim: &Shapes, declared: &Declared) -> Vec<String>
             match r.kinds.get(path) {
                 None => {
                     if !declared.declares(t, path) {
-                        out.push(format!("{t}.{path}: invented (neither recorded nor in Apple's OpenAPI)"));
+                        out.push(format!(
+                            "{t}.{path}: invented (neither recorded nor in Apple's OpenAPI)"
+                        ));
                     }
                 }
                 Some(rk) => {

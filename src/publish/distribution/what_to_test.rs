@@ -220,14 +220,22 @@ mod tests {
             ("Love ❤️ it", "Love  it"),
             ("Sunny ☀️", "Sunny "),
             ("Done ✅", "Done "),
-            ("Scotland 🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}!", "Scotland !"),
+            (
+                "Scotland 🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}!",
+                "Scotland !",
+            ),
         ];
         for (input, want) in cases {
             let (got, removed) = strip_emoji(input);
             assert_eq!(got, want, "{input:?}");
             assert!(removed, "{input:?}");
         }
-        for plain in ["© 2026 ACME™", "Steps: 1) open 2) tap → done", "Grüße, 日本語, ✓ ok", "a ❤ b"] {
+        for plain in [
+            "© 2026 ACME™",
+            "Steps: 1) open 2) tap → done",
+            "Grüße, 日本語, ✓ ok",
+            "a ❤ b",
+        ] {
             assert_eq!(strip_emoji(plain), (plain.to_string(), false), "{plain:?}");
         }
     }
