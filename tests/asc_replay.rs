@@ -263,10 +263,6 @@ async fn upload_and_distribution_succeed_against_recorded_answers() {
             .any(|w| w.starts_with("PATCH /v1/betaBuildLocalizations/987654321")),
         "{writes:?}"
     );
-    assert!(
-        writes.contains(&"POST /v1/builds/123456789/relationships/betaGroups".to_string()),
-        "{writes:?}"
-    );
     assert!(!writes.iter().any(|w| w.starts_with("PATCH /v1/builds/")), "{writes:?}");
 }
 
