@@ -184,7 +184,7 @@ fn every_recording_parses_through_the_model() {
 async fn simulator_shapes() -> Shapes {
     let api = Api::start(scene()).await;
     let mut shapes = Shapes::new();
-    let mut take = |shapes: &mut Shapes, a: &support::Answer| add_body(shapes, &a.body, false);
+    let take = |shapes: &mut Shapes, a: &support::Answer| add_body(shapes, &a.body, false);
 
     take(
         &mut shapes,
