@@ -217,6 +217,22 @@ async fn upload_and_distribution_succeed_against_recorded_answers() {
     // fastlane's recorded build 123456789 is the first of the list; it became build 42.
     assert_eq!(outcome.build_id.as_deref(), Some("123456789"));
     assert_eq!(r.server.count("PUT", "/part/1"), 1);
+    // The upload never named its build (eas-cli's recording: `build.data: null`): the build was
+    // looked up by version and number, on the upload's platform only.
+    let lookups: Vec<String> = r
+        .server
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "GET" && q.path == "/v1/builds" && q.raw_query.contains("filter%5Bversion%5D=42"))
+        .map(|q| q.raw_query)
+        .collect();
+    assert!(!lookups.is_empty());
+    assert!(
+        lookups
+            .iter()
+            .all(|q| q.contains("filter%5BpreReleaseVersion.platform%5D=IOS")),
+        "{lookups:?}"
+    );
     let commit = r
         .server
         .requests()
