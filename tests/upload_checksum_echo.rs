@@ -45,6 +45,18 @@ async fn a_rerun_is_recognised_without_the_file_checksum_echo() {
         w.writes()
     );
 
+    // `preflight` predicts the same.
+    let (r, planned) = w.preflight(&ipa, &[]).await;
+    r.unwrap();
+    assert!(
+        planned
+            .plan
+            .iter()
+            .any(|s| s.ok && s.detail.contains("already uploaded")),
+        "{:?}",
+        planned.plan
+    );
+
     // Another file under the same version and build number (another size): refused as such.
     let other = w.dir.path().join("Demo-1.0.0-7.ipa");
     let built = SampleApp {

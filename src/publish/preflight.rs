@@ -324,7 +324,7 @@ pub async fn plan(
 
 /// Without a whole-file checksum: `Some(false)` when the size differs, `Some(true)` when name and
 /// size match, `None` when Apple's record cannot tell.
-fn recognised_without_checksum(
+pub fn recognised_without_checksum(
     attrs: Option<&crate::asc::model::BuildUploadFileAttributes>,
     req: &UploadRequest,
 ) -> Option<bool> {
