@@ -160,16 +160,23 @@ async fn what_to_test_upserts_truncates_and_takes_per_locale_json() {
         [("en-US".to_string(), "first".to_string())]
     );
 
-    // Same locale again: updated (PATCH), not duplicated; over 4000 characters: truncated.
-    let long = "ü".repeat(4100);
+    // Same locale again: updated (PATCH), not duplicated; over 4000 bytes (2100 characters, 4200
+    // bytes): truncated on a character boundary; emoji removed.
+    let long = format!("🚀 {}", "ü".repeat(2100));
     let mut args = by_version.to_vec();
     args.extend(["--what-to-test", &long]);
     let (r, o) = w.distribute(&args).await;
     r.unwrap();
     assert!(o.warnings.iter().any(|m| m.contains("truncated")), "{:?}", o.warnings);
+    assert!(o.warnings.iter().any(|m| m.contains("emoji")), "{:?}", o.warnings);
     let notes = whats_new(&w, &build).await;
     assert_eq!(notes.len(), 1);
-    assert_eq!(notes[0].1.chars().count(), 4000);
+    assert!(
+        notes[0].1.len() <= 4000 && notes[0].1.len() > 3990,
+        "{} bytes",
+        notes[0].1.len()
+    );
+    assert!(notes[0].1.starts_with(" ü") && !notes[0].1.contains('🚀'));
     assert!(notes[0].1.ends_with('…'));
     assert!(
         w.writes()

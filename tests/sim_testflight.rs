@@ -254,8 +254,8 @@ async fn what_to_test_create_update_duplicate_and_length() {
     assert_eq!(updated.status, 200);
     assert_eq!(updated.body["data"]["attributes"]["whatsNew"], "Now with dark mode.");
 
-    // 4000 characters pass even when they are 8000 bytes; 4001 do not.
-    let exact = "é".repeat(4000);
+    // Apple counts UTF-8 bytes: 4000 bytes pass, 2001 two-byte characters (4002 bytes) do not.
+    let exact = format!("{}{}", "é".repeat(1999), "xx");
     let ok = api
         .call(
             "PATCH",
@@ -268,7 +268,7 @@ async fn what_to_test_create_update_duplicate_and_length() {
         .call(
             "PATCH",
             &format!("/v1/betaBuildLocalizations/{loc}"),
-            Some(patch(json!("x".repeat(4001)))),
+            Some(patch(json!("é".repeat(2001)))),
         )
         .await;
     assert_eq!(
@@ -283,11 +283,7 @@ async fn what_to_test_create_update_duplicate_and_length() {
     assert_eq!(long_new.status, 409);
     let read = api.get(&format!("/v1/betaBuildLocalizations/{loc}")).await;
     assert_eq!(
-        read.body["data"]["attributes"]["whatsNew"]
-            .as_str()
-            .unwrap()
-            .chars()
-            .count(),
+        read.body["data"]["attributes"]["whatsNew"].as_str().unwrap().len(),
         4000
     );
 

@@ -244,13 +244,23 @@ impl AscClient {
 
     /// GET every page of a list, following `links.next` (same host only, bounded).
     pub async fn get_all<T: DeserializeOwned>(&self, url: Url) -> Result<Vec<T>, AscError> {
+        Ok(self.get_all_included(url).await?.0)
+    }
+
+    /// Like [`get_all`](Self::get_all), also returning every page's `included` resources.
+    pub async fn get_all_included<T: DeserializeOwned>(
+        &self,
+        url: Url,
+    ) -> Result<(Vec<T>, Vec<serde_json::Value>), AscError> {
         let mut out = Vec::new();
+        let mut included = Vec::new();
         let mut next = Some(url);
         let mut pages = 0;
         while let Some(url) = next.take() {
             pages += 1;
             let doc: ListDocument<T> = self.get(url.clone()).await?;
             out.extend(doc.data);
+            included.extend(doc.included);
             if let Some(n) = doc.links.and_then(|l| l.next) {
                 let n = Url::parse(&n).map_err(|_| AscError::Decode {
                     method: "GET".into(),
@@ -274,7 +284,7 @@ impl AscClient {
                 next = Some(n);
             }
         }
-        Ok(out)
+        Ok((out, included))
     }
 
     /// A write (POST/PATCH/DELETE) sent once. Retried only when it provably was not applied

@@ -31,6 +31,9 @@ pub struct ApiErrorEntry {
     pub detail: Option<String>,
     /// `source.pointer` or `source.parameter`.
     pub source: Option<String>,
+    /// `meta.previousBundleVersion` of a duplicate build's 409: the number to exceed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_bundle_version: Option<String>,
 }
 
 /// A non-2xx answer from the API, with Apple's own words.
@@ -55,6 +58,7 @@ impl ApiError {
                     title: sanitize(&e.title),
                     detail: e.detail.as_deref().map(sanitize),
                     source: e.source.and_then(|s| s.pointer.or(s.parameter)).map(|s| sanitize(&s)),
+                    previous_bundle_version: e.meta.and_then(|m| m.previous_bundle_version).map(|v| sanitize(&v)),
                 })
                 .collect(),
             Err(_) => Vec::new(),
@@ -65,6 +69,11 @@ impl ApiError {
             path: sanitize(path),
             errors,
         }
+    }
+
+    /// The build number Apple says a new upload must exceed (409 DUPLICATE), if it said one.
+    pub fn previous_bundle_version(&self) -> Option<&str> {
+        self.errors.iter().find_map(|e| e.previous_bundle_version.as_deref())
     }
 
     /// Whether any error code starts with `prefix` (Apple's codes are hierarchical).
@@ -115,6 +124,9 @@ impl fmt::Display for ApiError {
             }
             if let Some(s) = &e.source {
                 write!(f, " [at {s}]")?;
+            }
+            if let Some(p) = &e.previous_bundle_version {
+                write!(f, " [previous build number: {p}]")?;
             }
         }
         Ok(())

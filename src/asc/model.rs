@@ -1,22 +1,34 @@
 //! Apple's wire types: JSON:API documents and the resources the upload flow reads and writes.
-//! States are enums with an `Unknown` fallback so a new value from Apple never breaks decoding.
+//! States are enums with an `Unknown` fallback so a new value from Apple never breaks decoding,
+//! and every field takes `null` (Apple answers `null` for what it has not set, e.g.
+//! `sourceFileChecksums.file` when the client sent no checksum).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// A field that may be absent or `null`: both read as the type's default.
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
 
 /// `{ "data": T, "included": [...], "links": {...} }`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Document<T> {
     pub data: T,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub included: Vec<serde_json::Value>,
 }
 
 /// A list response with pagination links.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct ListDocument<T> {
-    #[serde(default = "Vec::new")]
+    #[serde(default = "Vec::new", deserialize_with = "nullable")]
     pub data: Vec<T>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub included: Vec<serde_json::Value>,
     #[serde(default)]
     pub links: Option<Links>,
@@ -31,8 +43,9 @@ pub struct Links {
 /// A resource: `{type, id, attributes, relationships}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Resource<A> {
-    #[serde(rename = "type", default)]
+    #[serde(rename = "type", default, deserialize_with = "nullable")]
     pub kind: String,
+    #[serde(default, deserialize_with = "nullable")]
     pub id: String,
     #[serde(default = "Option::default")]
     pub attributes: Option<A>,
@@ -64,13 +77,14 @@ impl Linkage {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum BuildUploadState {
     AwaitingUpload,
     Processing,
     Failed,
     Complete,
+    #[default]
     #[serde(other)]
     Unknown,
 }
@@ -86,6 +100,7 @@ pub struct StateDetail {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuildUploadStateInfo {
+    #[serde(default, deserialize_with = "nullable")]
     pub state: BuildUploadState,
     #[serde(default)]
     pub errors: Option<Vec<StateDetail>>,
@@ -114,19 +129,21 @@ pub struct BuildUploadAttributes {
 
 pub type BuildUpload = Resource<BuildUploadAttributes>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AssetDeliveryState {
     AwaitingUpload,
     UploadComplete,
     Complete,
     Failed,
+    #[default]
     #[serde(other)]
     Unknown,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AssetDeliveryStateInfo {
+    #[serde(default, deserialize_with = "nullable")]
     pub state: AssetDeliveryState,
     #[serde(default)]
     pub errors: Option<Vec<StateDetail>>,
@@ -136,7 +153,9 @@ pub struct AssetDeliveryStateInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HttpHeader {
+    #[serde(default, deserialize_with = "nullable")]
     pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
     pub value: String,
 }
 
@@ -162,7 +181,9 @@ pub struct UploadOperation {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Checksum {
+    #[serde(default, deserialize_with = "nullable")]
     pub hash: String,
+    #[serde(default, deserialize_with = "nullable")]
     pub algorithm: String,
 }
 
@@ -283,7 +304,7 @@ pub type PreReleaseVersion = Resource<PreReleaseVersionAttributes>;
 /// Apple's error body.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ErrorResponse {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub errors: Vec<ResponseError>,
 }
 
@@ -291,16 +312,27 @@ pub struct ErrorResponse {
 pub struct ResponseError {
     #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub code: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub title: String,
     #[serde(default)]
     pub detail: Option<String>,
     #[serde(default)]
     pub source: Option<ErrorSource>,
+    /// Apple's extra facts, e.g. `previousBundleVersion` on a duplicate build's 409.
+    #[serde(default)]
+    pub meta: Option<ErrorMeta>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorMeta {
+    /// The build number a new upload of this version must exceed (409 DUPLICATE on a build).
+    #[serde(default)]
+    pub previous_bundle_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -353,5 +385,43 @@ mod tests {
             BuildUploadState::Unknown
         );
         assert_eq!(u.related_id("build"), Some("b1"));
+    }
+
+    #[test]
+    fn null_reads_as_absent_everywhere() {
+        let f: Document<BuildUploadFile> = serde_json::from_str(
+            r#"{"data":{"type":"buildUploadFiles","id":"f1","attributes":{
+                "assetDeliveryState":{"state":null,"errors":null,"warnings":null},
+                "assetToken":null,"assetType":null,"fileName":null,"fileSize":null,
+                "sourceFileChecksums":{"file":null,"composite":{"hash":"ABC-2","algorithm":"MD5"}},
+                "uploadOperations":[{"method":null,"url":null,"length":null,"offset":null,
+                    "requestHeaders":[{"name":"Content-Type","value":null}],"expiration":null,
+                    "partNumber":null,"entityTag":null}],
+                "uti":null}},"included":null,"links":null}"#,
+        )
+        .unwrap();
+        let a = f.data.attributes.unwrap();
+        let c = a.source_file_checksums.unwrap();
+        assert!(c.file.is_none());
+        assert_eq!(c.composite.unwrap().hash, "ABC-2");
+        assert_eq!(a.asset_delivery_state.unwrap().state, AssetDeliveryState::Unknown);
+        assert_eq!(
+            a.upload_operations.unwrap()[0].request_headers.as_ref().unwrap()[0].value,
+            ""
+        );
+        let u: ListDocument<BuildUpload> = serde_json::from_str(
+            r#"{"data":[{"type":"buildUploads","id":"u1","attributes":{"state":{"state":null,"errors":null},
+                "uploadedDate":null,"cfBundleVersion":null},"relationships":{"build":{"data":null}}}],
+                "included":null,"links":{"self":"x","next":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(u.data[0].related_id("build"), None);
+        let l: ListDocument<Build> = serde_json::from_str(r#"{"data":null}"#).unwrap();
+        assert!(l.data.is_empty());
+        let e: ErrorResponse = serde_json::from_str(
+            r#"{"errors":[{"status":null,"code":"X","title":null,"detail":null,"source":null,"meta":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(e.errors[0].code, "X");
     }
 }

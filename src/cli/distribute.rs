@@ -18,7 +18,7 @@ use crate::outcome::{GroupResult, Outcome, Status};
 use crate::output::Format;
 use crate::publish::distribution::{self, DistributionError, Target};
 use crate::publish::duration::parse_duration;
-use crate::publish::preflight::{find_app, seg};
+use crate::publish::preflight::{BuildQuery, builds_of, find_app, seg};
 use crate::publish::processing::{self, WaitConfig};
 
 /// Order and exit codes, shown by `distribute --help`.
@@ -50,6 +50,10 @@ pub struct DistributeArgs {
     /// CFBundleVersion of the build.
     #[arg(long, value_name = "NUMBER", requires = "version")]
     pub build_number: Option<String>,
+    /// Platform of the build (with --version), needed when the version exists on several.
+    #[arg(long, value_name = "PLATFORM", requires = "version",
+          value_parser = ["IOS", "MAC_OS", "TV_OS", "VISION_OS"])]
+    pub platform: Option<String>,
     /// App Store Connect app id.
     #[arg(long, value_name = "ID")]
     pub app_id: Option<String>,
@@ -167,6 +171,7 @@ pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut O
         outcome.upload_id = Some(upload_id.clone());
         outcome.version = a.and_then(|a| a.cf_bundle_short_version_string.clone());
         outcome.build_number = a.and_then(|a| a.cf_bundle_version.clone());
+        outcome.platform = a.and_then(|a| a.platform.clone());
         outcome.app_id = args
             .app_id
             .clone()
@@ -193,7 +198,9 @@ pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut O
                 return Err(Error::usage("--version/--build-number need --app-id or --bundle-id"));
             }
         };
-        find_build(client, &app_id, v, n).await?
+        let (id, platform) = find_build(client, &app_id, v, n, args.platform.as_deref()).await?;
+        outcome.platform = platform;
+        id
     } else {
         return Err(
             Error::usage("say which build: --upload-id, --build-id, or --version with --build-number")
@@ -233,8 +240,14 @@ pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut O
         }
     }
     outcome.uses_non_exempt_encryption = encryption;
-    let short_version = outcome.version.clone().or_else(|| pre_release_version(&included));
+    let short_version = outcome
+        .version
+        .clone()
+        .or_else(|| pre_release_version(&build, &included, "version"));
     outcome.version = short_version.clone();
+    // The train Apple linked the build to is the truth; the upload's platform is the fallback.
+    let platform = pre_release_version(&build, &included, "platform").or_else(|| outcome.platform.clone());
+    outcome.platform = platform.clone();
     outcome.app_store_connect_url = Some(format!(
         "https://appstoreconnect.apple.com/apps/{app_id}/testflight/ios"
     ));
@@ -242,6 +255,7 @@ pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut O
         app_id,
         build_id,
         short_version,
+        platform,
         uses_non_exempt_encryption: encryption,
     };
     let r = distribution::distribute(client, &target, &d, outcome).await;
@@ -252,12 +266,14 @@ pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut O
     r
 }
 
-/// CFBundleShortVersionString from the included preReleaseVersion.
-fn pre_release_version(included: &[serde_json::Value]) -> Option<String> {
+/// An attribute (`version`, `platform`) of the preReleaseVersion the build links to, from `included`.
+fn pre_release_version(build: &Build, included: &[serde_json::Value], attribute: &str) -> Option<String> {
+    let linked = build.related_id("preReleaseVersion");
     included
         .iter()
-        .find(|i| i["type"] == "preReleaseVersions")
-        .and_then(|i| i["attributes"]["version"].as_str())
+        .filter(|i| i["type"] == "preReleaseVersions")
+        .find(|i| linked.is_none_or(|id| i["id"] == id))
+        .and_then(|i| i["attributes"][attribute].as_str())
         .map(crate::asc::error::sanitize)
 }
 
@@ -269,24 +285,43 @@ fn not_found_as(e: crate::asc::AscError, message: &str) -> Error {
     }
 }
 
-/// The build for (version, build number) of an app, in any processing state.
-async fn find_build(client: &AscClient, app_id: &str, version: &str, number: &str) -> Result<String, Error> {
-    let url = client.url(
-        "/v1/builds",
-        &[
-            ("filter[app]", app_id),
-            ("filter[version]", number),
-            ("filter[preReleaseVersion.version]", version),
-            ("filter[processingState]", "PROCESSING,FAILED,INVALID,VALID"),
-            ("limit", "10"),
-        ],
-    )?;
-    let builds: Vec<Build> = client.get_all(url).await?;
-    builds
-        .into_iter()
-        .find(|b| b.attributes.as_ref().and_then(|a| a.version.as_deref()) == Some(number))
-        .map(|b| b.id)
-        .ok_or_else(|| DistributionError::NotFound(format!("no build {version} ({number}) for app {app_id}")).into())
+/// The build for (version, build number[, platform]) of an app, in any processing state, with the
+/// platform of its train. One number on several platforms needs `--platform` to pick one.
+async fn find_build(
+    client: &AscClient,
+    app_id: &str,
+    version: &str,
+    number: &str,
+    platform: Option<&str>,
+) -> Result<(String, Option<String>), Error> {
+    let found = builds_of(
+        client,
+        BuildQuery {
+            app_id,
+            short_version: version,
+            platform,
+            number: Some(number),
+            unexpired_only: false,
+        },
+    )
+    .await?;
+    let mut platforms: Vec<&str> = found.iter().filter_map(|t| t.platform.as_deref()).collect();
+    platforms.sort_unstable();
+    platforms.dedup();
+    if found.len() > 1 && platforms.len() > 1 {
+        return Err(Error::usage(format!(
+            "build {version} ({number}) exists on several platforms ({})",
+            platforms.join(", ")
+        ))
+        .with_hint("pass --platform to say which one"));
+    }
+    let first = found.into_iter().next().ok_or_else(|| {
+        let on = platform.map(|p| format!(" on {p}")).unwrap_or_default();
+        Error::from(DistributionError::NotFound(format!(
+            "no build {version} ({number}){on} for app {app_id}"
+        )))
+    })?;
+    Ok((first.build.id, first.platform.or(platform.map(str::to_string))))
 }
 
 /// GETs the build (with its app), polling while it is PROCESSING.
@@ -356,6 +391,7 @@ pub async fn after_upload(
         app_id,
         build_id,
         short_version: Some(req.short_version.clone()),
+        platform: Some(req.platform.clone()),
         uses_non_exempt_encryption: outcome.uses_non_exempt_encryption,
     };
     let r = distribution::distribute(client, &target, &d, outcome).await;

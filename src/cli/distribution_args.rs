@@ -13,7 +13,7 @@ pub struct DistributionArgs {
     /// Internal groups with access to all builds are skipped (they get it by themselves).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub groups: Vec<String>,
-    /// What to Test for --locale (over 4000 characters is truncated with a warning).
+    /// What to Test for --locale (emoji are removed and over 4000 UTF-8 bytes is truncated, with a warning).
     #[arg(long, value_name = "TEXT", conflicts_with_all = ["what_to_test_file", "what_to_test_json"])]
     pub what_to_test: Option<String>,
     /// What to Test for --locale, read from a file.

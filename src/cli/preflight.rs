@@ -301,11 +301,17 @@ async fn build_number(
                 Some(u) => crate::publish::preflight::asset_file(client, &u.id).await?,
                 None => None,
             };
-            let server = file
-                .as_ref()
-                .and_then(|f| f.attributes.as_ref()?.source_file_checksums.as_ref()?.file.as_ref())
+            let attrs = file.as_ref().and_then(|f| f.attributes.as_ref());
+            let server = attrs
+                .and_then(|a| a.source_file_checksums.as_ref()?.file.as_ref())
+                .filter(|c| !c.hash.is_empty())
                 .map(|c| c.hash.clone());
-            if server.is_some_and(|s| s.eq_ignore_ascii_case(&md5)) {
+            // Without Apple's checksum, the same name and size is how `upload` recognises it too.
+            let same_file = match server {
+                Some(s) => s.eq_ignore_ascii_case(&md5),
+                None => crate::publish::preflight::recognised_without_checksum(attrs, req) == Some(true),
+            };
+            if same_file {
                 ok(
                     "upload",
                     "this file was already uploaded: nothing to send, upload would wait for it",

@@ -69,6 +69,11 @@ pub struct SimArgs {
     #[arg(long)]
     pub drop_commit_response: bool,
 
+    /// Answer `sourceFileChecksums.file: null` after a commit, keeping only `composite` (what
+    /// Apple answers clients that send no checksum): tests re-run detection without the echo.
+    #[arg(long)]
+    pub omit_file_checksum: bool,
+
     /// Refuse tokens whose `iat` is older than SECS (proves the client mints fresh tokens).
     #[arg(long, value_name = "SECS")]
     pub token_max_age: Option<u64>,
@@ -119,7 +124,7 @@ pub struct TestFlightArgs {
 
     /// Pre-existing build (with its upload, pre-release version and beta detail), repeatable;
     /// state: valid (default), no-compliance, invalid, processing, expired.
-    #[arg(long = "seed-build", value_name = "[BUNDLE_ID:]VERSION=BUILD[:STATE]")]
+    #[arg(long = "seed-build", value_name = "[BUNDLE_ID:]VERSION=BUILD[:STATE][/PLATFORM]")]
     pub seed_builds: Vec<BuildSeed>,
 
     /// ITMS code processing reports as a warning (state.warnings) on builds it finds valid,
@@ -221,6 +226,7 @@ fn config(args: SimArgs) -> Result<SimConfig, Error> {
             fail_part_rate: args.fail_part_rate,
             rate_limit_after: args.rate_limit_after,
             drop_commit_response: args.drop_commit_response,
+            omit_file_checksum: args.omit_file_checksum,
             token_max_age: args.token_max_age.map(Duration::from_secs),
             latency: Duration::from_millis(args.latency_ms),
             seed: args.seed,

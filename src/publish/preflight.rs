@@ -93,6 +93,77 @@ async fn list_builds(client: &AscClient, app_id: &str, req: &UploadRequest) -> R
     client.get_all(url).await
 }
 
+/// A build with the platform of the version train Apple linked it to (None: not said).
+#[derive(Debug, Clone)]
+pub struct TrainBuild {
+    pub build: Build,
+    pub platform: Option<String>,
+}
+
+/// What [`builds_of`] looks for.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildQuery<'a> {
+    pub app_id: &'a str,
+    pub short_version: &'a str,
+    pub platform: Option<&'a str>,
+    /// One CFBundleVersion, else every build of the version.
+    pub number: Option<&'a str>,
+    pub unexpired_only: bool,
+}
+
+/// The builds of a version (and platform), in every processing state, each with the platform of
+/// its train. The same version number can exist once per platform (an iOS and a tvOS 2.0): Apple
+/// filters by platform, and a build whose included train names another version or platform is
+/// dropped here too, so a server ignoring a filter never hands us another platform's build.
+pub async fn builds_of(client: &AscClient, q: BuildQuery<'_>) -> Result<Vec<TrainBuild>, AscError> {
+    let mut params = vec![
+        ("filter[app]", q.app_id),
+        ("filter[preReleaseVersion.version]", q.short_version),
+        ("filter[processingState]", "PROCESSING,FAILED,INVALID,VALID"),
+        ("include", "preReleaseVersion"),
+        ("limit", "200"),
+    ];
+    if let Some(p) = q.platform {
+        params.push(("filter[preReleaseVersion.platform]", p));
+    }
+    if let Some(n) = q.number {
+        params.push(("filter[version]", n));
+    }
+    if q.unexpired_only {
+        params.push(("filter[expired]", "false"));
+    }
+    let url = client.url("/v1/builds", &params)?;
+    let (builds, included) = client.get_all_included::<Build>(url).await?;
+    Ok(builds
+        .into_iter()
+        .filter_map(|b| {
+            let train = b.related_id("preReleaseVersion").and_then(|id| {
+                included
+                    .iter()
+                    .find(|i| i["type"] == "preReleaseVersions" && i["id"] == id)
+            });
+            let attr = |name: &str| train.and_then(|t| t["attributes"][name].as_str());
+            if attr("version").is_some_and(|v| v != q.short_version) {
+                return None;
+            }
+            let platform = attr("platform");
+            if let (Some(want), Some(got)) = (q.platform, platform) {
+                if want != got {
+                    return None;
+                }
+            }
+            let number = b.attributes.as_ref().and_then(|a| a.version.as_deref());
+            if q.number.is_some_and(|n| number != Some(n)) {
+                return None;
+            }
+            Some(TrainBuild {
+                platform: platform.map(str::to_string),
+                build: b,
+            })
+        })
+        .collect())
+}
+
 /// The ASSET file of an upload.
 pub async fn asset_file(client: &AscClient, upload_id: &str) -> Result<Option<BuildUploadFile>, AscError> {
     let url = client.url(
@@ -136,19 +207,35 @@ pub async fn plan(
         match upload_state(u) {
             BuildUploadState::Complete | BuildUploadState::Processing => {
                 let file = asset_file(client, &u.id).await?;
-                let server = file
-                    .as_ref()
-                    .and_then(|f| f.attributes.as_ref())
+                let attrs = file.as_ref().and_then(|f| f.attributes.as_ref());
+                let server = attrs
                     .and_then(|a| a.source_file_checksums.as_ref())
                     .and_then(|c| c.file.as_ref())
-                    .filter(|c| c.algorithm.eq_ignore_ascii_case("MD5"))
+                    .filter(|c| c.algorithm.eq_ignore_ascii_case("MD5") && !c.hash.is_empty())
                     .map(|c| c.hash.clone());
-                let Some(server) = server else {
-                    let detail = " (App Store Connect holds no checksum to tell whether from this file)";
-                    return Err(used(req, &uploads, &builds, detail).into());
+                let same = match server {
+                    Some(server) => server.eq_ignore_ascii_case(&local_md5.get().await?),
+                    // Apple keeps the whole-file checksum only when the committing client sent one
+                    // (`file: null`, only `composite` otherwise). What it always returns is the
+                    // file's name and size: a different size is a different file; the same name
+                    // and size is taken as this file, and said so.
+                    None => match recognised_without_checksum(attrs, req) {
+                        Some(true) => {
+                            warnings.push(format!(
+                                "App Store Connect kept no checksum of the earlier upload of {} ({}); it was \
+                                 recognised as this file by its name and size ({} bytes)",
+                                req.short_version, req.version, req.file_size
+                            ));
+                            true
+                        }
+                        Some(false) => false,
+                        None => {
+                            let detail = " (App Store Connect holds no checksum to tell whether from this file)";
+                            return Err(used(req, &uploads, &builds, detail).into());
+                        }
+                    },
                 };
-                let local = local_md5.get().await?;
-                if server.eq_ignore_ascii_case(&local) {
+                if same {
                     return Ok(Plan::AlreadyUploaded {
                         upload: Box::new((*u).clone()),
                     });
@@ -235,11 +322,50 @@ pub async fn plan(
     Ok(Plan::New)
 }
 
+/// Without a whole-file checksum: `Some(false)` when the size differs, `Some(true)` when name and
+/// size match, `None` when Apple's record cannot tell.
+pub fn recognised_without_checksum(
+    attrs: Option<&crate::asc::model::BuildUploadFileAttributes>,
+    req: &UploadRequest,
+) -> Option<bool> {
+    let size = attrs?.file_size?;
+    if size != req.file_size {
+        return Some(false);
+    }
+    attrs?
+        .file_name
+        .as_deref()
+        .is_some_and(|n| n == req.file_name)
+        .then_some(true)
+}
+
 /// The conflict for a 409 DUPLICATE from App Store Connect itself, with the numbers in use.
-pub async fn duplicate(client: &AscClient, app_id: &str, req: &UploadRequest, apple: String) -> Error {
+/// Apple's `meta.previousBundleVersion` (the number a new build must exceed) counts as one, also
+/// when the lists do not show it (another platform's or a deleted upload's number).
+pub async fn duplicate(
+    client: &AscClient,
+    app_id: &str,
+    req: &UploadRequest,
+    apple: &crate::asc::error::ApiError,
+) -> Error {
     let uploads = list_uploads(client, app_id, req, None).await.unwrap_or_default();
     let builds = list_builds(client, app_id, req).await.unwrap_or_default();
-    used(req, &uploads, &builds, &format!(" ({apple})")).into()
+    let previous = apple.previous_bundle_version().map(sanitize);
+    let mut detail = format!(" ({apple})");
+    if let Some(p) = &previous {
+        detail = format!("; App Store Connect needs a build number higher than {p}{detail}");
+    }
+    let mut err = used(req, &uploads, &builds, &detail);
+    if let (Some(p), PublishError::BuildNumberUsed { highest, next, .. }) = (previous, &mut err) {
+        if highest
+            .as_deref()
+            .is_none_or(|h| compare_build_numbers(&p, h) == Ordering::Greater)
+        {
+            *next = Some(next_build_number(&p));
+            *highest = Some(p);
+        }
+    }
+    err.into()
 }
 
 fn used(req: &UploadRequest, uploads: &[BuildUpload], builds: &[Build], detail: &str) -> PublishError {

@@ -296,26 +296,31 @@ async fn answer_compliance(
     }
 }
 
-/// Finds the build for the version/build number through `/v1/builds`.
+/// Finds the build for the version/build number on the upload's platform through `/v1/builds`.
+/// A build Apple links to another upload is someone else's (the same number re-sent elsewhere).
 async fn find_build(client: &AscClient, outcome: &Outcome) -> Result<Option<String>, Error> {
     let (Some(app), Some(short), Some(build)) = (&outcome.app_id, &outcome.version, &outcome.build_number) else {
         return Ok(None);
     };
-    let url = client.url(
-        "/v1/builds",
-        &[
-            ("filter[app]", app.as_str()),
-            ("filter[version]", build.as_str()),
-            ("filter[preReleaseVersion.version]", short.as_str()),
-            ("filter[processingState]", "PROCESSING,FAILED,INVALID,VALID"),
-            ("limit", "10"),
-        ],
-    )?;
-    let builds: Vec<Build> = client.get_all(url).await?;
-    Ok(builds
+    let found = crate::publish::preflight::builds_of(
+        client,
+        crate::publish::preflight::BuildQuery {
+            app_id: app,
+            short_version: short,
+            platform: outcome.platform.as_deref(),
+            number: Some(build),
+            unexpired_only: false,
+        },
+    )
+    .await?;
+    Ok(found
         .into_iter()
-        .find(|b| b.attributes.as_ref().and_then(|a| a.version.as_deref()) == Some(build.as_str()))
-        .map(|b| b.id))
+        .find(|t| {
+            t.build
+                .related_id("buildUpload")
+                .is_none_or(|u| outcome.upload_id.as_deref().is_none_or(|mine| u == mine))
+        })
+        .map(|t| t.build.id))
 }
 
 /// Seconds since `start`, for stage timings.

@@ -272,7 +272,7 @@ async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) ->
         {
             Ok(doc) => return Ok(doc.data),
             Err(AscError::Api(a)) if a.status == 409 && a.has_code("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE") => {
-                return Err(preflight::duplicate(client, app_id, req, a.to_string()).await);
+                return Err(preflight::duplicate(client, app_id, req, &a).await);
             }
             Err(AscError::Ambiguous { message, .. }) => {
                 let found = preflight::list_uploads(client, app_id, req, Some(&req.version)).await?;

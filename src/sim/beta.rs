@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SimError;
 use super::keys;
-use super::seed::{GroupKind, SeedState, TestFlightConfig};
+use super::seed::{BuildSeed, GroupKind, SeedState, TestFlightConfig};
 use super::state::{Build, PreReleaseVersion, StateDetail, Store, Upload, UploadState};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -299,7 +299,7 @@ impl Store {
         for (i, b) in cfg.builds.iter().enumerate() {
             let app_id = app_of(self, &b.app)?;
             if self
-                .duplicate_of(&app_id, "IOS", &b.short_version, &b.version)
+                .duplicate_of(&app_id, &b.platform, &b.short_version, &b.version)
                 .is_some()
             {
                 continue;
@@ -307,7 +307,7 @@ impl Store {
             // Older seeds first, an hour apart, all in the past: sorting by uploadedDate works.
             let age = count.saturating_sub(i64::try_from(i).unwrap_or(0));
             let uploaded = now.saturating_sub(age.saturating_mul(3_600_000));
-            self.seed_build(&app_id, &b.short_version, &b.version, b.state, uploaded);
+            self.seed_build(&app_id, b, uploaded);
         }
         Ok(())
     }
@@ -344,11 +344,17 @@ impl Store {
         self.beta.app_localizations.insert(loc.id.clone(), loc);
     }
 
-    fn seed_build(&mut self, app_id: &str, short: &str, version: &str, state: SeedState, uploaded: i64) {
+    fn seed_build(&mut self, app_id: &str, seed: &BuildSeed, uploaded: i64) {
+        let (short, version, state, platform) = (
+            seed.short_version.as_str(),
+            seed.version.as_str(),
+            seed.state,
+            seed.platform.as_str(),
+        );
         let prv_id = match self
             .pre_release_versions
             .values()
-            .find(|p| p.app_id == app_id && p.version == short && p.platform == "IOS")
+            .find(|p| p.app_id == app_id && p.version == short && p.platform == platform)
         {
             Some(p) => p.id.clone(),
             None => {
@@ -358,7 +364,7 @@ impl Store {
                     seq,
                     app_id: app_id.to_owned(),
                     version: short.to_owned(),
-                    platform: "IOS".into(),
+                    platform: platform.to_owned(),
                 };
                 let id = p.id.clone();
                 self.pre_release_versions.insert(id.clone(), p);
@@ -378,7 +384,7 @@ impl Store {
             app_id: app_id.to_owned(),
             short_version: short.to_owned(),
             version: version.to_owned(),
-            platform: "IOS".into(),
+            platform: platform.to_owned(),
             created: uploaded.saturating_sub(120_000),
             uploaded: Some(uploaded),
             state: upload_state,
@@ -445,7 +451,7 @@ pub(crate) fn warning_for(code: &str) -> StateDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::seed::{BuildSeed, GroupSeed};
+    use crate::sim::seed::GroupSeed;
 
     fn scene(complete: bool) -> Store {
         let mut store = Store::default();

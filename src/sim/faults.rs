@@ -15,6 +15,9 @@ pub struct Faults {
     pub drop_commit_response: bool,
     /// Reject tokens whose `iat` is older than this (proves the client re-mints tokens).
     pub token_max_age: Option<Duration>,
+    /// Answer `sourceFileChecksums.file: null` (only `composite` filled) even when the commit
+    /// carried a file checksum, as Apple does for clients that send none.
+    pub omit_file_checksum: bool,
     /// Added before every response.
     pub latency: Duration,
     /// Seed for every random decision (failed parts, part order), so runs are reproducible.
@@ -29,6 +32,7 @@ impl Default for Faults {
             rate_limit_burst: 2,
             drop_commit_response: false,
             token_max_age: None,
+            omit_file_checksum: false,
             latency: Duration::ZERO,
             seed: 0,
         }

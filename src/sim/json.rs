@@ -261,7 +261,7 @@ pub(crate) fn upload_file(base: &str, f: &UploadFile) -> Value {
     };
     let checksums = match &f.checksums {
         Some(c) => json!({
-            "file": { "hash": c.file_md5, "algorithm": "MD5" },
+            "file": c.file_md5.as_ref().map(|h| json!({ "hash": h, "algorithm": "MD5" })),
             "composite": { "hash": c.composite_md5, "algorithm": "MD5" },
         }),
         None => json!({ "file": null, "composite": null }),
@@ -271,7 +271,8 @@ pub(crate) fn upload_file(base: &str, f: &UploadFile) -> Value {
         "id": f.id,
         "attributes": {
             "assetDeliveryState": { "errors": [], "warnings": [], "state": f.state.as_str() },
-            "assetToken": complete.then(|| format!("PurpleSource/v4/{}/{}", &f.upload_id, f.file_name)),
+            // Apple answers the token from the reservation on (recorded by eas-cli), not only once complete.
+            "assetToken": format!("PurpleSource/v4/{}/{}", &f.upload_id, f.file_name),
             "assetType": f.asset_type,
             "fileName": f.file_name,
             "fileSize": f.file_size,

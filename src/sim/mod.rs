@@ -17,8 +17,8 @@
 //!   without export compliance: 422 `STATE_ERROR.ENTITY_STATE_INVALID`; unknown group, build or
 //!   tester in a linkage: 404 `NOT_FOUND`; a group or tester of another app: 422;
 //! - What to Test: a second localization for a locale is 409
-//!   `ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE`; `whatsNew` over 4000 characters (characters,
-//!   not bytes) is 409 `ENTITY_ERROR.ATTRIBUTE.INVALID.TOO_LONG` with `source.pointer`
+//!   `ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE`; `whatsNew` over 4000 bytes (UTF-8 bytes,
+//!   not characters) is 409 `ENTITY_ERROR.ATTRIBUTE.INVALID.TOO_LONG` with `source.pointer`
 //!   `/data/attributes/whatsNew`;
 //! - `POST buildBetaNotifications` while auto-notify is on: 409
 //!   `STATE_ERROR.ENTITY_STATE_INVALID`, detail containing "auto-notify already enabled";

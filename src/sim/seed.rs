@@ -107,7 +107,8 @@ impl FromStr for SeedState {
     }
 }
 
-/// `[BUNDLE_ID:]VERSION=BUILD[:state]`, e.g. `1.0.0=42:invalid`.
+/// `[BUNDLE_ID:]VERSION=BUILD[:state][/PLATFORM]`, e.g. `1.0.0=42:invalid` or `1.0.0=42/TV_OS`
+/// (the same version can exist once per platform, as separate trains).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildSeed {
     pub app: Option<String>,
@@ -116,6 +117,8 @@ pub struct BuildSeed {
     /// CFBundleVersion (the build number).
     pub version: String,
     pub state: SeedState,
+    /// Apple's platform of the train: IOS (default), MAC_OS, TV_OS or VISION_OS.
+    pub platform: String,
 }
 
 /// Splits a leading `BUNDLE_ID:` off: recognised when the text before the first ':' contains a
@@ -178,7 +181,16 @@ impl FromStr for BuildSeed {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (app, rest) = split_app(s);
-        let bad = || format!("'{s}' is not [BUNDLE_ID:]VERSION=BUILD[:state], e.g. 1.0.0=42 or 1.0.0=43:invalid");
+        let bad = || {
+            format!(
+                "'{s}' is not [BUNDLE_ID:]VERSION=BUILD[:state][/PLATFORM], e.g. 1.0.0=42 or 1.0.0=43:invalid/TV_OS"
+            )
+        };
+        let (rest, platform) = match rest.rsplit_once('/') {
+            Some((r, p)) if ["IOS", "MAC_OS", "TV_OS", "VISION_OS"].contains(&p.trim()) => (r, p.trim()),
+            Some(_) => return Err(bad()),
+            None => (rest, "IOS"),
+        };
         let (short, tail) = rest.split_once('=').ok_or_else(bad)?;
         let (version, state) = match tail.split_once(':') {
             Some((v, st)) => (v, st.trim().parse()?),
@@ -198,6 +210,7 @@ impl FromStr for BuildSeed {
             short_version: short.to_owned(),
             version: version.to_owned(),
             state,
+            platform: platform.to_owned(),
         })
     }
 }
@@ -243,6 +256,10 @@ mod tests {
             (b.app.as_deref(), b.short_version.as_str(), b.state),
             (Some("com.x.y"), "2.0", SeedState::Valid)
         );
+        let b: BuildSeed = "2.0=7:invalid/TV_OS".parse().unwrap();
+        assert_eq!((b.platform.as_str(), b.state), ("TV_OS", SeedState::Invalid));
+        assert_eq!("2.0=7".parse::<BuildSeed>().unwrap().platform, "IOS");
+        assert!("2.0=7/ANDROID".parse::<BuildSeed>().is_err());
         assert!("1.0=x".parse::<BuildSeed>().is_err());
         assert!("1.0=4:weird".parse::<BuildSeed>().is_err());
     }

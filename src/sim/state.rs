@@ -120,7 +120,9 @@ pub(crate) struct PartReceived {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct FileChecksums {
-    pub file_md5: String,
+    /// Echoed only when the commit carried one (Apple answers `file: null` otherwise).
+    #[serde(default)]
+    pub file_md5: Option<String>,
     pub composite_md5: String,
 }
 

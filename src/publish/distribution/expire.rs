@@ -9,7 +9,7 @@ use crate::asc::testflight::request;
 use crate::error::Error;
 use crate::outcome::Outcome;
 use crate::publish::distribution::say;
-use crate::publish::preflight::seg;
+use crate::publish::preflight::{BuildQuery, TrainBuild, builds_of, seg};
 
 /// What expiring one build did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,32 +31,43 @@ pub async fn expire(client: &AscClient, build_id: &str) -> Result<Expired, Error
     Ok(Expired::Now)
 }
 
-/// Expires the app's other unexpired builds of `short_version`.
+/// Expires the app's other unexpired builds of `short_version` on `platform`. Only builds Apple
+/// places on that platform's train are touched: an iOS 2.0 and a tvOS 2.0 are different trains,
+/// and a build whose train Apple did not name is left alone (a wrong expiry cannot be undone).
 pub async fn expire_previous(
     client: &AscClient,
     app_id: &str,
     short_version: &str,
+    platform: &str,
     keep: &str,
     quiet: bool,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    let url = client.url(
-        "/v1/builds",
-        &[
-            ("filter[app]", app_id),
-            ("filter[preReleaseVersion.version]", short_version),
-            ("filter[expired]", "false"),
-            ("filter[processingState]", "PROCESSING,FAILED,INVALID,VALID"),
-            ("limit", "200"),
-        ],
-    )?;
-    let builds: Vec<Build> = client.get_all(url).await?;
-    for b in builds.iter().filter(|b| b.id != keep) {
+    let builds = builds_of(
+        client,
+        BuildQuery {
+            app_id,
+            short_version,
+            platform: Some(platform),
+            number: None,
+            unexpired_only: true,
+        },
+    )
+    .await?;
+    for TrainBuild { build: b, platform: p } in builds.iter().filter(|t| t.build.id != keep) {
         if b.attributes.as_ref().and_then(|a| a.expired) == Some(true) {
             continue;
         }
-        expire(client, &b.id).await?;
         let number = b.attributes.as_ref().and_then(|a| a.version.as_deref()).unwrap_or("?");
+        if p.is_none() {
+            outcome.warnings.push(format!(
+                "--expire-previous: build {short_version} ({number}), id {}, was not expired: App Store Connect \
+                 did not say which platform it belongs to",
+                b.id
+            ));
+            continue;
+        }
+        expire(client, &b.id).await?;
         say(
             quiet,
             &format!("  expired build {short_version} ({number}), id {}", b.id),

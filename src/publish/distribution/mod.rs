@@ -32,7 +32,8 @@ use crate::outcome::{GroupKind, GroupResult, Outcome};
 pub struct Distribution {
     /// Beta group names (case-insensitive) or ids.
     pub groups: Vec<String>,
-    /// (locale, What to Test text); texts over 4000 characters are truncated with a warning.
+    /// (locale, What to Test text); emoji are removed and texts over 4000
+    /// UTF-8 bytes truncated, each with a warning.
     pub what_to_test: Vec<(String, String)>,
     pub notify: bool,
     /// Tester emails to give the build individually.
@@ -62,6 +63,8 @@ pub struct Target {
     pub build_id: String,
     /// CFBundleShortVersionString, needed by `expire_previous`.
     pub short_version: Option<String>,
+    /// Apple's platform of the build's train (IOS, TV_OS, …), needed by `expire_previous`.
+    pub platform: Option<String>,
     /// The build's `usesNonExemptEncryption` (None: unanswered).
     pub uses_non_exempt_encryption: Option<bool>,
 }
@@ -216,11 +219,13 @@ pub async fn distribute(
     }
     // 6. Older builds.
     if d.expire_previous {
-        match &target.short_version {
-            Some(v) => expire::expire_previous(client, &target.app_id, v, &target.build_id, d.quiet, outcome).await?,
-            None => outcome
+        match (&target.short_version, &target.platform) {
+            (Some(v), Some(p)) => {
+                expire::expire_previous(client, &target.app_id, v, p, &target.build_id, d.quiet, outcome).await?
+            }
+            _ => outcome
                 .warnings
-                .push("--expire-previous: the build's version is unknown; nothing was expired".into()),
+                .push("--expire-previous: the build's version or platform is unknown; nothing was expired".into()),
         }
     }
     let failed: Vec<&str> = outcome

@@ -91,13 +91,14 @@ pub async fn check(
         ));
     }
     for (locale, text) in &d.what_to_test {
-        let n = text.chars().count();
-        let cut = if n > super::what_to_test::MAX_CHARS {
-            format!(" ({n} characters: truncated to {})", super::what_to_test::MAX_CHARS)
-        } else {
+        let mut changes = Vec::new();
+        super::what_to_test::fit(locale, text, &mut changes);
+        let note = if changes.is_empty() {
             String::new()
+        } else {
+            format!(" ({})", changes.join("; "))
         };
-        plan.push(ok("what to test", format!("set What to Test for {locale}{cut}")));
+        plan.push(ok("what to test", format!("set What to Test for {locale}{note}")));
     }
     if d.submit_beta_review {
         plan.push(ok(

@@ -20,19 +20,20 @@ fn valid_locale(s: &str) -> bool {
         && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-/// `whatsNew`: a string or null, at most 4000 characters (Apple counts characters, not bytes).
+/// `whatsNew`: a string or null, at most 4000 bytes of UTF-8 (field reports, which fastlane
+/// follows: a text of fewer than 4000 characters but more bytes is refused).
 fn whats_new(attrs: &Map<String, Value>) -> Result<Option<Option<String>>, ApiError> {
     match attrs.get("whatsNew") {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
         Some(Value::String(s)) => {
-            let n = s.chars().count();
+            let n = s.len();
             if n > WHATS_NEW_MAX {
                 return Err(ApiError::new(
                     409,
                     "ENTITY_ERROR.ATTRIBUTE.INVALID.TOO_LONG",
                     "The provided entity includes an attribute with a value that is too long",
-                    format!("'whatsNew' is {n} characters long; the maximum is {WHATS_NEW_MAX}."),
+                    format!("'whatsNew' is {n} bytes long; the maximum is {WHATS_NEW_MAX}."),
                 )
                 .pointer("/data/attributes/whatsNew")
                 .meta(json!({ "maxLength": WHATS_NEW_MAX, "length": n })));
