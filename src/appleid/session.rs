@@ -160,6 +160,9 @@ impl Session {
                 "authenticateForSession answered without SessionId/SharedSecret".into(),
             ));
         };
+        // Session credentials learnt at run time: masked and redacted like the password.
+        crate::output::protect(id);
+        crate::output::protect(secret);
         s.session_id = id.to_string();
         s.shared_secret = Secret::new(secret.to_string());
         Ok(s)
@@ -182,6 +185,7 @@ impl Session {
                     && !n.is_empty()
                     && n.bytes().all(|b| b.is_ascii_graphic() && b != b'=' && b != b';') =>
             {
+                crate::output::protect(t);
                 Ok(DsToken {
                     cookie_name: n.to_string(),
                     token: Secret::new(t.to_string()),

@@ -37,19 +37,20 @@ pub fn run(args: PreflightArgs) -> Result<i32, Error> {
         .build()
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))
         .and_then(|rt| rt.block_on(run_with(&args, &env, &mut outcome)));
+    let secrets = args.upload.report.tokens();
     match result {
         Ok(()) => {
             outcome.exit_code = 0;
-            render_plan(&outcome, format);
+            render_plan(&crate::cli::reporting::redacted(&outcome, &secrets), format);
             Ok(0)
         }
         Err(e) => {
             outcome.fail(&e);
-            render_plan(&outcome, format);
+            render_plan(&crate::cli::reporting::redacted(&outcome, &secrets), format);
             if format == Format::Json {
-                eprintln!("error: {}", e.message());
+                eprintln!("error: {}", crate::output::redact(e.message()));
                 if let Some(h) = e.hint() {
-                    eprintln!("  fix: {h}");
+                    eprintln!("  fix: {}", crate::output::redact(h));
                 }
                 Ok(e.exit_code())
             } else {

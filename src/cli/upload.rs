@@ -67,7 +67,6 @@ pub struct UploadArgs {
 }
 
 pub fn run(args: UploadArgs) -> Result<i32, Error> {
-    crate::cli::reporting::mask_early(&crate::cli::reporting::process_env(), &secrets(&args));
     let env = Env::from_process();
     let mut outcome = Outcome::new();
     let result = tokio::runtime::Builder::new_multi_thread()
