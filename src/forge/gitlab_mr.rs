@@ -114,11 +114,20 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response, CallError> 
                 .map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string()))
         })
         .unwrap_or_else(|| text.chars().take(200).collect());
+    if resp_is_redirect(status) {
+        return Err(CallError::Other(format!(
+            "HTTP {status}: a redirect to another host was not followed (the token is only sent to CI_API_V4_URL)"
+        )));
+    }
     if matches!(status, 401 | 403 | 404) {
         Err(CallError::Denied { status, message })
     } else {
         Err(CallError::Other(format!("HTTP {status} {message}")))
     }
+}
+
+fn resp_is_redirect(status: u16) -> bool {
+    (300..400).contains(&status)
 }
 
 fn net(e: reqwest::Error) -> CallError {
@@ -128,6 +137,7 @@ fn net(e: reqwest::Error) -> CallError {
 
 async fn sticky_note(t: &GitLabTarget, token: &Token, marker: &str, body: &str) -> Result<CommentAction, CallError> {
     let http = reqwest::Client::builder()
+        .redirect(super::same_origin_redirects())
         .connect_timeout(Duration::from_secs(15))
         .timeout(Duration::from_secs(60))
         .build()
