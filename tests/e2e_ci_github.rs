@@ -125,8 +125,8 @@ async fn a_published_build_reports_everywhere_and_the_comment_is_sticky() {
         .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
 
-    // Masks come before anything else, one per key line.
-    let first_lines: Vec<&str> = run.stderr.lines().take(key_lines(&world.key_pem).len() + 2).collect();
+    // Masks come before anything else, one per key line and the token (not the public armour).
+    let first_lines: Vec<&str> = run.stderr.lines().take(key_lines(&world.key_pem).len() + 1).collect();
     assert!(
         first_lines.iter().all(|l| l.starts_with("::add-mask::")),
         "{first_lines:?}"

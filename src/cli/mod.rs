@@ -118,6 +118,19 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             eprint!("{masks}");
         }
     }
+    let extra_root_ca = match &cli.command {
+        Command::Upload(a) => a.extra_root_ca.as_deref(),
+        Command::Preflight(a) => a.upload.extra_root_ca.as_deref(),
+        _ => None,
+    };
+    if let Some(ca) = extra_root_ca {
+        let from = crate::ci::endpoints::source_of("ASC_EXTRA_ROOT_CA", "--extra-root-ca", ca);
+        crate::ci::endpoints::print_warnings(&[crate::ci::endpoints::root_ca_warning(
+            ca,
+            from,
+            "for provisioning profiles and code signatures, besides Apple's",
+        )]);
+    }
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Validate(args) => validate::run(args),
