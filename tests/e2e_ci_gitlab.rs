@@ -22,9 +22,19 @@ fn gitlab(notes: Arc<Mutex<Vec<(u64, String)>>>, forbidden: bool) -> Handler {
         let path = req.uri.split('?').next().unwrap_or("");
         match (req.method.as_str(), path) {
             ("GET", "/api/v4/projects/99/merge_requests/7/notes") => {
-                let items: Vec<Value> = notes.iter().map(|(id, b)| json!({"id": id, "body": b})).collect();
+                // Every note here was posted by the token's user (the project token's bot).
+                let bot = json!({"id": 42, "username": "project_99_bot_1", "name": "asc-publish"});
+                let items: Vec<Value> = notes
+                    .iter()
+                    .map(|(id, b)| json!({"id": id, "body": b, "author": bot}))
+                    .collect();
                 (200, vec![], Value::Array(items).to_string())
             }
+            ("GET", "/api/v4/user") => (
+                200,
+                vec![],
+                json!({"id": 42, "username": "project_99_bot_1", "name": "asc-publish", "bot": true}).to_string(),
+            ),
             ("POST", "/api/v4/projects/99/merge_requests/7/notes") => {
                 let id = 300 + notes.len() as u64;
                 notes.push((id, req.json()["body"].as_str().unwrap_or("").to_string()));
