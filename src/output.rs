@@ -178,7 +178,10 @@ mod tests {
     fn protecting_masks_secret_parts_once_and_redacts_them() {
         let lines = protect_with(PEM, true);
         assert!(!lines.contains("BEGIN"), "{lines}");
-        assert!(lines.contains("::add-mask::MIGTAgEAMBMGByqGSM49AgEGCCqGSM49\n"), "{lines}");
+        assert!(
+            lines.contains("::add-mask::MIGTAgEAMBMGByqGSM49AgEGCCqGSM49\n"),
+            "{lines}"
+        );
         assert_eq!(protect_with(PEM, true), "", "masked twice");
         let hint = "pass -----BEGIN PRIVATE KEY----- text; got MIGTAgEAMBMGByqGSM49AgEGCCqGSM49";
         assert_eq!(redact(hint), "pass -----BEGIN PRIVATE KEY----- text; got ***");

@@ -43,7 +43,11 @@ fn github(state: Arc<Mutex<Gh>>) -> Handler {
                 (200, vec![], Value::Array(items).to_string())
             }
             // An Actions GITHUB_TOKEN cannot read /user.
-            ("GET", "/user") => (403, vec![], json!({"message": "Resource not accessible by integration"}).to_string()),
+            ("GET", "/user") => (
+                403,
+                vec![],
+                json!({"message": "Resource not accessible by integration"}).to_string(),
+            ),
             ("POST", "/repos/octo/app/issues/17/comments") => {
                 let id = 5000 + st.comments.len() as u64;
                 st.comments

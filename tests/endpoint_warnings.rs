@@ -48,14 +48,18 @@ async fn sending_credentials_off_apple_names_the_host_and_the_setting() {
         let mut env = key_env.to_vec();
         env.extend([("ASC_API_URL", api.as_str()), ("GITHUB_ACTIONS", "true")]);
         let (_, e) = run(&["builds", "list", "--bundle-id", "b"], &env);
-        let annotated = e
-            .lines()
-            .any(|l| l.starts_with("::warning title=asc-publish endpoint::") && l.contains(&host) && l.contains("ASC_API_URL"));
+        let annotated = e.lines().any(|l| {
+            l.starts_with("::warning title=asc-publish endpoint::") && l.contains(&host) && l.contains("ASC_API_URL")
+        });
         results.push(("ASC_API_URL on GitHub", annotated, e));
         let mut env = key_env.to_vec();
         env.extend([("ASC_API_URL", api.as_str()), ("ASC_TLS_ROOT_CA", ca.as_str())]);
         let (_, e) = run(&["builds", "list", "--bundle-id", "b"], &env);
-        results.push(("ASC_TLS_ROOT_CA", e.contains("proxy-root.pem") && e.contains("set by ASC_TLS_ROOT_CA"), e));
+        results.push((
+            "ASC_TLS_ROOT_CA",
+            e.contains("proxy-root.pem") && e.contains("set by ASC_TLS_ROOT_CA"),
+            e,
+        ));
         let env = [
             ("ASC_APP_SPECIFIC_PASSWORD", "pw-1234-5678"),
             ("ASC_CONTENT_DELIVERY_URL", api.as_str()),

@@ -186,7 +186,11 @@ async fn github_sticky_comment_is_created_then_patched() {
 async fn github_sticky_comment_found_on_a_later_page() {
     let state = Arc::new(Mutex::new(GitHubState {
         comments: vec![
-            (41, "> quoting: <!-- asc-publish:com.example.demo -->".into(), actions_bot()),
+            (
+                41,
+                "> quoting: <!-- asc-publish:com.example.demo -->".into(),
+                actions_bot(),
+            ),
             (42, "<!-- asc-publish:com.example.demo -->\nold".into(), actions_bot()),
         ],
         filler: 150,
@@ -196,7 +200,11 @@ async fn github_sticky_comment_found_on_a_later_page() {
     let r = github_pr::publish(&target(&base), &Token::new("ghs_test"), &view(1), COMMENT_ONLY).await;
     assert_eq!(r.comment, Some(CommentAction::Updated(42)), "{r:?}");
     let log = log.lock().unwrap();
-    assert_eq!(log.iter().filter(|r| r.method == "GET").count(), 3, "two pages and /user");
+    assert_eq!(
+        log.iter().filter(|r| r.method == "GET").count(),
+        3,
+        "two pages and /user"
+    );
     assert!(log.iter().all(|r| r.method != "POST"));
     log.iter().for_each(assert_github_headers);
 }
@@ -291,10 +299,9 @@ async fn github_never_edits_someone_elses_comment_carrying_the_marker() {
             Some(CommentAction::Created(id)) => id,
             other => panic!("{token_user:?}: want a new comment, got {other:?}"),
         };
-        let st = state.lock().unwrap();
-        assert!(st.comments[..3].iter().all(|c| c.1 == planted), "{token_user:?}: a planted comment was edited");
+        let untouched = state.lock().unwrap().comments[..3].iter().all(|c| c.1 == planted);
+        assert!(untouched, "{token_user:?}: a planted comment was edited");
         // The next run finds and updates its own comment, never the planted ones.
-        drop(st);
         let again = github_pr::publish(&target(&base), &Token::new("ghs_test"), &view(2), COMMENT_ONLY).await;
         assert_eq!(again.comment, Some(CommentAction::Updated(created)), "{token_user:?}");
         let st = state.lock().unwrap();

@@ -139,9 +139,15 @@ async fn gitlab_never_edits_someone_elses_note_carrying_the_marker() {
     };
     let token = Token::new("glpat-test");
     let first = gitlab_mr::publish(&t, &token, &view(1)).await;
-    assert_eq!((first.comment, first.warning), (Some(CommentAction::Created(301)), None));
+    assert_eq!(
+        (first.comment, first.warning),
+        (Some(CommentAction::Created(301)), None)
+    );
     let second = gitlab_mr::publish(&t, &token, &view(2)).await;
-    assert_eq!((second.comment, second.warning), (Some(CommentAction::Updated(301)), None));
+    assert_eq!(
+        (second.comment, second.warning),
+        (Some(CommentAction::Updated(301)), None)
+    );
     let notes = notes.lock().unwrap();
     assert_eq!(notes[0].1, planted, "the planted note was edited");
     assert_eq!(notes.len(), 2);

@@ -20,7 +20,13 @@ use forge_mock::{Handler, Req, mock, view};
 async fn trap_and_redirector() -> (String, Arc<Mutex<Vec<Req>>>) {
     let ok: Handler = Arc::new(|_, _| (200, vec![], "[]".into()));
     let (trap, trap_log) = mock(ok).await;
-    let to_trap: Handler = Arc::new(move |req, _| (302, vec![("location".into(), format!("{trap}{}", req.uri))], String::new()));
+    let to_trap: Handler = Arc::new(move |req, _| {
+        (
+            302,
+            vec![("location".into(), format!("{trap}{}", req.uri))],
+            String::new(),
+        )
+    });
     let (redirector, _) = mock(to_trap).await;
     (redirector, trap_log)
 }
@@ -30,7 +36,9 @@ fn leaked(log: &Arc<Mutex<Vec<Req>>>, secret: &str) -> Vec<String> {
         .map(|l| {
             l.iter()
                 .filter(|r| {
-                    r.headers.iter().any(|(_, v)| v.contains(secret)) || r.body.contains(secret) || r.uri.contains(secret)
+                    r.headers.iter().any(|(_, v)| v.contains(secret))
+                        || r.body.contains(secret)
+                        || r.uri.contains(secret)
                 })
                 .map(|r| format!("{} {}", r.method, r.uri))
                 .collect()
@@ -48,7 +56,10 @@ async fn gitlab_never_sends_its_token_to_another_host() {
     };
     let report = gitlab_mr::publish(&t, &Token::new("glpat-redirect-secret"), &view(1)).await;
     assert_eq!(leaked(&trap, "glpat-redirect-secret"), Vec::<String>::new());
-    assert!(trap.lock().map(|l| l.is_empty()).unwrap_or(false), "followed to another host");
+    assert!(
+        trap.lock().map(|l| l.is_empty()).unwrap_or(false),
+        "followed to another host"
+    );
     let w = report.warning.unwrap_or_default();
     assert!(w.contains("redirect"), "{w}");
 }

@@ -82,7 +82,14 @@ fn live_syntax(md: &str) -> Vec<String> {
         if c == ']' && next == '(' {
             found.push(format!("link/image at {i}: {rest}"));
         }
-        if c == '<' && !(rest.starts_with("<br>") || rest.starts_with("<!-- asc-publish:") || rest.starts_with("<details>") || rest.starts_with("</details>") || rest.starts_with("<summary>") || rest.starts_with("</summary>")) {
+        if c == '<'
+            && !(rest.starts_with("<br>")
+                || rest.starts_with("<!-- asc-publish:")
+                || rest.starts_with("<details>")
+                || rest.starts_with("</details>")
+                || rest.starts_with("<summary>")
+                || rest.starts_with("</summary>"))
+        {
             found.push(format!("HTML or autolink at {i}: {rest}"));
         }
         if matches!(c, '@' | '!' | '~' | '%' | '$' | '&') && (next.is_ascii_alphanumeric()) {
@@ -108,7 +115,10 @@ fn hostile_values_render_as_text_only() {
         let md = markdown::render(&view(&hostile_outcome(v, i)));
         // The marker stays one line and inside its comment.
         let first = md.lines().next().unwrap_or_default();
-        assert!(first.starts_with("<!-- asc-publish:") && first.ends_with(" -->") && first.matches("-->").count() == 1, "{first}");
+        assert!(
+            first.starts_with("<!-- asc-publish:") && first.ends_with(" -->") && first.matches("-->").count() == 1,
+            "{first}"
+        );
         let live = live_syntax(&md);
         assert!(live.is_empty(), "value {v:?} renders live syntax: {live:?}\n{md}");
         // Every table row keeps its columns: unescaped pipes per row equal the header's.
@@ -124,7 +134,10 @@ fn hostile_values_render_as_text_only() {
                     pipes += 1;
                 }
             }
-            assert!([4, 6].contains(&pipes), "value {v:?} breaks a table row ({pipes} pipes): {line}");
+            assert!(
+                [4, 6].contains(&pipes),
+                "value {v:?} breaks a table row ({pipes} pipes): {line}"
+            );
         }
         // The value is still readable (escapes and joiners aside).
         let plain: String = md.chars().filter(|c| *c != '\\' && *c != '\u{200D}').collect();

@@ -69,7 +69,9 @@ fn corpus(dir: &Path) -> Vec<Case> {
     let ed = pem("PRIVATE KEY", ed.as_ref());
     let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa");
     let rsa = pem("PRIVATE KEY", rsa.as_der().expect("rsa der").as_ref());
-    let garbage: Vec<u8> = (0..180u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..180u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
 
     let lines: Vec<&str> = good.lines().collect();
     let with_lines = |f: &dyn Fn(&mut Vec<String>)| {
@@ -321,7 +323,11 @@ fn leaks(secret: &str, text: &str) -> Vec<String> {
             found.push(run);
         }
     }
-    for line in secret.lines().map(str::trim).filter(|l| l.len() >= 8 && !l.contains("-----")) {
+    for line in secret
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.len() >= 8 && !l.contains("-----"))
+    {
         if text.contains(line) {
             found.push(line.to_string());
         }
@@ -341,7 +347,8 @@ fn run(args: &[String], case: &Case, files: &Path, github: bool) -> Out {
     if let Ok(p) = std::env::var("PATH") {
         cmd.env("PATH", p);
     }
-    cmd.env("ASC_KEY_ID", "ZX9R4HXF34").env("ASC_ISSUER_ID", "69a6de7f-03f1-47e3-e053-5b8c7c11a4d1");
+    cmd.env("ASC_KEY_ID", "ZX9R4HXF34")
+        .env("ASC_ISSUER_ID", "69a6de7f-03f1-47e3-e053-5b8c7c11a4d1");
     let mut args = args.to_vec();
     if case.var.starts_with("--") {
         args.extend([case.var.to_string(), case.value.clone()]);
@@ -389,7 +396,15 @@ fn commands(api_url: &str, ipa: &Path, root: &Path, out_json: &Path, format: &st
     let root = root.display().to_string();
     let out_json = out_json.display().to_string();
     vec![
-        common(s(&["upload", &ipa, "--extra-root-ca", &root, "--output-json", &out_json, "-vv"])),
+        common(s(&[
+            "upload",
+            &ipa,
+            "--extra-root-ca",
+            &root,
+            "--output-json",
+            &out_json,
+            "-vv",
+        ])),
         common(s(&["preflight", &ipa, "--extra-root-ca", &root, "--groups", "QA"])),
         common(s(&["builds", "list", "--bundle-id", "com.example.app", "-v"])),
         common(s(&[
@@ -449,5 +464,10 @@ async fn no_broken_key_is_ever_printed_by_any_command_in_any_format() {
     })
     .await
     .expect("join");
-    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -23,7 +23,10 @@ fn fresh_pem() -> String {
         .chunks(64)
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();
-    format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"))
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
 }
 
 struct Out {
@@ -95,7 +98,11 @@ async fn every_command_that_reads_a_secret_masks_it_first_and_only_its_secret_pa
                 .lines()
                 .take_while(|l| l.starts_with("::add-mask::"))
                 .collect();
-            let mut want: Vec<String> = pem.lines().filter(|l| !l.starts_with("-----")).map(str::to_string).collect();
+            let mut want: Vec<String> = pem
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .map(str::to_string)
+                .collect();
             want.push(TOKEN.into());
             want.push(PASSWORD.into());
             for w in want {
@@ -103,7 +110,11 @@ async fn every_command_that_reads_a_secret_masks_it_first_and_only_its_secret_pa
                     failures.push(format!("{}: {w} not masked first:\n{}", args[0], out.stderr));
                 }
             }
-            if out.stderr.lines().any(|l| l.starts_with("::add-mask::") && l.contains("-----")) {
+            if out
+                .stderr
+                .lines()
+                .any(|l| l.starts_with("::add-mask::") && l.contains("-----"))
+            {
                 failures.push(format!("{}: the public armour is masked:\n{}", args[0], out.stderr));
             }
             if out.stdout.contains(PASSWORD) || out.stdout.contains(TOKEN) {
@@ -128,13 +139,11 @@ fn fix_hints_keep_the_public_pem_armour_on_github() {
     let out = run(&["builds", "list", "--bundle-id", "b"], &env);
     assert_eq!(out.code, 3, "{}", out.stderr);
     // The runner would turn a masked armour line into `***` in this hint.
+    assert!(out.stderr.contains("-----BEGIN PRIVATE KEY-----"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("-----BEGIN PRIVATE KEY-----"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        !out.stderr.lines().any(|l| l.starts_with("::add-mask::") && l.contains("PRIVATE KEY")),
+        !out.stderr
+            .lines()
+            .any(|l| l.starts_with("::add-mask::") && l.contains("PRIVATE KEY")),
         "{}",
         out.stderr
     );
@@ -193,7 +202,14 @@ fn a_password_variable_named_by_password_env_is_masked() {
     let mut env = github_env(dir.path(), &outputs, &summary);
     env.push(("MY_APPLE_PW", "zxcv-bnmq-wert-yuio"));
     let out = run(
-        &["upload", "none.ipa", "--apple-id", "dev@example.com", "--password-env", "MY_APPLE_PW"],
+        &[
+            "upload",
+            "none.ipa",
+            "--apple-id",
+            "dev@example.com",
+            "--password-env",
+            "MY_APPLE_PW",
+        ],
         &env,
     );
     assert!(

@@ -327,8 +327,13 @@ fn looks_like_an_id(s: &str) -> Option<&'static str> {
         );
     }
     let uuid = s.len() == 36
-        && s.char_indices()
-            .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() });
+        && s.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
     if uuid {
         return Some("looks like an issuer ID (a UUID), not the private key: pass the .p8 file here");
     }
@@ -484,7 +489,10 @@ fn parse_pem_block(source: &str, what: &str, text: &str, depth: u8) -> Result<Ec
         ));
     }
     if body.trim().is_empty() {
-        return Err(bad(source, format!("{what}: there is nothing between the BEGIN and END lines")));
+        return Err(bad(
+            source,
+            format!("{what}: there is nothing between the BEGIN and END lines"),
+        ));
     }
     let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=') || c.is_whitespace();
     if !body.chars().all(is_b64) {

@@ -86,14 +86,21 @@ mod tests {
 
     #[test]
     fn only_apple_hosts_over_https_are_quiet() {
-        for h in ["api.appstoreconnect.apple.com", "contentdelivery.itunes.apple.com", "APPLE.COM."] {
+        for h in [
+            "api.appstoreconnect.apple.com",
+            "contentdelivery.itunes.apple.com",
+            "APPLE.COM.",
+        ] {
             assert!(is_apple_host(h), "{h}");
         }
         for h in ["evilapple.com", "apple.com.evil.example", "127.0.0.1", "localhost", ""] {
             assert!(!is_apple_host(h), "{h}");
         }
         let url = |s: &str| Url::parse(s).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(endpoint_warning(&url("https://api.appstoreconnect.apple.com/"), "X", "t"), None);
+        assert_eq!(
+            endpoint_warning(&url("https://api.appstoreconnect.apple.com/"), "X", "t"),
+            None
+        );
         let w = endpoint_warning(&url("http://127.0.0.1:8443/"), "ASC_API_URL", "the token").unwrap_or_default();
         assert!(w.contains("127.0.0.1:8443") && w.contains("ASC_API_URL"), "{w}");
         assert!(endpoint_warning(&url("http://api.appstoreconnect.apple.com/"), "X", "t").is_some());
@@ -101,9 +108,14 @@ mod tests {
 
     #[test]
     fn warnings_are_annotations_on_github_and_lines_elsewhere() {
-        let gh: EnvMap = [("GITHUB_ACTIONS".to_string(), "true".to_string())].into_iter().collect();
+        let gh: EnvMap = [("GITHUB_ACTIONS".to_string(), "true".to_string())]
+            .into_iter()
+            .collect();
         let w = vec!["sends it to x".to_string()];
-        assert_eq!(warning_lines(&gh, &w), "::warning title=asc-publish endpoint::sends it to x\n");
+        assert_eq!(
+            warning_lines(&gh, &w),
+            "::warning title=asc-publish endpoint::sends it to x\n"
+        );
         assert_eq!(warning_lines(&EnvMap::new(), &w), "warning: sends it to x\n");
     }
 }

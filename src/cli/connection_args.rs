@@ -79,7 +79,11 @@ pub fn connect(c: &ConnectionArgs, env: &Env, clock: SharedClock) -> Result<(Asc
     };
     let mut warnings = Vec::new();
     if let Ok(url) = crate::asc::client::parse_api_url(&config.api_url) {
-        warnings.extend(endpoints::endpoint_warning(&url, api_url_from, "the App Store Connect API token"));
+        warnings.extend(endpoints::endpoint_warning(
+            &url,
+            api_url_from,
+            "the App Store Connect API token",
+        ));
     }
     if let Some(ca) = &c.tls_root_ca {
         let from = endpoints::source_of("ASC_TLS_ROOT_CA", "--tls-root-ca", ca);

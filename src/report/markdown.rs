@@ -1,9 +1,10 @@
 //! The Markdown report: one body reused for the job summary, the PR/MR comment and the check run.
 //!
 //! Built to be looked at: a one-line verdict with links, a Mermaid timeline, then tables (errors
-//! first), long lists folded into `<details>`. Text from the IPA, from Apple or from the environment is
-//! untrusted and is escaped (see [`cell`]) so it cannot break the table, inject HTML, a link, an
-//! image, a mention or a reference; checked against cmark-gfm, GitHub's renderer. The body is capped at [`MAX_LEN`] bytes.
+//! first), long lists folded into `<details>`. Text from the IPA, from Apple or from the
+//! environment is untrusted and is escaped (see [`cell`]) so it cannot break the table or inject
+//! HTML, a link, an image, a mention or a reference (checked against cmark-gfm, GitHub's
+//! renderer). The body is capped at [`MAX_LEN`] bytes.
 
 use std::fmt::Write as _;
 
@@ -339,7 +340,9 @@ fn cell(text: &str) -> String {
         let www = c.eq_ignore_ascii_case(&'w')
             && next == Some('.')
             && i >= 2
-            && chars.get(i - 2..i).is_some_and(|w| w.iter().all(|x| x.eq_ignore_ascii_case(&'w')));
+            && chars
+                .get(i - 2..i)
+                .is_some_and(|w| w.iter().all(|x| x.eq_ignore_ascii_case(&'w')));
         if (sigil || scheme || www) && next.is_some() {
             out.push(ZWJ);
         }

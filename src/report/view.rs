@@ -201,6 +201,12 @@ pub struct GroupResult {
     pub outcome: GroupOutcome,
 }
 
+/// Whether an id (from Apple, or a saved outcome) can go into a link as it is: Apple's ids are
+/// digits, letters and dashes; anything else (`)`, spaces, `/`) could change where a link points.
+fn url_safe_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,10 +265,4 @@ mod tests {
         .unwrap_or_default();
         assert_eq!(v["status"], "failed");
     }
-}
-
-/// Whether an id (from Apple, or a saved outcome) can go into a link as it is: Apple's ids are
-/// digits, letters and dashes; anything else (`)`, spaces, `/`) could change where a link points.
-fn url_safe_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
