@@ -166,12 +166,21 @@ pub fn protect_secrets(env: &EnvMap, flag_secrets: &[&str], secret_vars: &[&str]
 /// A copy of `outcome` with every known secret (and `extra`) redacted from every field: the one
 /// redaction every renderer (text, JSON, summary, outputs, comments, `--output-json`) sees.
 pub fn redacted(outcome: &Outcome, extra: &[&str]) -> Outcome {
+    // Fails closed: an outcome that cannot be redacted is shown by its status only.
+    let status_only = || {
+        let mut o = Outcome::new();
+        o.status = outcome.status;
+        o.exit_code = outcome.exit_code;
+        o.warnings
+            .push("asc-publish could not redact the outcome, so only its status is shown".into());
+        o
+    };
     let Ok(mut v) = serde_json::to_value(outcome) else {
-        return outcome.clone();
+        return status_only();
     };
     let secrets: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
     redact(&mut v, &secrets);
-    serde_json::from_value(v).unwrap_or_else(|_| outcome.clone())
+    serde_json::from_value(v).unwrap_or_else(|_| status_only())
 }
 
 /// The mode for `ci::publish`, and a warning when `--report` names a system we are not on.
