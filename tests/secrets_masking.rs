@@ -251,3 +251,73 @@ async fn session_and_ds_tokens_are_protected_when_they_arrive() {
     let shown = format!("cookie {}", ds.token.expose());
     assert_eq!(asc_publish::output::redact(&shown), "cookie ***");
 }
+
+/// A secret equal to a value that reaches the command's own output (here the app's bundle id, in
+/// every line about the app) is redacted in `preflight`, `upload --dry-run` and `builds`, text
+/// and JSON, and in `--output-json`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commands_own_renderers_are_redacted() {
+    use asc_publish::sample::app::SampleApp;
+    let sim = Simulator::start(SimConfig::default()).await.expect("simulator");
+    let dir = tempfile::tempdir().expect("tmp");
+    let ipa = dir.path().join("App.ipa");
+    let built = SampleApp::default().write_to(&ipa).expect("sample");
+    let root = dir.path().join("root.pem");
+    std::fs::write(&root, built.root_pem()).expect("root");
+    let secret = asc_publish::sim::DEFAULT_BUNDLE_ID.to_string();
+    let (api, key, key_id, issuer) = (
+        sim.api_url.clone(),
+        sim.private_key_path.display().to_string(),
+        sim.key_id.clone(),
+        sim.issuer_id.clone(),
+    );
+    let (ipa, root) = (ipa.display().to_string(), root.display().to_string());
+    let out_json = dir.path().join("outcome.json");
+    let out_json_s = out_json.display().to_string();
+    let problems = tokio::task::spawn_blocking(move || {
+        let env = [
+            ("ASC_KEY_ID", key_id.as_str()),
+            ("ASC_ISSUER_ID", issuer.as_str()),
+            ("ASC_PRIVATE_KEY", key.as_str()),
+            ("ASC_API_URL", api.as_str()),
+            ("GITHUB_TOKEN", secret.as_str()),
+        ];
+        let mut problems = Vec::new();
+        for format in ["text", "json"] {
+            let runs: Vec<Vec<&str>> = vec![
+                vec!["preflight", &ipa, "--extra-root-ca", &root, "--format", format],
+                vec![
+                    "upload",
+                    &ipa,
+                    "--dry-run",
+                    "--extra-root-ca",
+                    &root,
+                    "--report",
+                    "none",
+                    "--output-json",
+                    &out_json_s,
+                    "--format",
+                    format,
+                ],
+                vec!["builds", "list", "--bundle-id", &secret, "--format", format],
+            ];
+            for args in runs {
+                let out = run(&args, &env);
+                let written = std::fs::read_to_string(&out_json).unwrap_or_default();
+                if out.code != 0 {
+                    problems.push(format!("{args:?}: exit {}\n{}", out.code, out.stderr));
+                }
+                if out.stdout.contains(&secret) || out.stderr.contains(&secret) || written.contains(&secret) {
+                    problems.push(format!(
+                        "{args:?}: the secret is shown:\n{}\n{}\n{written}",
+                        out.stdout, out.stderr
+                    ));
+                }
+            }
+        }
+        problems
+    })
+    .await
+    .expect("join");
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}

@@ -37,16 +37,15 @@ pub fn run(args: PreflightArgs) -> Result<i32, Error> {
         .build()
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))
         .and_then(|rt| rt.block_on(run_with(&args, &env, &mut outcome)));
-    let secrets = args.upload.report.tokens();
     match result {
         Ok(()) => {
             outcome.exit_code = 0;
-            render_plan(&crate::cli::reporting::redacted(&outcome, &secrets), format);
+            render_plan(&outcome, format);
             Ok(0)
         }
         Err(e) => {
             outcome.fail(&e);
-            render_plan(&crate::cli::reporting::redacted(&outcome, &secrets), format);
+            render_plan(&outcome, format);
             if format == Format::Json {
                 eprintln!("error: {}", crate::output::redact(e.message()));
                 if let Some(h) = e.hint() {
@@ -67,8 +66,10 @@ pub async fn run_with(args: &PreflightArgs, env: &Env, outcome: &mut Outcome) ->
     plan_upload(&client, &args.upload, &req, outcome).await
 }
 
-/// The plan as text (stdout) or, in JSON, the outcome document with its `plan`.
+/// The plan as text (stdout) or, in JSON, the outcome document with its `plan`; redacted here,
+/// as `preflight` and `upload --dry-run` both print through it.
 pub fn render_plan(outcome: &Outcome, format: Format) {
+    let outcome = &crate::cli::reporting::redacted(outcome, &[]);
     match format {
         Format::Json => match serde_json::to_string_pretty(outcome) {
             Ok(s) => println!("{s}"),
@@ -97,7 +98,11 @@ fn read_request(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadReques
         let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
         eprint!(
             "{}",
-            crate::cli::validate::render_text(&inspected.inspection, &report, &options)
+            crate::output::redact(&crate::cli::validate::render_text(
+                &inspected.inspection,
+                &report,
+                &options
+            ))
         );
         outcome.findings = report.findings.clone();
         if report.errors() > 0 {

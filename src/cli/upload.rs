@@ -178,7 +178,11 @@ pub fn read_ipa(
         // The same report `validate` prints, on stderr: stdout carries the outcome.
         eprint!(
             "{}",
-            crate::cli::validate::render_text(&inspected.inspection, &report, &options)
+            crate::output::redact(&crate::cli::validate::render_text(
+                &inspected.inspection,
+                &report,
+                &options
+            ))
         );
         for f in report.findings.iter().filter(|f| !f.is_error()) {
             outcome.warnings.push(format!("{}: {}", f.code, f.message));
