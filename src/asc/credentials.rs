@@ -237,14 +237,14 @@ impl Credentials {
 }
 
 fn check_id(source: &str, v: &str) -> Result<(), CredentialError> {
-    // Ids are 10 characters or a UUID; anything long may be the key pasted in the wrong place,
-    // which is why the value itself is never quoted.
-    if v.len() > 100 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    // Ids are 10 characters or a 36-character UUID; anything longer may be a line of the key
+    // pasted in the wrong place, which is why the value itself is never quoted.
+    if v.len() > 40 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(CredentialError::BadValue {
             source_name: source.to_string(),
-            problem:
-                "contains whitespace or control characters, or is too long; expected an id like 2X9R4HXF34 or a UUID"
-                    .into(),
+            problem: "contains whitespace or control characters, or is too long; expected an id like \
+                      2X9R4HXF34 or a UUID"
+                .into(),
         });
     }
     Ok(())
@@ -572,6 +572,26 @@ mod tests {
         let e = Credentials::resolve(&CredentialFlags::default(), &Env::default()).unwrap_err();
         assert!(e.to_string().contains("ASC_KEY_ID"));
         assert!(e.to_string().contains("APP_STORE_CONNECT_KEY_IDENTIFIER"));
+    }
+
+    #[test]
+    fn a_key_line_pasted_as_an_id_is_refused_without_quoting_it() {
+        let line = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgYOWBVIs4XZidkg4u";
+        let env = Env::from_pairs([("ASC_KEY_ID", line), ("ASC_PRIVATE_KEY", "x")]);
+        let e = Credentials::resolve(&CredentialFlags::default(), &env).unwrap_err();
+        assert!(e.to_string().starts_with("ASC_KEY_ID:"), "{e}");
+        assert!(!e.to_string().contains("MIGHAgEA"), "{e}");
+    }
+
+    #[test]
+    fn a_malformed_begin_line_is_described_never_quoted() {
+        let pem = "-----BEGIN PRIVATE KEY----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49\n-----END PRIVATE KEY-----\n";
+        let env = Env::from_pairs([("ASC_KEY_ID", "ABC"), ("ASC_PRIVATE_KEY", pem)]);
+        let e = Credentials::resolve(&CredentialFlags::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the BEGIN line is malformed"), "{e}");
+        assert!(!e.contains("MIGHAgEA"), "{e}");
     }
 
     #[test]
