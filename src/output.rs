@@ -1,4 +1,14 @@
-//! How a subcommand prints its result: human text or one JSON document.
+//! How a subcommand prints its result: human text or one JSON document, and the secrets that
+//! nothing printed may contain.
+//!
+//! Every secret the process learns (the key, tokens, the app-specific password, session tokens,
+//! minted JWTs) goes through [`protect`] once: it is masked on GitHub Actions and remembered, and
+//! every renderer's text passes through [`redact`] / [`redact_json`] before it is printed or
+//! written. Only the secret parts are hidden: a PEM's armour lines (`-----BEGIN PRIVATE KEY-----`)
+//! are public and appear in fix hints, so masking them would turn the hints into `***`.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 use clap::ValueEnum;
 
@@ -9,4 +19,174 @@ pub enum Format {
     Text,
     /// One JSON document on stdout.
     Json,
+}
+
+/// Parts shorter than this are neither masked nor redacted: a 2-character "secret" would shred
+/// every word containing it, and short parts of a key (`AAAA`) are not worth hiding.
+pub const MIN_SECRET_LEN: usize = 6;
+/// What a redacted secret looks like (the Actions runner uses the same).
+pub const REDACTED: &str = "***";
+
+/// At most this many secret parts are remembered.
+const MAX_KNOWN: usize = 4096;
+
+static KNOWN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// The parts of a secret worth hiding: every line (a literal `\n`, as CI variables often carry a
+/// PEM, counts as a line break) without PEM armour, split further at the armour when a PEM was
+/// pasted on one line; parts shorter than [`MIN_SECRET_LEN`] are left out.
+pub fn secret_parts(secret: &str) -> Vec<String> {
+    let text = secret.replace("\\n", "\n").replace("\\r", "");
+    let mut parts = Vec::new();
+    let whole = secret.trim();
+    if !whole.contains('\n') && !whole.contains("-----") && whole.len() >= MIN_SECRET_LEN {
+        parts.push(whole.to_string());
+    }
+    for line in text.lines() {
+        let line = line.trim();
+        if !line.contains("-----") {
+            if line.len() >= MIN_SECRET_LEN {
+                parts.push(line.to_string());
+            }
+            continue;
+        }
+        // Armour pieces (`BEGIN …`, `END …`) are public; what sits between them is not.
+        for piece in line.split("-----") {
+            let piece = piece.trim();
+            if piece.starts_with("BEGIN") || piece.starts_with("END") {
+                continue;
+            }
+            for word in piece.split_whitespace() {
+                if word.len() >= MIN_SECRET_LEN {
+                    parts.push(word.to_string());
+                }
+            }
+        }
+    }
+    parts.sort();
+    parts.dedup();
+    parts
+}
+
+/// Remembers a secret for [`redact`] and returns the `::add-mask::` lines for its parts that were
+/// not protected before (empty when not `github`).
+pub fn protect_with(secret: &str, github: bool) -> String {
+    let mut out = String::new();
+    let Ok(mut known) = KNOWN.lock() else {
+        return out;
+    };
+    for part in secret_parts(secret) {
+        // A bound, so a long in-process run minting tokens cannot make redaction quadratic.
+        if known.len() >= MAX_KNOWN {
+            break;
+        }
+        if known.insert(part.clone()) && github {
+            out.push_str("::add-mask::");
+            out.push_str(&crate::ci::github::escape_data(&part));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The one call for a secret the process has learnt: masks it on GitHub Actions (on stderr,
+/// before anything could print it) and redacts it from everything rendered afterwards.
+pub fn protect(secret: &str) {
+    let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    let lines = protect_with(secret, github);
+    if !lines.is_empty() {
+        eprint!("{lines}");
+    }
+}
+
+/// Every protected part, longest first (so a whole line is replaced before a piece of it).
+pub fn secret_parts_known() -> Vec<String> {
+    let mut parts: Vec<String> = KNOWN.lock().map(|k| k.iter().cloned().collect()).unwrap_or_default();
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    parts
+}
+
+/// `text` with every protected secret part replaced by `***`.
+pub fn redact(text: &str) -> String {
+    redact_parts(text, &secret_parts_known())
+}
+
+/// `text` with each of `parts` replaced by `***`.
+pub fn redact_parts(text: &str, parts: &[String]) -> String {
+    let mut out = text.to_string();
+    for p in parts {
+        if p.len() >= MIN_SECRET_LEN && out.contains(p.as_str()) {
+            out = out.replace(p.as_str(), REDACTED);
+        }
+    }
+    out
+}
+
+/// Every string (and object key) of a JSON document, redacted.
+pub fn redact_json(value: &mut serde_json::Value) {
+    redact_json_parts(value, &secret_parts_known());
+}
+
+/// [`redact_json`] with explicit parts.
+pub fn redact_json_parts(value: &mut serde_json::Value, parts: &[String]) {
+    match value {
+        serde_json::Value::String(s) => {
+            let r = redact_parts(s, parts);
+            if r != *s {
+                *s = r;
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| redact_json_parts(x, parts)),
+        serde_json::Value::Object(o) => {
+            let taken = std::mem::take(o);
+            for (k, mut v) in taken {
+                redact_json_parts(&mut v, parts);
+                o.insert(redact_parts(&k, parts), v);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Prints `text` to stdout, redacted.
+pub fn print(text: &str) {
+    print!("{}", redact(text));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIGTAgEAMBMGByqGSM49AgEGCCqGSM49\nAwEHBHkwdwIBAQQg\nAAAA\n-----END PRIVATE KEY-----\n";
+
+    #[test]
+    fn parts_leave_out_armour_and_short_pieces() {
+        assert_eq!(
+            secret_parts(PEM),
+            ["AwEHBHkwdwIBAQQg", "MIGTAgEAMBMGByqGSM49AgEGCCqGSM49"]
+        );
+        // Pasted on one line, with literal "\n" or spaces.
+        let one = "-----BEGIN PRIVATE KEY-----\\nMIGTAgEAMBMGByqGSM49\\n-----END PRIVATE KEY-----";
+        assert_eq!(secret_parts(one), ["MIGTAgEAMBMGByqGSM49"]);
+        let spaced = "-----BEGIN PRIVATE KEY----- MIGTAgEAMBMGByqGSM49 -----END PRIVATE KEY-----";
+        assert_eq!(secret_parts(spaced), ["MIGTAgEAMBMGByqGSM49"]);
+        assert_eq!(secret_parts("ghs_token123"), ["ghs_token123"]);
+        assert!(secret_parts("ab").is_empty());
+    }
+
+    #[test]
+    fn protecting_masks_secret_parts_once_and_redacts_them() {
+        let lines = protect_with(PEM, true);
+        assert!(!lines.contains("BEGIN"), "{lines}");
+        assert!(
+            lines.contains("::add-mask::MIGTAgEAMBMGByqGSM49AgEGCCqGSM49\n"),
+            "{lines}"
+        );
+        assert_eq!(protect_with(PEM, true), "", "masked twice");
+        let hint = "pass -----BEGIN PRIVATE KEY----- text; got MIGTAgEAMBMGByqGSM49AgEGCCqGSM49";
+        assert_eq!(redact(hint), "pass -----BEGIN PRIVATE KEY----- text; got ***");
+        let mut v = serde_json::json!({"a": ["x AwEHBHkwdwIBAQQg y"], "AwEHBHkwdwIBAQQg": 1});
+        redact_json(&mut v);
+        assert_eq!(v, serde_json::json!({"a": ["x *** y"], "***": 1}));
+    }
 }

@@ -33,9 +33,21 @@ fn github(state: Arc<Mutex<Gh>>) -> Handler {
         let path = req.uri.split('?').next().unwrap_or("");
         match (req.method.as_str(), path) {
             ("GET", "/repos/octo/app/issues/17/comments") => {
-                let items: Vec<Value> = st.comments.iter().map(|(id, b)| json!({"id": id, "body": b})).collect();
+                // As GitHub lists them: comments made with GITHUB_TOKEN are github-actions[bot]'s.
+                let bot = json!({"id": 41_898_282, "login": "github-actions[bot]", "type": "Bot"});
+                let items: Vec<Value> = st
+                    .comments
+                    .iter()
+                    .map(|(id, b)| json!({"id": id, "body": b, "user": bot}))
+                    .collect();
                 (200, vec![], Value::Array(items).to_string())
             }
+            // An Actions GITHUB_TOKEN cannot read /user.
+            ("GET", "/user") => (
+                403,
+                vec![],
+                json!({"message": "Resource not accessible by integration"}).to_string(),
+            ),
             ("POST", "/repos/octo/app/issues/17/comments") => {
                 let id = 5000 + st.comments.len() as u64;
                 st.comments
@@ -125,8 +137,8 @@ async fn a_published_build_reports_everywhere_and_the_comment_is_sticky() {
         .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
 
-    // Masks come before anything else, one per key line.
-    let first_lines: Vec<&str> = run.stderr.lines().take(key_lines(&world.key_pem).len() + 2).collect();
+    // Masks come before anything else, one per key line and the token (not the public armour).
+    let first_lines: Vec<&str> = run.stderr.lines().take(key_lines(&world.key_pem).len() + 1).collect();
     assert!(
         first_lines.iter().all(|l| l.starts_with("::add-mask::")),
         "{first_lines:?}"

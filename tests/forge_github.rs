@@ -15,10 +15,33 @@ use serde_json::{Value, json};
 /// A stateful fake of the GitHub endpoints we call.
 #[derive(Default)]
 struct GitHubState {
-    comments: Vec<(u64, String)>,
+    /// id, body, author (GitHub's `simple-user`).
+    comments: Vec<(u64, String, Value)>,
     /// Unrelated comments listed before ours (to exercise pagination).
     filler: usize,
     forbidden: bool,
+    /// The account a personal token belongs to; `None`: the token is an Actions `GITHUB_TOKEN`,
+    /// which `GET /user` refuses and whose comments are authored by `github-actions[bot]`.
+    token_user: Option<Value>,
+}
+
+/// GitHub's `simple-user` (the fields GitHub always sends that a reader may use).
+fn user(id: u64, login: &str, kind: &str) -> Value {
+    json!({"id": id, "login": login, "type": kind, "node_id": format!("U_{id}"), "site_admin": false,
+           "html_url": format!("https://github.com/{login}"), "url": format!("https://api.github.com/users/{login}")})
+}
+
+fn actions_bot() -> Value {
+    user(41_898_282, "github-actions[bot]", "Bot")
+}
+
+fn comment(id: u64, body: &str, author: &Value) -> Value {
+    json!({"id": id, "node_id": format!("IC_{id}"), "body": body, "user": author,
+           "html_url": format!("https://github.com/octo/app/pull/17#issuecomment-{id}"),
+           "issue_url": "https://api.github.com/repos/octo/app/issues/17",
+           "url": format!("https://api.github.com/repos/octo/app/issues/comments/{id}"),
+           "created_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:00:00Z",
+           "author_association": "NONE", "performed_via_github_app": null})
 }
 
 fn github_handler(state: Arc<Mutex<GitHubState>>) -> Handler {
@@ -34,10 +57,11 @@ fn github_handler(state: Arc<Mutex<GitHubState>>) -> Handler {
         let path = req.uri.split('?').next().unwrap_or("");
         match (req.method.as_str(), path) {
             ("GET", "/repos/octo/app/issues/17/comments") => {
+                let reviewer = user(99, "reviewer", "User");
                 let mut all: Vec<Value> = (0..st.filler)
-                    .map(|i| json!({"id": 1000 + i, "body": "looks good"}))
+                    .map(|i| comment(1000 + i as u64, "looks good", &reviewer))
                     .collect();
-                all.extend(st.comments.iter().map(|(id, b)| json!({"id": id, "body": b})));
+                all.extend(st.comments.iter().map(|(id, b, u)| comment(*id, b, u)));
                 let page: usize = req
                     .uri
                     .split(['?', '&'])
@@ -55,21 +79,32 @@ fn github_handler(state: Arc<Mutex<GitHubState>>) -> Handler {
                 }
                 (200, headers, Value::Array(items).to_string())
             }
+            ("GET", "/user") => match &st.token_user {
+                Some(u) => (200, vec![], u.to_string()),
+                None => (
+                    403,
+                    vec![],
+                    json!({"message": "Resource not accessible by integration",
+                           "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user"})
+                    .to_string(),
+                ),
+            },
             ("POST", "/repos/octo/app/issues/17/comments") => {
                 let id = 5000 + st.comments.len() as u64;
                 let body = req.json()["body"].as_str().unwrap_or_default().to_string();
-                st.comments.push((id, body.clone()));
-                (201, vec![], json!({"id": id, "body": body}).to_string())
+                let author = st.token_user.clone().unwrap_or_else(actions_bot);
+                st.comments.push((id, body.clone(), author.clone()));
+                (201, vec![], comment(id, &body, &author).to_string())
             }
             ("POST", "/repos/octo/app/check-runs") => (201, vec![], json!({"id": 900}).to_string()),
             ("PATCH", "/repos/octo/app/check-runs/900") => (200, vec![], json!({"id": 900}).to_string()),
             ("PATCH", p) if p.starts_with("/repos/octo/app/issues/comments/") => {
                 let id: u64 = p.rsplit('/').next().and_then(|s| s.parse().ok()).unwrap_or(0);
                 let body = req.json()["body"].as_str().unwrap_or_default().to_string();
-                match st.comments.iter_mut().find(|(i, _)| *i == id) {
+                match st.comments.iter_mut().find(|(i, _, _)| *i == id) {
                     Some(c) => {
                         c.1 = body;
-                        (200, vec![], json!({"id": id}).to_string())
+                        (200, vec![], comment(id, &c.1, &c.2).to_string())
                     }
                     None => (404, vec![], json!({"message": "Not Found"}).to_string()),
                 }
@@ -125,6 +160,8 @@ async fn github_sticky_comment_is_created_then_patched() {
             ("GET".into(), "/repos/octo/app/issues/17/comments?per_page=100".into()),
             ("POST".into(), "/repos/octo/app/issues/17/comments".into()),
             ("GET".into(), "/repos/octo/app/issues/17/comments?per_page=100".into()),
+            // Whose is the marked comment? (Only asked once one is found.)
+            ("GET".into(), "/user".into()),
             ("PATCH".into(), "/repos/octo/app/issues/comments/5000".into()),
         ]
     );
@@ -149,17 +186,25 @@ async fn github_sticky_comment_is_created_then_patched() {
 async fn github_sticky_comment_found_on_a_later_page() {
     let state = Arc::new(Mutex::new(GitHubState {
         comments: vec![
-            (41, "> quoting: <!-- asc-publish:com.example.demo -->".into()),
-            (42, "<!-- asc-publish:com.example.demo -->\nold".into()),
+            (
+                41,
+                "> quoting: <!-- asc-publish:com.example.demo -->".into(),
+                actions_bot(),
+            ),
+            (42, "<!-- asc-publish:com.example.demo -->\nold".into(), actions_bot()),
         ],
         filler: 150,
-        forbidden: false,
+        ..GitHubState::default()
     }));
     let (base, log) = mock(github_handler(state.clone())).await;
     let r = github_pr::publish(&target(&base), &Token::new("ghs_test"), &view(1), COMMENT_ONLY).await;
     assert_eq!(r.comment, Some(CommentAction::Updated(42)), "{r:?}");
     let log = log.lock().unwrap();
-    assert_eq!(log.iter().filter(|r| r.method == "GET").count(), 2);
+    assert_eq!(
+        log.iter().filter(|r| r.method == "GET").count(),
+        3,
+        "two pages and /user"
+    );
     assert!(log.iter().all(|r| r.method != "POST"));
     log.iter().for_each(assert_github_headers);
 }
@@ -228,6 +273,41 @@ async fn github_check_run_batches_120_annotations() {
     titles.dedup();
     assert_eq!(titles.len(), 120);
     log.iter().for_each(assert_github_headers);
+}
+
+/// Someone (another user, another app's bot) pre-posts a comment starting with our marker: it is
+/// left untouched and a comment of our own is created, for an Actions token and a personal one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_never_edits_someone_elses_comment_carrying_the_marker() {
+    let marker = "<!-- asc-publish:com.example.demo -->";
+    let planted = format!("{marker}\n[Download the build](https://evil.example)");
+    for token_user in [None, Some(user(7, "releaser", "User"))] {
+        let state = Arc::new(Mutex::new(GitHubState {
+            comments: vec![
+                (61, planted.clone(), user(666, "mallory", "User")),
+                (62, planted.clone(), user(667, "other-app[bot]", "Bot")),
+                // The same login as ours but not a Bot account, or our Bot name under another id.
+                (63, planted.clone(), user(668, "github-actions[bot]", "User")),
+            ],
+            token_user: token_user.clone(),
+            ..GitHubState::default()
+        }));
+        let (base, _log) = mock(github_handler(state.clone())).await;
+        let r = github_pr::publish(&target(&base), &Token::new("ghs_test"), &view(1), COMMENT_ONLY).await;
+        assert_eq!(r.warning, None, "{token_user:?}");
+        let created = match r.comment {
+            Some(CommentAction::Created(id)) => id,
+            other => panic!("{token_user:?}: want a new comment, got {other:?}"),
+        };
+        let untouched = state.lock().unwrap().comments[..3].iter().all(|c| c.1 == planted);
+        assert!(untouched, "{token_user:?}: a planted comment was edited");
+        // The next run finds and updates its own comment, never the planted ones.
+        let again = github_pr::publish(&target(&base), &Token::new("ghs_test"), &view(2), COMMENT_ONLY).await;
+        assert_eq!(again.comment, Some(CommentAction::Updated(created)), "{token_user:?}");
+        let st = state.lock().unwrap();
+        assert!(st.comments[..3].iter().all(|c| c.1 == planted));
+        assert_eq!(st.comments.len(), 4);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -429,8 +509,8 @@ async fn github_requests_match_githubs_api_description() {
     let log = log.lock().unwrap().clone();
     assert_eq!(
         log.len(),
-        2 + 3 + 2 + 1,
-        "list+create, check run x3, list+patch, check run"
+        2 + 3 + 3 + 1,
+        "list+create, check run x3, list+user+patch, check run"
     );
     for r in &log {
         let path = r.uri.split('?').next().unwrap_or("");

@@ -178,13 +178,24 @@ pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut
     refuse_api_key_only_flags(args)?;
     let creds = AppleIdCredentials::resolve(&args.apple_id, env)?
         .ok_or_else(|| Error::usage("--apple-id is required for an Apple ID upload"))?;
-    let base_s = args
-        .apple_id
-        .content_delivery_url
-        .clone()
-        .or_else(|| credentials::lookup(env, credentials::CONTENT_DELIVERY_URL_VAR))
-        .unwrap_or_else(|| native::DEFAULT_CONTENT_DELIVERY_URL.to_string());
+    let (base_s, base_from) = match (
+        &args.apple_id.content_delivery_url,
+        credentials::lookup(env, credentials::CONTENT_DELIVERY_URL_VAR),
+    ) {
+        (Some(u), _) => (u.clone(), "--content-delivery-url"),
+        (None, Some(u)) => (u, credentials::CONTENT_DELIVERY_URL_VAR),
+        (None, None) => (native::DEFAULT_CONTENT_DELIVERY_URL.to_string(), "the default"),
+    };
     let base = native::parse_base(&base_s)?;
+    crate::ci::endpoints::print_warnings(
+        &crate::ci::endpoints::endpoint_warning(&base, base_from, "the Apple ID and its app-specific password")
+            .into_iter()
+            .chain(args.connection.tls_root_ca.as_deref().map(|ca| {
+                let from = crate::ci::endpoints::source_of("ASC_TLS_ROOT_CA", "--tls-root-ca", ca);
+                crate::ci::endpoints::root_ca_warning(ca, from, "for HTTPS to Apple (the password travels over it)")
+            }))
+            .collect::<Vec<_>>(),
+    );
     let backend = args.apple_id.apple_id_backend.resolve();
     if args.connection.key_id.is_some() || args.connection.issuer_id.is_some() || args.connection.private_key.is_some()
     {

@@ -202,6 +202,9 @@ impl Session {
             AppleIdError::SignIn(msg) => AppleIdError::SignIn(redact(&msg, creds)),
             other => other,
         })?;
+        // Session credentials learnt at run time: masked and redacted like the password.
+        crate::output::protect(&id);
+        crate::output::protect(&secret);
         s.session_id = id;
         s.shared_secret = Secret::new(secret);
         Ok(s)
@@ -224,6 +227,7 @@ impl Session {
                     && !n.is_empty()
                     && n.bytes().all(|b| b.is_ascii_graphic() && b != b'=' && b != b';') =>
             {
+                crate::output::protect(t);
                 Ok(DsToken {
                     cookie_name: n.to_string(),
                     token: Secret::new(t.to_string()),

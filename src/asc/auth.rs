@@ -85,6 +85,8 @@ impl TokenSource {
             }
         }
         let (token, expires) = self.mint(now)?;
+        // The JWT is as good as the key for 20 minutes: masked and redacted like it.
+        crate::output::protect(&token);
         let generation = {
             let mut m = self.minted.lock().map_err(|_| SignError)?;
             *m += 1;

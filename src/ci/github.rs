@@ -22,17 +22,15 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// `::add-mask::` for every non-empty line of a secret. Emit this before anything else: a PEM key
-/// is multi-line and the runner masks line by line.
+/// `::add-mask::` for every secret part of a secret (see [`crate::output::secret_parts`]): each
+/// line of a PEM key, because the runner masks line by line, but not its public armour lines nor
+/// short pieces, which would turn every fix hint quoting `-----BEGIN PRIVATE KEY-----` into `***`.
 pub fn mask_commands(secret: &str) -> String {
     let mut out = String::new();
-    for line in secret.split('\n') {
-        let line = line.trim_end_matches('\r');
-        if !line.trim().is_empty() {
-            out.push_str("::add-mask::");
-            out.push_str(&escape_data(line));
-            out.push('\n');
-        }
+    for part in crate::output::secret_parts(secret) {
+        out.push_str("::add-mask::");
+        out.push_str(&escape_data(&part));
+        out.push('\n');
     }
     out
 }
@@ -168,12 +166,11 @@ mod tests {
     }
 
     #[test]
-    fn mask_every_line_of_a_pem() {
-        let pem = "-----BEGIN PRIVATE KEY-----\r\nMIGTAgEA%x\n\nAAAA\n-----END PRIVATE KEY-----\n";
+    fn mask_the_key_lines_but_not_the_public_armour() {
+        let pem = "-----BEGIN PRIVATE KEY-----\r\nMIGTAgEA%x\n\nAAAA\nAwEHBHkwdwIBAQQg\n-----END PRIVATE KEY-----\n";
         assert_eq!(
             mask_commands(pem),
-            "::add-mask::-----BEGIN PRIVATE KEY-----\n::add-mask::MIGTAgEA%25x\n::add-mask::AAAA\n\
-             ::add-mask::-----END PRIVATE KEY-----\n"
+            "::add-mask::AwEHBHkwdwIBAQQg\n::add-mask::MIGTAgEA%25x\n"
         );
     }
 

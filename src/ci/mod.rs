@@ -5,6 +5,7 @@
 
 pub mod bitrise;
 pub mod detect;
+pub mod endpoints;
 pub mod github;
 pub mod gitlab;
 pub mod outputs;

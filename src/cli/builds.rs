@@ -84,6 +84,17 @@ impl BuildsArgs {
     }
 }
 
+impl BuildsArgs {
+    /// The connection flags of whichever subcommand this is.
+    pub fn connection(&self) -> &ConnectionArgs {
+        match &self.command {
+            BuildsCommand::List(a) => &a.connection,
+            BuildsCommand::Status(a) => &a.connection,
+            BuildsCommand::Expire(a) => &a.connection,
+        }
+    }
+}
+
 pub fn run(args: BuildsArgs) -> Result<i32, Error> {
     let env = Env::from_process();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -91,11 +102,7 @@ pub fn run(args: BuildsArgs) -> Result<i32, Error> {
         .build()
         .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
-        let conn = match &args.command {
-            BuildsCommand::List(a) => &a.connection,
-            BuildsCommand::Status(a) => &a.connection,
-            BuildsCommand::Expire(a) => &a.connection,
-        };
+        let conn = args.connection();
         let (client, _) = crate::cli::connection_args::connect(conn, &env, Arc::new(SystemClock))?;
         let (text, json, code) = match &args.command {
             BuildsCommand::List(a) => {
@@ -109,8 +116,12 @@ pub fn run(args: BuildsArgs) -> Result<i32, Error> {
             BuildsCommand::Expire(a) => expire_all(&client, &a.build_ids).await?,
         };
         match args.format() {
-            Format::Text => print!("{text}"),
-            Format::Json => println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default()),
+            Format::Text => crate::output::print(&text),
+            Format::Json => {
+                let mut json = json;
+                crate::output::redact_json(&mut json);
+                println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            }
         }
         Ok(code)
     })

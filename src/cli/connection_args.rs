@@ -9,6 +9,7 @@ use crate::asc::client::{ClientConfig, DEFAULT_API_URL, build_http, build_parts_
 use crate::asc::clock::SharedClock;
 use crate::asc::credentials::{CredentialFlags, Credentials, Env, Secret, env_names};
 use crate::asc::{AscClient, TokenSource};
+use crate::ci::endpoints;
 use crate::error::Error;
 use crate::publish::parts::PART_TIMEOUT;
 
@@ -63,11 +64,11 @@ pub fn connect(c: &ConnectionArgs, env: &Env, clock: SharedClock) -> Result<(Asc
             credentials.key_source
         );
     }
-    let api_url = c
-        .api_url
-        .clone()
-        .or_else(|| env.get(env_names::ASC_API_URL).map(str::to_string))
-        .unwrap_or_else(|| DEFAULT_API_URL.to_string());
+    let (api_url, api_url_from) = match (&c.api_url, env.get(env_names::ASC_API_URL)) {
+        (Some(u), _) => (u.clone(), "--api-url"),
+        (None, Some(u)) => (u.to_string(), env_names::ASC_API_URL),
+        (None, None) => (DEFAULT_API_URL.to_string(), "the default"),
+    };
     if c.verbose > 0 && api_url != DEFAULT_API_URL {
         eprintln!("  App Store Connect API at {}", crate::asc::error::sanitize(&api_url));
     }
@@ -76,6 +77,23 @@ pub fn connect(c: &ConnectionArgs, env: &Env, clock: SharedClock) -> Result<(Asc
         verbose: c.verbose > 0,
         ..ClientConfig::default()
     };
+    let mut warnings = Vec::new();
+    if let Ok(url) = crate::asc::client::parse_api_url(&config.api_url) {
+        warnings.extend(endpoints::endpoint_warning(
+            &url,
+            api_url_from,
+            "the App Store Connect API token",
+        ));
+    }
+    if let Some(ca) = &c.tls_root_ca {
+        let from = endpoints::source_of("ASC_TLS_ROOT_CA", "--tls-root-ca", ca);
+        warnings.push(endpoints::root_ca_warning(
+            ca,
+            from,
+            "for HTTPS to App Store Connect (the API token travels over it)",
+        ));
+    }
+    endpoints::print_warnings(&warnings);
     let http = build_http(Some(config.request_timeout), c.tls_root_ca.as_deref())?;
     let parts_http = build_parts_http(Some(PART_TIMEOUT), c.tls_root_ca.as_deref())?;
     let client = AscClient::new(&config, TokenSource::new(credentials, clock.clone()), clock, http)?;

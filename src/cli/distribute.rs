@@ -80,9 +80,6 @@ pub struct DistributeArgs {
 }
 
 pub fn run(args: DistributeArgs) -> Result<i32, Error> {
-    let mut secrets = args.report.tokens();
-    secrets.extend(args.connection.private_key.as_ref().map(|k| k.expose().as_str()));
-    crate::cli::reporting::mask_early(&crate::cli::reporting::process_env(), &secrets);
     let env = Env::from_process();
     let mut outcome = Outcome::new();
     let result = tokio::runtime::Builder::new_multi_thread()

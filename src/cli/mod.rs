@@ -81,8 +81,56 @@ impl Command {
     }
 }
 
+impl Command {
+    /// Secret values given as flags (the key, forge tokens), and the names of variables holding
+    /// one that only the command knows (`--password-env`); `None` for commands that read no secret.
+    fn secrets(&self) -> Option<(Vec<&str>, Vec<&str>)> {
+        fn key(c: &connection_args::ConnectionArgs) -> Option<&str> {
+            c.private_key.as_ref().map(|k| k.expose().as_str())
+        }
+        fn upload(a: &upload::UploadArgs) -> (Vec<&str>, Vec<&str>) {
+            let mut s = a.report.tokens();
+            s.extend(key(&a.connection));
+            (s, a.apple_id.password_env.as_deref().into_iter().collect())
+        }
+        match self {
+            Command::Upload(a) => Some(upload(a)),
+            Command::Preflight(a) => Some(upload(&a.upload)),
+            Command::Distribute(a) => {
+                let mut s = a.report.tokens();
+                s.extend(key(&a.connection));
+                Some((s, Vec::new()))
+            }
+            Command::Builds(a) => Some((key(a.connection()).into_iter().collect(), Vec::new())),
+            Command::Report(a) => Some((a.report.tokens(), Vec::new())),
+            Command::Inspect(_) | Command::Validate(_) | Command::Sim(_) | Command::Demo(_) => None,
+        }
+    }
+}
+
 /// Runs the subcommand; `Ok` carries the exit code (a rejected IPA is a result, not an error).
+/// A command that reads a secret has it masked and registered for redaction first, here, so no
+/// command can forget to.
 pub fn run(cli: Cli) -> Result<i32, Error> {
+    if let Some((flags, vars)) = cli.command.secrets() {
+        let masks = reporting::protect_secrets(&reporting::process_env(), &flags, &vars);
+        if !masks.is_empty() {
+            eprint!("{masks}");
+        }
+    }
+    let extra_root_ca = match &cli.command {
+        Command::Upload(a) => a.extra_root_ca.as_deref(),
+        Command::Preflight(a) => a.upload.extra_root_ca.as_deref(),
+        _ => None,
+    };
+    if let Some(ca) = extra_root_ca {
+        let from = crate::ci::endpoints::source_of("ASC_EXTRA_ROOT_CA", "--extra-root-ca", ca);
+        crate::ci::endpoints::print_warnings(&[crate::ci::endpoints::root_ca_warning(
+            ca,
+            from,
+            "for provisioning profiles and code signatures, besides Apple's",
+        )]);
+    }
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Validate(args) => validate::run(args),
@@ -97,13 +145,16 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
 }
 
 /// Renders an error once, at the edge: text on stderr always, plus one JSON document on stdout
-/// when JSON was asked for (so a pipeline parsing stdout still gets a document).
+/// when JSON was asked for (so a pipeline parsing stdout still gets a document). Redacted: an
+/// error may quote what a server or a file said.
 pub fn render_error(err: &Error, format: Format) {
-    eprintln!("error: {}", err.message());
+    eprintln!("error: {}", crate::output::redact(err.message()));
     if let Some(hint) = err.hint() {
-        eprintln!("  fix: {hint}");
+        eprintln!("  fix: {}", crate::output::redact(hint));
     }
     if format == Format::Json {
-        println!("{}", serde_json::json!({ "error": err.to_json() }));
+        let mut doc = serde_json::json!({ "error": err.to_json() });
+        crate::output::redact_json(&mut doc);
+        println!("{doc}");
     }
 }

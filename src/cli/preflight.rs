@@ -47,9 +47,9 @@ pub fn run(args: PreflightArgs) -> Result<i32, Error> {
             outcome.fail(&e);
             render_plan(&outcome, format);
             if format == Format::Json {
-                eprintln!("error: {}", e.message());
+                eprintln!("error: {}", crate::output::redact(e.message()));
                 if let Some(h) = e.hint() {
-                    eprintln!("  fix: {h}");
+                    eprintln!("  fix: {}", crate::output::redact(h));
                 }
                 Ok(e.exit_code())
             } else {
@@ -66,8 +66,10 @@ pub async fn run_with(args: &PreflightArgs, env: &Env, outcome: &mut Outcome) ->
     plan_upload(&client, &args.upload, &req, outcome).await
 }
 
-/// The plan as text (stdout) or, in JSON, the outcome document with its `plan`.
+/// The plan as text (stdout) or, in JSON, the outcome document with its `plan`; redacted here,
+/// as `preflight` and `upload --dry-run` both print through it.
 pub fn render_plan(outcome: &Outcome, format: Format) {
+    let outcome = &crate::cli::reporting::redacted(outcome, &[]);
     match format {
         Format::Json => match serde_json::to_string_pretty(outcome) {
             Ok(s) => println!("{s}"),
@@ -96,7 +98,11 @@ fn read_request(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadReques
         let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
         eprint!(
             "{}",
-            crate::cli::validate::render_text(&inspected.inspection, &report, &options)
+            crate::output::redact(&crate::cli::validate::render_text(
+                &inspected.inspection,
+                &report,
+                &options
+            ))
         );
         outcome.findings = report.findings.clone();
         if report.errors() > 0 {

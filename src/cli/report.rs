@@ -27,9 +27,8 @@ pub struct ReportCmdArgs {
 }
 
 pub fn run(args: ReportCmdArgs) -> Result<i32, Error> {
-    let env = reporting::process_env();
-    reporting::mask_early(&env, &args.report.tokens());
-    let outcome = read_outcome(&args.from)?;
+    // Redacted once, here: a saved outcome is replayed into every renderer below.
+    let outcome = reporting::redacted(&read_outcome(&args.from)?, &args.report.tokens());
     match args.format {
         Format::Text => print!("{}", crate::report::markdown::render(&crate::report::view(&outcome))),
         Format::Json => match serde_json::to_string_pretty(&outcome) {

@@ -19,11 +19,6 @@ use crate::report::RunView;
 
 /// A key file or payload bigger than this is not something we mask or read.
 const MAX_SECRET_FILE: u64 = 64 * 1024;
-/// Secret lines shorter than this are not redacted from reports (a 2-character "secret" would
-/// shred every word containing it); the runner's own masking still covers them.
-const MIN_REDACT_LEN: usize = 6;
-/// What a redacted secret looks like in a report (the runner uses the same).
-const REDACTED: &str = "***";
 
 /// `--report`: which system's reports to publish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -82,8 +77,15 @@ pub fn process_env() -> EnvMap {
         .collect()
 }
 
-/// Environment variables whose values are secrets.
-const SECRET_VARS: &[&str] = &["GITHUB_TOKEN", "GITLAB_TOKEN", "ASC_GITLAB_TOKEN"];
+/// Environment variables whose values are secrets (besides the key variables): forge tokens and
+/// the app-specific password's default variables (`--password-env` names another one).
+const SECRET_VARS: &[&str] = &[
+    "GITHUB_TOKEN",
+    "GITLAB_TOKEN",
+    "ASC_GITLAB_TOKEN",
+    "ASC_APP_SPECIFIC_PASSWORD",
+    "FASTLANE_APPLE_APPLICATION_SPECIFIC_PASSWORD",
+];
 
 /// Every secret we know of: `explicit` ones (flag values), the key and token variables, the
 /// contents of a key given as a path, and the decoded form of a base64 key.
@@ -134,7 +136,7 @@ fn read_small(path: &Path) -> Option<String> {
     Some(text)
 }
 
-/// `::add-mask::` lines for every secret line, on GitHub Actions only (empty elsewhere).
+/// `::add-mask::` lines for every secret part, on GitHub Actions only (empty elsewhere).
 pub fn mask_lines(env: &EnvMap, secrets: &[&str]) -> String {
     if !matches!(detect(env), CiContext::GitHub(_)) {
         return String::new();
@@ -146,13 +148,39 @@ pub fn mask_lines(env: &EnvMap, secrets: &[&str]) -> String {
     out
 }
 
-/// Call first thing in a run: on GitHub Actions, masks every secret (key lines, tokens) before
-/// anything else is printed. `secrets` are values from flags (the environment is read here).
-pub fn mask_early(env: &EnvMap, secrets: &[&str]) {
-    let lines = mask_lines(env, secrets);
-    if !lines.is_empty() {
-        eprint!("{lines}");
+/// The one place a run's secrets are protected, called by `cli::run` before any command that
+/// reads a secret does anything: every secret from `flag_secrets`, the key and token variables
+/// and the variables named in `secret_vars` (`--password-env`) is masked on GitHub Actions (on
+/// stderr, before anything else is printed) and redacted from everything rendered afterwards.
+pub fn protect_secrets(env: &EnvMap, flag_secrets: &[&str], secret_vars: &[&str]) -> String {
+    let github = matches!(detect(env), CiContext::GitHub(_));
+    let mut explicit: Vec<&str> = flag_secrets.to_vec();
+    explicit.extend(secret_vars.iter().filter_map(|n| env.get(*n)).map(String::as_str));
+    let mut out = String::new();
+    for s in known_secrets(env, &explicit) {
+        out.push_str(&crate::output::protect_with(&s, github));
     }
+    out
+}
+
+/// A copy of `outcome` with every known secret (and `extra`) redacted from every field: the one
+/// redaction every renderer (text, JSON, summary, outputs, comments, `--output-json`) sees.
+pub fn redacted(outcome: &Outcome, extra: &[&str]) -> Outcome {
+    // Fails closed: an outcome that cannot be redacted is shown by its status only.
+    let status_only = || {
+        let mut o = Outcome::new();
+        o.status = outcome.status;
+        o.exit_code = outcome.exit_code;
+        o.warnings
+            .push("asc-publish could not redact the outcome, so only its status is shown".into());
+        o
+    };
+    let Ok(mut v) = serde_json::to_value(outcome) else {
+        return status_only();
+    };
+    let secrets: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    redact(&mut v, &secrets);
+    serde_json::from_value(v).unwrap_or_else(|_| status_only())
 }
 
 /// The mode for `ci::publish`, and a warning when `--report` names a system we are not on.
@@ -181,33 +209,15 @@ fn mode_for(target: ReportTarget, ctx: &CiContext) -> (ReportMode, Option<String
     )
 }
 
-/// Replaces every secret line (of at least [`MIN_REDACT_LEN`] characters) in every string of
-/// `value` with `***`.
+/// Replaces every part of `secrets` and every protected secret (see [`crate::output::protect`])
+/// in every string of `value` with `***`.
 fn redact(value: &mut serde_json::Value, secrets: &[String]) {
-    let lines: Vec<&str> = secrets
-        .iter()
-        .flat_map(|s| s.lines())
-        .map(str::trim)
-        .filter(|l| l.len() >= MIN_REDACT_LEN)
-        .collect();
-    if lines.is_empty() {
-        return;
-    }
-    fn walk(v: &mut serde_json::Value, lines: &[&str]) {
-        match v {
-            serde_json::Value::String(s) => {
-                for l in lines {
-                    if s.contains(l) {
-                        *s = s.replace(l, REDACTED);
-                    }
-                }
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, lines)),
-            serde_json::Value::Object(o) => o.values_mut().for_each(|x| walk(x, lines)),
-            _ => {}
-        }
-    }
-    walk(value, &lines);
+    let mut parts: Vec<String> = secrets.iter().flat_map(|s| crate::output::secret_parts(s)).collect();
+    parts.extend(crate::output::secret_parts_known());
+    parts.sort();
+    parts.dedup();
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    crate::output::redact_json_parts(value, &parts);
 }
 
 /// What [`finish_run_with`] did: workflow commands to print, and warning lines.
@@ -296,22 +306,24 @@ pub fn conclude(
 ) -> Result<i32, crate::Error> {
     let publish = |outcome: &Outcome| {
         for w in finish_run(outcome, report, secrets) {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", crate::output::redact(&w));
         }
     };
     match result {
         Ok(()) => {
             outcome.exit_code = 0;
+            let outcome = redacted(&outcome, secrets);
             render(&outcome, format);
             publish(&outcome);
             Ok(0)
         }
         Err(e) => {
             outcome.fail(&e);
+            let outcome = redacted(&outcome, secrets);
             if format == crate::output::Format::Json {
-                eprintln!("error: {}", e.message());
+                eprintln!("error: {}", crate::output::redact(e.message()));
                 if let Some(h) = e.hint() {
-                    eprintln!("  fix: {h}");
+                    eprintln!("  fix: {}", crate::output::redact(h));
                 }
             }
             render(&outcome, format);

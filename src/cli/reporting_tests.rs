@@ -26,12 +26,14 @@ fn masks_only_on_github_and_cover_paths_base64_and_tokens() {
         ("GITHUB_TOKEN", "ghs_token123"),
     ]);
     let lines = mask_lines(&gh, &["flag-secret"]);
-    for l in PEM.lines() {
+    for l in PEM.lines().filter(|l| !l.starts_with("-----")) {
         assert!(
             lines.contains(&format!("::add-mask::{l}\n")),
             "{l} not masked:\n{lines}"
         );
     }
+    // The armour is public and quoted in fix hints: masking it would turn them into `***`.
+    assert!(!lines.contains("-----"), "{lines}");
     assert!(lines.contains("::add-mask::ghs_token123\n"));
     assert!(lines.contains("::add-mask::flag-secret\n"));
     assert!(lines.contains(&format!("::add-mask::{b64}\n")));
@@ -96,4 +98,32 @@ async fn output_json_is_written_even_for_a_failed_run_and_never_holds_the_key() 
     };
     let done = finish_run_with(&outcome, &args, &[], EnvMap::new()).await;
     assert_eq!(done.warnings.len(), 1, "{:?}", done.warnings);
+}
+
+#[test]
+fn redacting_an_outcome_changes_nothing_but_the_secrets() {
+    let mut o = Outcome::new();
+    o.bundle_id = Some("com.example.app".into());
+    o.version = Some("1.0".into());
+    o.apple_messages.push(crate::outcome::Message {
+        level: "error".into(),
+        code: Some("ITMS-90725".into()),
+        description: "token tok_SECRET_123456 leaked".into(),
+    });
+    o.findings.push(crate::validate::Finding {
+        code: "ITMS-90056".into(),
+        severity: crate::validate::Severity::Warning,
+        path: "Payload/App.app/Info.plist".into(),
+        message: "m".into(),
+        fix: "f".into(),
+    });
+    o.warnings.push("w".into());
+    let r = redacted(&o, &["tok_SECRET_123456"]);
+    assert_eq!(r.apple_messages[0].description, "token *** leaked");
+    let mut back = r.clone();
+    back.apple_messages[0].description = o.apple_messages[0].description.clone();
+    assert_eq!(
+        serde_json::to_value(&back).unwrap_or_default(),
+        serde_json::to_value(&o).unwrap_or_default()
+    );
 }

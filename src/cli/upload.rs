@@ -67,7 +67,6 @@ pub struct UploadArgs {
 }
 
 pub fn run(args: UploadArgs) -> Result<i32, Error> {
-    crate::cli::reporting::mask_early(&crate::cli::reporting::process_env(), &secrets(&args));
     let env = Env::from_process();
     let mut outcome = Outcome::new();
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -179,7 +178,11 @@ pub fn read_ipa(
         // The same report `validate` prints, on stderr: stdout carries the outcome.
         eprint!(
             "{}",
-            crate::cli::validate::render_text(&inspected.inspection, &report, &options)
+            crate::output::redact(&crate::cli::validate::render_text(
+                &inspected.inspection,
+                &report,
+                &options
+            ))
         );
         for f in report.findings.iter().filter(|f| !f.is_error()) {
             outcome.warnings.push(format!("{}: {}", f.code, f.message));

@@ -130,6 +130,53 @@ struct CommentRef {
     id: u64,
     #[serde(default)]
     body: Option<String>,
+    /// The author (`null` for a deleted account).
+    #[serde(default)]
+    user: Option<UserRef>,
+}
+
+/// GitHub's `simple-user`: the fields that identify an author.
+#[derive(Debug, Deserialize)]
+struct UserRef {
+    id: u64,
+    #[serde(default)]
+    login: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+}
+
+/// The login GitHub gives comments made with an Actions `GITHUB_TOKEN`.
+pub const ACTIONS_BOT_LOGIN: &str = "github-actions[bot]";
+
+/// Who the token belongs to, so only our own sticky comment is ever edited (anyone can post a
+/// comment starting with the marker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Me {
+    /// A personal (or user-to-server) token: `GET /user` answers with the account.
+    User(u64),
+    /// An Actions `GITHUB_TOKEN` (an app installation token): `GET /user` is refused with 403,
+    /// and its comments are authored by the `github-actions[bot]` Bot account.
+    ActionsBot,
+}
+
+impl Me {
+    fn wrote(&self, c: &CommentRef) -> bool {
+        match (self, &c.user) {
+            (Me::User(id), Some(u)) => u.id == *id,
+            (Me::ActionsBot, Some(u)) => u.login == ACTIONS_BOT_LOGIN && u.kind == "Bot",
+            (_, None) => false,
+        }
+    }
+}
+
+async fn whoami(gh: &Octocrab) -> Result<Me, CallError> {
+    match gh.get::<UserRef, _, ()>("/user", None).await {
+        Ok(u) => Ok(Me::User(u.id)),
+        Err(e) => match classify(e) {
+            CallError::Denied { status: 401 | 403, .. } => Ok(Me::ActionsBot),
+            other => Err(other),
+        },
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,10 +208,19 @@ async fn sticky_comment(
         .await
         .map_err(classify)?;
     let mut existing = None;
-    for _ in 0..MAX_COMMENT_PAGES {
-        if let Some(c) = page.items.iter().find(|c| is_sticky(c.body.as_deref(), marker)) {
-            existing = Some(c.id);
-            break;
+    // Asked only when a comment carries the marker: a first run costs no extra request.
+    let mut me: Option<Me> = None;
+    'pages: for _ in 0..MAX_COMMENT_PAGES {
+        for c in page.items.iter().filter(|c| is_sticky(c.body.as_deref(), marker)) {
+            let who = match &me {
+                Some(m) => m,
+                None => me.insert(whoami(gh).await?),
+            };
+            // Someone else's comment with our marker is left alone; ours gets a new one.
+            if who.wrote(c) {
+                existing = Some(c.id);
+                break 'pages;
+            }
         }
         match gh.get_page::<CommentRef>(&page.next).await.map_err(classify)? {
             Some(next) => page = next,

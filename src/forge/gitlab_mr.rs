@@ -59,6 +59,15 @@ struct NoteRef {
     id: u64,
     #[serde(default)]
     body: Option<String>,
+    #[serde(default)]
+    author: Option<UserRef>,
+}
+
+/// A note's author, and `GET /user`'s answer: the user (or the project/group access token's bot
+/// user) the token belongs to.
+#[derive(Debug, Deserialize)]
+struct UserRef {
+    id: u64,
 }
 
 #[derive(Serialize)]
@@ -114,11 +123,38 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response, CallError> 
                 .map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string()))
         })
         .unwrap_or_else(|| text.chars().take(200).collect());
+    if resp_is_redirect(status) {
+        return Err(CallError::Other(format!(
+            "HTTP {status}: a redirect to another host was not followed (the token is only sent to CI_API_V4_URL)"
+        )));
+    }
     if matches!(status, 401 | 403 | 404) {
         Err(CallError::Denied { status, message })
     } else {
         Err(CallError::Other(format!("HTTP {status} {message}")))
     }
+}
+
+/// The id of the user the token belongs to (`GET /user`).
+async fn whoami(http: &reqwest::Client, t: &GitLabTarget, token: &Token) -> Result<u64, CallError> {
+    let mut url =
+        url::Url::parse(&t.api_v4_url).map_err(|e| CallError::Other(format!("invalid CI_API_V4_URL: {e}")))?;
+    url.path_segments_mut()
+        .map_err(|()| CallError::Other("CI_API_V4_URL cannot be a base URL".to_string()))?
+        .pop_if_empty()
+        .push("user");
+    let resp = http
+        .get(url)
+        .header("PRIVATE-TOKEN", token.expose())
+        .send()
+        .await
+        .map_err(net)?;
+    let user: UserRef = check(resp).await?.json().await.map_err(net)?;
+    Ok(user.id)
+}
+
+fn resp_is_redirect(status: u16) -> bool {
+    (300..400).contains(&status)
 }
 
 fn net(e: reqwest::Error) -> CallError {
@@ -128,12 +164,15 @@ fn net(e: reqwest::Error) -> CallError {
 
 async fn sticky_note(t: &GitLabTarget, token: &Token, marker: &str, body: &str) -> Result<CommentAction, CallError> {
     let http = reqwest::Client::builder()
+        .redirect(super::same_origin_redirects())
         .connect_timeout(Duration::from_secs(15))
         .timeout(Duration::from_secs(60))
         .build()
         .map_err(net)?;
     let list = notes_url(t, None)?;
     let mut existing = None;
+    // Asked only when a note carries the marker: a first run costs no extra request.
+    let mut me: Option<u64> = None;
     let mut page = 1u32;
     while page <= MAX_NOTE_PAGES {
         let mut url = list.clone();
@@ -153,8 +192,20 @@ async fn sticky_note(t: &GitLabTarget, token: &Token, marker: &str, body: &str) 
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u32>().ok());
         let notes: Vec<NoteRef> = resp.json().await.map_err(net)?;
-        if let Some(n) = notes.iter().find(|n| is_sticky(n.body.as_deref(), marker)) {
-            existing = Some(n.id);
+        // Only our own note is edited: anyone can post one starting with the marker.
+        let mut mine = None;
+        for n in notes.iter().filter(|n| is_sticky(n.body.as_deref(), marker)) {
+            let me = match me {
+                Some(id) => id,
+                None => *me.insert(whoami(&http, t, token).await?),
+            };
+            if n.author.as_ref().is_some_and(|a| a.id == me) {
+                mine = Some(n.id);
+                break;
+            }
+        }
+        if mine.is_some() {
+            existing = mine;
             break;
         }
         match next {

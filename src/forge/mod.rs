@@ -29,6 +29,25 @@ impl fmt::Debug for Token {
     }
 }
 
+/// Redirects a client carrying a credential in its own header (GitLab's `PRIVATE-TOKEN`, which
+/// reqwest does not know to strip) may follow: only to the same scheme, host and port, at most 5.
+/// A redirect elsewhere stops, and the 3xx comes back as an error: the token never leaves the host
+/// it was given for.
+pub(crate) fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt.previous().last().is_some_and(|prev| {
+            prev.scheme() == attempt.url().scheme()
+                && prev.host_str() == attempt.url().host_str()
+                && prev.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if !same || attempt.previous().len() > 5 {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 /// What happened to the sticky comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommentAction {

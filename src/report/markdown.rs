@@ -1,8 +1,10 @@
 //! The Markdown report: one body reused for the job summary, the PR/MR comment and the check run.
 //!
 //! Built to be looked at: a one-line verdict with links, a Mermaid timeline, then tables (errors
-//! first), long lists folded into `<details>`. Text from the IPA or from Apple is untrusted and is
-//! escaped so it cannot break the table or inject HTML. The body is capped at [`MAX_LEN`] bytes.
+//! first), long lists folded into `<details>`. Text from the IPA, from Apple or from the
+//! environment is untrusted and is escaped (see [`cell`]) so it cannot break the table or inject
+//! HTML, a link, an image, a mention or a reference (checked against cmark-gfm, GitHub's
+//! renderer). The body is capped at [`MAX_LEN`] bytes.
 
 use std::fmt::Write as _;
 
@@ -304,18 +306,45 @@ fn clip(text: &str) -> String {
     t
 }
 
-/// Untrusted text inside a table cell: no HTML, no pipes, no line breaks.
+/// Zero-width joiner: invisible, and it separates a sigil from what follows so neither GitHub
+/// (`@user`, `@org/team`, `#123`, emails) nor GitLab (also `!12`, `~label`, `%milestone`, `$12`,
+/// `&12`) sees a reference or mention, and no linkifier sees `scheme://` or `www.`. Those are
+/// found after the Markdown is parsed (GitLab even in escaped text), so a backslash is not enough.
+const ZWJ: char = '\u{200D}';
+
+/// Untrusted text (from the IPA, from Apple, from the environment) in a table cell or running
+/// prose: it stays text. No HTML (`<`, `>`, `&` as entities; autolinks `<http://…>` need `<`),
+/// no link or image syntax, emphasis or code spans (every such character backslash-escaped, which
+/// GFM allows for any ASCII punctuation), no table break (`\|`), no line break, no mention,
+/// reference or bare-URL autolink (a [`ZWJ`] after the sigil, inside `://` and after `www`).
 fn cell(text: &str) -> String {
+    let text = clip(text);
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
-    for c in clip(text).chars() {
+    for (i, &c) in chars.iter().enumerate() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '|' => out.push_str("\\|"),
             '\n' => out.push_str("<br>"),
             '\r' => {}
-            c => out.push(c),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '|' | '~' | '!' | '#' | '{' | '}' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        let next = chars.get(i + 1).copied();
+        let sigil = matches!(c, '@' | '#' | '!' | '~' | '%' | '$' | '&');
+        let scheme = c == ':' && next == Some('/');
+        let www = c.eq_ignore_ascii_case(&'w')
+            && next == Some('.')
+            && i >= 2
+            && chars
+                .get(i - 2..i)
+                .is_some_and(|w| w.iter().all(|x| x.eq_ignore_ascii_case(&'w')));
+        if (sigil || scheme || www) && next.is_some() {
+            out.push(ZWJ);
         }
     }
     out

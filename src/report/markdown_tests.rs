@@ -74,7 +74,7 @@ fn failure_shows_message_and_fix() {
         md.contains("**Failed** · Demo App 1.4.0 (57) · stopped at Upload ·"),
         "{md}"
     );
-    assert!(md.contains("> **auth**: 401 NOT_AUTHORIZED"));
+    assert!(md.contains("> **auth**: 401 NOT\\_AUTHORIZED"), "{md}");
     assert!(md.contains("> **Fix:** Check the key id"));
 }
 

@@ -157,8 +157,8 @@ pub struct Ids {
 impl RunView {
     /// App Store Connect page of the build, once both ids are known.
     pub fn asc_url(&self) -> Option<String> {
-        let app = self.ids.app_id.as_deref()?;
-        let build = self.ids.build_id.as_deref()?;
+        let app = self.ids.app_id.as_deref().filter(|s| url_safe_id(s))?;
+        let build = self.ids.build_id.as_deref().filter(|s| url_safe_id(s))?;
         Some(format!(
             "https://appstoreconnect.apple.com/apps/{app}/testflight/ios/{build}"
         ))
@@ -166,7 +166,7 @@ impl RunView {
 
     /// TestFlight page of the app in App Store Connect.
     pub fn testflight_url(&self) -> Option<String> {
-        let app = self.ids.app_id.as_deref()?;
+        let app = self.ids.app_id.as_deref().filter(|s| url_safe_id(s))?;
         Some(format!("https://appstoreconnect.apple.com/apps/{app}/testflight/ios"))
     }
 
@@ -199,6 +199,12 @@ pub struct GroupResult {
     pub kind: GroupKind,
     #[serde(flatten)]
     pub outcome: GroupOutcome,
+}
+
+/// Whether an id (from Apple, or a saved outcome) can go into a link as it is: Apple's ids are
+/// digits, letters and dashes; anything else (`)`, spaces, `/`) could change where a link points.
+fn url_safe_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]
