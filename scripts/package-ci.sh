@@ -1,0 +1,41 @@
+#!/bin/bash
+# Package the CI wrappers for their catalogs, from this checkout (the release workflow runs it on
+# the release commit; the end-to-end tests run it on the working tree):
+#   <out>/gitlab-component/  a GitLab CI/CD component project: templates/asc-publish.yml with the
+#                            commit and the sha256 of the dist/ files it fetches filled in, README.md,
+#                            .gitlab-ci.yml (creates a catalog release for each semver tag), and
+#                            templates/asc-publish.yml.integrity (for `include: remote` + integrity)
+#   <out>/bitrise-step/      a self-contained Bitrise step: step.yml at its root, step.sh, dist/
+#                            (install.sh, run.sh, manifest.txt), README.md; for git:: and path::
+# Usage: scripts/package-ci.sh <out> <commit of this checkout (40 hex)>
+set -eEuo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+out="${1:?usage: scripts/package-ci.sh <out> <commit>}"
+commit="${2:?usage: scripts/package-ci.sh <out> <commit>}"
+[[ "${commit}" =~ ^[0-9a-f]{40}$ ]] || { echo "the commit must be 40 hex digits" >&2; exit 2; }
+
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | awk '{print $1}'; else shasum -a 256 "$1" | awk '{print $1}'; fi
+}
+
+gl="${out}/gitlab-component"
+rm -rf -- "${gl}" "${out}/bitrise-step"
+mkdir -p -- "${gl}/templates"
+pins=""
+for f in install.sh run.sh manifest.txt; do
+  pins="${pins:+${pins},}$(sha256 "dist/${f}")  ${f}"
+done
+sed -e "s/@@COMMIT@@/${commit}/g" -e "s/@@SHA256@@/${pins}/g" plugins/gitlab/templates/asc-publish.yml \
+  >"${gl}/templates/asc-publish.yml"
+cp plugins/gitlab/README.md "${gl}/README.md"
+cp plugins/gitlab/release.gitlab-ci.yml "${gl}/.gitlab-ci.yml"
+printf 'sha256-%s\n' "$(openssl dgst -sha256 -binary "${gl}/templates/asc-publish.yml" | openssl base64 -A)" \
+  >"${gl}/templates/asc-publish.yml.integrity"
+
+bs="${out}/bitrise-step"
+mkdir -p -- "${bs}/dist"
+cp plugins/bitrise/step.yml plugins/bitrise/step.sh plugins/bitrise/README.md "${bs}/"
+cp dist/install.sh dist/run.sh dist/manifest.txt "${bs}/dist/"
+chmod 0755 "${bs}/step.sh" "${bs}/dist/install.sh" "${bs}/dist/run.sh"
+printf '%s\n' "${gl}" "${bs}"
