@@ -7,12 +7,18 @@
 #                            templates/asc-publish.yml.integrity (for `include: remote` + integrity)
 #   <out>/bitrise-step/      a self-contained Bitrise step: step.yml at its root, step.sh, dist/
 #                            (install.sh, run.sh, manifest.txt), README.md; for git:: and path::
-# Usage: scripts/package-ci.sh <out> <commit of this checkout (40 hex)>
+# Usage: scripts/package-ci.sh <out> <commit of this checkout (40 hex)> [manifest]
+#   manifest: the dist/manifest.txt released at that commit (default: this checkout's)
 set -eEuo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-out="${1:?usage: scripts/package-ci.sh <out> <commit>}"
-commit="${2:?usage: scripts/package-ci.sh <out> <commit>}"
+out="${1:?usage: scripts/package-ci.sh <out> <commit> [manifest]}"
+commit="${2:?usage: scripts/package-ci.sh <out> <commit> [manifest]}"
+manifest="${3:-}"
+mkdir -p -- "${out}"
+out="$(cd -- "${out}" && pwd)"
+if [[ -n "${manifest}" ]]; then manifest="$(cd -- "$(dirname -- "${manifest}")" && pwd)/$(basename -- "${manifest}")"; fi
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+manifest="${manifest:-dist/manifest.txt}"
 [[ "${commit}" =~ ^[0-9a-f]{40}$ ]] || { echo "the commit must be 40 hex digits" >&2; exit 2; }
 
 sha256() {
@@ -22,10 +28,7 @@ sha256() {
 gl="${out}/gitlab-component"
 rm -rf -- "${gl}" "${out}/bitrise-step"
 mkdir -p -- "${gl}/templates"
-pins=""
-for f in install.sh run.sh manifest.txt; do
-  pins="${pins:+${pins},}$(sha256 "dist/${f}")  ${f}"
-done
+pins="$(sha256 dist/install.sh)  install.sh,$(sha256 dist/run.sh)  run.sh,$(sha256 "${manifest}")  manifest.txt"
 sed -e "s/@@COMMIT@@/${commit}/g" -e "s/@@SHA256@@/${pins}/g" plugins/gitlab/templates/asc-publish.yml \
   >"${gl}/templates/asc-publish.yml"
 cp plugins/gitlab/README.md "${gl}/README.md"
@@ -36,6 +39,7 @@ printf 'sha256-%s\n' "$(openssl dgst -sha256 -binary "${gl}/templates/asc-publis
 bs="${out}/bitrise-step"
 mkdir -p -- "${bs}/dist"
 cp plugins/bitrise/step.yml plugins/bitrise/step.sh plugins/bitrise/README.md "${bs}/"
-cp dist/install.sh dist/run.sh dist/manifest.txt "${bs}/dist/"
+cp dist/install.sh dist/run.sh "${bs}/dist/"
+cp "${manifest}" "${bs}/dist/manifest.txt"
 chmod 0755 "${bs}/step.sh" "${bs}/dist/install.sh" "${bs}/dist/run.sh"
 printf '%s\n' "${gl}" "${bs}"

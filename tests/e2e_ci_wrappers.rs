@@ -1,0 +1,315 @@
+//! The three CI wrappers end to end, each run as its CI runs it (see
+//! e2e_ci_support/wrappers.rs), installing the real binary from a local fake release and
+//! publishing to the simulator. Every input is set, with values that start with `-`, hold
+//! newlines, commas, quotes, `$` and non-ASCII; the simulator's state must show the build in the
+//! right groups with the exact What to Test, and the job environment's endpoint variables (as an
+//! earlier step writing GITHUB_ENV would set them) must be ignored.
+
+#![cfg(unix)]
+
+#[allow(dead_code)]
+mod e2e_ci_support;
+#[allow(dead_code)]
+mod forge_mock;
+#[allow(dead_code)]
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use asc_publish::sample::app::SampleApp;
+use asc_publish::sim::{Processing, ProcessingResult, SimConfig, TestFlightConfig};
+use e2e_ci_support::wrappers::*;
+use e2e_ci_support::{assert_no_key, get, kv, shown};
+use forge_mock::{Req, mock};
+use serde_json::{Value, json};
+use support::Api;
+
+const APP: &str = "6450000001";
+/// A Markdown list (first line starts with `-`), a line that looks like a flag, `$` forms a shell
+/// or GitLab would expand, quotes, a comma, non-ASCII.
+const WHAT_TO_TEST: &str =
+    "- Fixed login\n--groups=Hijack\n- Price: $5 (was ${PRICE}, $HOME), \"quoted\" & 'single'\n- Ünïcödé ✓ 日本語";
+/// Names as users type them: a leading `-`, a `$`, non-ASCII, commas and newlines as separators.
+const GROUPS: &str = "-nightly, QA\nBêta $crew ";
+const GROUP_NAMES: [&str; 3] = ["-nightly", "QA", "Bêta $crew"];
+
+struct Scene {
+    api: Api,
+    dir: tempfile::TempDir,
+    ipa: String,
+    root_ca: String,
+    /// A server standing for an attacker's endpoint: set in the job environment, must get nothing.
+    evil: String,
+    evil_log: Arc<Mutex<Vec<Req>>>,
+}
+
+async fn scene() -> Scene {
+    let config = SimConfig {
+        apps: vec![("com.example.demo".into(), APP.into())],
+        processing: Processing {
+            duration: Duration::from_millis(200),
+            result: ProcessingResult::Valid,
+        },
+        testflight: TestFlightConfig {
+            groups: ["-nightly=internal", "QA=internal", "Bêta $crew=external", "Hijack=internal"]
+                .iter()
+                .map(|s| s.parse().unwrap())
+                .collect(),
+            testers: vec!["qa@example.com".parse().unwrap()],
+            ..TestFlightConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let api = Api::start(config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ipa = dir.path().join("My App.ipa");
+    let built = SampleApp::default().write_to(&ipa).unwrap();
+    let root_ca = dir.path().join("root.pem");
+    std::fs::write(&root_ca, built.root_pem()).unwrap();
+    let (evil, evil_log) = mock(Arc::new(|_: &Req, _: &str| (500, vec![], "{}".to_string()))).await;
+    Scene {
+        api,
+        dir,
+        ipa: ipa.to_string_lossy().into_owned(),
+        root_ca: root_ca.to_string_lossy().into_owned(),
+        evil,
+        evil_log,
+    }
+}
+
+impl Scene {
+    fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// What an earlier step could have put in the job environment.
+    fn hostile_env(&self) -> Vec<(String, String)> {
+        vec![
+            kv("ASC_API_URL", &self.evil),
+            kv("ASC_CONTENT_DELIVERY_URL", &self.evil),
+            kv("ASC_TLS_ROOT_CA", "/nonexistent/evil-ca.pem"),
+            kv("ASC_EXTRA_ROOT_CA", "/nonexistent/evil-root.pem"),
+            kv("HOME", self.dir.path().to_string_lossy()),
+            kv("PATH", "/usr/bin:/bin"),
+        ]
+    }
+
+    /// The simulator's view: the build is in exactly the named groups, What to Test is exact,
+    /// the tester has it; and the attacker's endpoint saw nothing.
+    async fn assert_published(&self, build_id: &str, locale: &str) {
+        assert!(!build_id.is_empty());
+        for name in GROUP_NAMES {
+            let gid = self.api.group_id(APP, name).await;
+            let builds = self.api.get(&format!("/v1/betaGroups/{gid}/builds")).await;
+            let ids: Vec<&str> = builds.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|b| b["id"].as_str())
+                .collect();
+            assert!(ids.contains(&build_id), "build {build_id} not in group {name}: {ids:?}");
+        }
+        let hijack = self.api.group_id(APP, "Hijack").await;
+        let builds = self.api.get(&format!("/v1/betaGroups/{hijack}/builds")).await;
+        assert_eq!(builds.body["data"], json!([]), "a What to Test line became a flag");
+        let loc = self.api.get(&format!("/v1/builds/{build_id}/betaBuildLocalizations")).await;
+        let locs = loc.body["data"].as_array().unwrap();
+        assert_eq!(locs.len(), 1, "{}", loc.body);
+        assert_eq!(locs[0]["attributes"]["locale"], locale);
+        assert_eq!(locs[0]["attributes"]["whatsNew"], WHAT_TO_TEST);
+        let testers = self.api.get(&format!("/v1/builds/{build_id}/individualTesters")).await;
+        let emails: Vec<&str> = testers.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["attributes"]["email"].as_str())
+            .collect();
+        assert_eq!(emails, ["qa@example.com"]);
+        assert!(self.evil_log.lock().unwrap().is_empty(), "the job environment's endpoint was used");
+    }
+}
+
+/// The inputs every wrapper gets, in kebab-case (GitHub, GitLab); Bitrise spells them snake_case.
+fn common_inputs<'a>(s: &'a Scene, locale: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("ipa-path", s.ipa.as_str()),
+        ("groups", GROUPS),
+        ("testers", " qa@example.com,\n"),
+        ("what-to-test", WHAT_TO_TEST),
+        ("locale", locale),
+        ("notify", "true"),
+        ("expire-previous", "true"),
+        ("submit-beta-review", "false"),
+        ("uses-non-exempt-encryption", "false"),
+        ("validation", "normal"),
+        ("dry-run", "false"),
+        ("wait", "true"),
+        ("timeout", "2m"),
+        ("api-url", s.api.sim.api_url.as_str()),
+        ("extra-root-ca", s.root_ca.as_str()),
+    ]
+}
+
+fn owned(inputs: &[(&str, &str)]) -> Vec<(String, String)> {
+    inputs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn borrowed(inputs: &[(String, String)]) -> Vec<(&str, &str)> {
+    inputs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+fn snake(inputs: &[(&str, &str)]) -> Vec<(String, String)> {
+    inputs.iter().map(|(k, v)| (k.replace('-', "_"), v.to_string())).collect()
+}
+
+fn assert_ok(run: &WrapperRun, key_pem: &str) {
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_no_key("log", &shown(&run.log), key_pem);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_action_with_every_input() {
+    let s = scene().await;
+    let action = action_checkout(s.dir.path(), &fake_manifest());
+    let (os, arch) = runner_platform();
+    let summary = s.path("summary.md");
+    let mut env = s.hostile_env();
+    env.extend([
+        kv("GITHUB_ACTIONS", "true"),
+        kv("GITHUB_REPOSITORY", "octo/app"),
+        kv("GITHUB_EVENT_NAME", "push"),
+        kv("GITHUB_STEP_SUMMARY", summary.to_string_lossy()),
+        kv("GITHUB_TOKEN", "ghs_e2e"),
+        kv("RUNNER_OS", os),
+        kv("RUNNER_ARCH", arch),
+        kv("RUNNER_TEMP", s.path("runner-temp").to_string_lossy()),
+    ]);
+    std::fs::create_dir_all(s.path("runner-temp")).unwrap();
+    let key = s.api.sim.private_key_pem.clone();
+    let mut inputs = common_inputs(&s, "de-DE");
+    inputs.extend([
+        ("api-key-id", s.api.sim.key_id.as_str()),
+        ("api-issuer-id", s.api.sim.issuer_id.as_str()),
+        ("api-private-key", key.as_str()),
+        ("report", "none"),
+    ]);
+    let work = s.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let inputs = owned(&inputs);
+    let run = tokio::task::spawn_blocking(move || run_action(&action, &borrowed(&inputs), &env, &work))
+        .await
+        .unwrap();
+    assert_ok(&run, &key);
+    assert!(run.log.contains("::add-mask::"), "the key is masked first");
+    assert_eq!(get(&run.outputs, "processing-state"), "VALID", "{:?}", run.outputs);
+    assert_eq!(get(&run.outputs, "app-id"), APP);
+    let groups: Value = serde_json::from_str(get(&run.outputs, "groups")).unwrap();
+    assert_eq!(groups.as_array().map(Vec::len), Some(3), "{groups}");
+    s.assert_published(get(&run.outputs, "build-id"), "de-DE").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_component_with_every_input_and_a_fastlane_key_file() {
+    let s = scene().await;
+    let (component, _, mirror) = package(s.dir.path(), &fake_manifest());
+    let key_json = s.path("fastlane-key.json");
+    let key = s.api.sim.private_key_pem.clone();
+    std::fs::write(
+        &key_json,
+        json!({"key_id": s.api.sim.key_id, "issuer_id": s.api.sim.issuer_id, "key": key, "in_house": false}).to_string(),
+    )
+    .unwrap();
+    let mut env = s.hostile_env();
+    env.extend([
+        kv("GITLAB_CI", "true"),
+        kv("CI_JOB_URL", "https://gitlab.example.com/octo/app/-/jobs/1"),
+        // A File-type CI/CD variable holds the path of a file with the value.
+        kv("APP_STORE_CONNECT_API_KEY_PATH", key_json.to_string_lossy()),
+        kv("PRICE", "EXPANDED"),
+    ]);
+    let mut inputs = common_inputs(&s, "en-GB");
+    inputs.extend([("source", mirror.as_str()), ("report", "none")]);
+    let project = s.path("project");
+    let template = component.join("templates/asc-publish.yml");
+    let inputs = owned(&inputs);
+    let run = tokio::task::spawn_blocking(move || run_gitlab(&template, &borrowed(&inputs), &env, &project))
+        .await
+        .unwrap();
+    assert_ok(&run, &key);
+    assert!(run.log.contains("section_start:"), "install section: {}", run.log);
+    assert_eq!(get(&run.outputs, "ASC_PROCESSING_STATE"), "VALID", "{:?}", run.outputs);
+    s.assert_published(get(&run.outputs, "ASC_BUILD_ID"), "en-GB").await;
+}
+
+/// The Bitrise step, through the project's Apple Service connection (a loopback build API serving
+/// the recorded response shape with the simulator's key).
+async fn bitrise(source: StepSource) {
+    let s = scene().await;
+    let (_, step_pkg, _) = package(s.dir.path(), &fake_manifest());
+    let mut recorded: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("tests/fixtures/bitrise-io__go-xcode__apple_developer_portal_data.apikey.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    recorded["key_id"] = json!(s.api.sim.key_id);
+    recorded["issuer_id"] = json!(s.api.sim.issuer_id);
+    recorded["private_key"] = json!(s.api.sim.private_key_pem);
+    let body = recorded.to_string();
+    let (build_api, build_log) = mock(Arc::new(move |req: &Req, _: &str| {
+        let authorized = req.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("BUILD_API_TOKEN") && v == "tok-123");
+        match (req.uri.as_str(), authorized) {
+            ("/build/abc/apple_developer_portal_data.json", true) => (200, vec![], body.clone()),
+            _ => (401, vec![], String::new()),
+        }
+    }))
+    .await;
+    let deploy = s.path("deploy");
+    let mut env = s.hostile_env();
+    env.extend([
+        kv("BITRISE_IO", "true"),
+        kv("BITRISE_BUILD_NUMBER", "12"),
+        kv("BITRISE_BUILD_URL", format!("{build_api}/build/abc")),
+        kv("BITRISE_BUILD_API_TOKEN", "tok-123"),
+        kv("BITRISE_DEPLOY_DIR", deploy.to_string_lossy()),
+        kv("BITRISE_IPA_PATH", &s.ipa),
+        kv("PRICE", "EXPANDED"),
+        kv("HOME", s.dir.path().to_string_lossy()),
+    ]);
+    let inputs_owned = snake(&common_inputs(&s, "fr-FR"));
+    let work = s.path("bitrise");
+    std::fs::create_dir_all(&work).unwrap();
+    let key = s.api.sim.private_key_pem.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        let mut inputs: Vec<(&str, &str)> = inputs_owned
+            .iter()
+            .filter(|(k, _)| k != "ipa_path")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        // Bitrise's yes/no spelling.
+        for (k, v) in inputs.iter_mut() {
+            if ["notify", "expire_previous", "submit_beta_review", "dry_run", "wait", "uses_non_exempt_encryption"].contains(k) {
+                *v = if *v == "true" { "yes" } else { "no" };
+            }
+        }
+        let step = activate_step(&step_pkg, source, &work);
+        run_bitrise(&step, &inputs, &env, &work)
+    })
+    .await
+    .unwrap();
+    assert_ok(&run, &key);
+    assert!(run.log.contains("using the project's App Store Connect API key connection"), "{}", run.log);
+    assert_eq!(build_log.lock().unwrap().len(), 1);
+    assert_eq!(get(&run.outputs, "ASC_PROCESSING_STATE"), "VALID", "{:?}", run.outputs);
+    s.assert_published(get(&run.outputs, "ASC_BUILD_ID"), "fr-FR").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitrise_step_as_git_step_with_the_apple_service_connection() {
+    bitrise(StepSource::Git).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitrise_step_as_path_step_with_the_apple_service_connection() {
+    bitrise(StepSource::Path).await;
+}
