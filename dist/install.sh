@@ -109,17 +109,20 @@ else
   printf '::group::Build asc-publish from source\n'
   command -v cargo >/dev/null 2>&1 ||
     bail "no prebuilt binary for ${target:-${os}/${arch}} in dist/manifest.txt and cargo is not installed (install Rust, or use a supported runner)"
-  rust="$(rustc --version 2>/dev/null | awk '{print $2}')"
-  key="${pinned_version:-unreleased}-${source_rev:-local}-${target:-${os}-${arch}}-rust${rust:-unknown}"
-  cache="${ASC_PUBLISH_CACHE:-${HOME:-/tmp}/.cache/asc-publish}/${key}"
-  if [[ -x "${cache}/bin/asc-publish" ]] && "${cache}/bin/asc-publish" --version >/dev/null 2>&1; then
-    printf 'using the cached build %s\n' "${cache}"
-  elif [[ -f "${action_dir}/Cargo.toml" && -d "${action_dir}/src" ]]; then
-    # The GitHub Action's checkout is this repository at the pinned ref.
+  if [[ -f "${action_dir}/Cargo.toml" && -d "${action_dir}/src" ]]; then
+    # The GitHub Action's checkout is this repository at the pinned ref; not cached (a self-hosted
+    # runner may check out another ref of it next time).
+    cache="${root}/build"
     cargo install --locked --root "${cache}" --path "${action_dir}" || bail "cargo install --path ${action_dir} failed"
   elif [[ "${source_url}" == https://* && "${source_rev}" =~ ^[0-9a-f]{40}$ ]]; then
-    cargo install --locked --root "${cache}" --git "${source_url}" --rev "${source_rev}" asc-publish ||
-      bail "cargo install --git ${source_url} --rev ${source_rev} failed"
+    rust="$(rustc --version 2>/dev/null | awk '{print $2}')"
+    cache="${ASC_PUBLISH_CACHE:-${HOME:-/tmp}/.cache/asc-publish}/${pinned_version:-unreleased}-${source_rev}-${target:-${os}-${arch}}-rust${rust:-unknown}"
+    if [[ -x "${cache}/bin/asc-publish" ]] && "${cache}/bin/asc-publish" --version >/dev/null 2>&1; then
+      printf 'using the cached build %s\n' "${cache}"
+    else
+      cargo install --locked --root "${cache}" --git "${source_url}" --rev "${source_rev}" asc-publish ||
+        bail "cargo install --git ${source_url} --rev ${source_rev} failed"
+    fi
   else
     bail "no prebuilt binary for ${target:-${os}/${arch}} and dist/manifest.txt pins no source revision to build"
   fi

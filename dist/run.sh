@@ -39,12 +39,14 @@ input_name() {
   esac
 }
 
-# A yes/no input: true/yes/1 or false/no/0/empty (GitHub and GitLab say true/false, Bitrise yes/no).
+# A yes/no input into $flag: true/yes/1 or false/no/0 (GitHub and GitLab say true/false, Bitrise
+# yes/no); empty is the default. Sets a variable: a usage error in $(...) would not stop the script.
+flag=""
 flag_input() { # <input-name> <value> <default>
   local v="${2:-$3}"
   case "${v}" in
-    true | True | TRUE | yes | Yes | YES | 1) printf 'true' ;;
-    false | False | FALSE | no | No | NO | 0) printf 'false' ;;
+    true | True | TRUE | yes | Yes | YES | 1) flag=true ;;
+    false | False | FALSE | no | No | NO | 0) flag=false ;;
     *) usage_error "the $(input_name "$1") input must be true or false, not '${v}'" ;;
   esac
 }
@@ -116,18 +118,20 @@ if [[ -n "${INPUT_WHAT_TO_TEST:-}" ]]; then opts+=("--what-to-test=${INPUT_WHAT_
 if [[ -n "${INPUT_WHAT_TO_TEST_FILE:-}" ]]; then opts+=("--what-to-test-file=${INPUT_WHAT_TO_TEST_FILE}"); fi
 if [[ -n "${INPUT_LOCALE:-}" ]]; then opts+=("--locale=${INPUT_LOCALE}"); fi
 
-if [[ "$(flag_input notify "${INPUT_NOTIFY:-}" false)" == true ]]; then opts+=(--notify); fi
-if [[ "$(flag_input submit-beta-review "${INPUT_SUBMIT_BETA_REVIEW:-}" false)" == true ]]; then
-  opts+=(--submit-beta-review)
+flag_input notify "${INPUT_NOTIFY:-}" false
+if [[ "${flag}" == true ]]; then opts+=(--notify); fi
+flag_input submit-beta-review "${INPUT_SUBMIT_BETA_REVIEW:-}" false
+if [[ "${flag}" == true ]]; then opts+=(--submit-beta-review); fi
+flag_input expire-previous "${INPUT_EXPIRE_PREVIOUS:-}" false
+if [[ "${flag}" == true ]]; then opts+=(--expire-previous); fi
+flag_input dry-run "${INPUT_DRY_RUN:-}" false
+if [[ "${flag}" == true ]]; then opts+=(--dry-run); fi
+flag_input wait "${INPUT_WAIT:-}" true
+if [[ "${flag}" == false ]]; then opts+=(--no-wait); fi
+if [[ -n "${INPUT_USES_NON_EXEMPT_ENCRYPTION:-}" ]]; then
+  flag_input uses-non-exempt-encryption "${INPUT_USES_NON_EXEMPT_ENCRYPTION}" false
+  opts+=("--uses-non-exempt-encryption=${flag}")
 fi
-if [[ "$(flag_input expire-previous "${INPUT_EXPIRE_PREVIOUS:-}" false)" == true ]]; then opts+=(--expire-previous); fi
-if [[ "$(flag_input dry-run "${INPUT_DRY_RUN:-}" false)" == true ]]; then opts+=(--dry-run); fi
-if [[ "$(flag_input wait "${INPUT_WAIT:-}" true)" == false ]]; then opts+=(--no-wait); fi
-
-case "${INPUT_USES_NON_EXEMPT_ENCRYPTION:-}" in
-  "") ;;
-  *) opts+=("--uses-non-exempt-encryption=$(flag_input uses-non-exempt-encryption "${INPUT_USES_NON_EXEMPT_ENCRYPTION}" false)") ;;
-esac
 
 case "${INPUT_VALIDATION:-}" in
   "" | normal) ;;

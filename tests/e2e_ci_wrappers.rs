@@ -313,3 +313,29 @@ async fn bitrise_step_as_git_step_with_the_apple_service_connection() {
 async fn bitrise_step_as_path_step_with_the_apple_service_connection() {
     bitrise(StepSource::Path).await;
 }
+
+/// `connection: api_key` when the build API refuses (a public app's pull request build gets 401):
+/// a clear failure before anything is uploaded, not a silent fallback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitrise_required_connection_that_cannot_be_read_fails_clearly() {
+    let s = scene().await;
+    let (_, step_pkg, _) = package(s.dir.path(), &fake_manifest());
+    let (build_api, _) = mock(Arc::new(|_: &Req, _: &str| (401, vec![], String::new()))).await;
+    let mut env = s.hostile_env();
+    env.extend([
+        kv("BITRISE_BUILD_URL", format!("{build_api}/build/abc")),
+        kv("BITRISE_BUILD_API_TOKEN", "tok-123"),
+        kv("BITRISE_IPA_PATH", &s.ipa),
+    ]);
+    let work = s.path("bitrise");
+    std::fs::create_dir_all(&work).unwrap();
+    let run = tokio::task::spawn_blocking(move || {
+        let step = activate_step(&step_pkg, StepSource::Path, &work);
+        run_bitrise(&step, &[("connection", "api_key")], &env, &work)
+    })
+    .await
+    .unwrap();
+    assert_eq!(run.code, 1, "{}", run.log);
+    assert!(run.log.contains("connection is api_key but the Apple Service connection could not be read"), "{}", run.log);
+    assert!(run.outputs.is_empty());
+}
