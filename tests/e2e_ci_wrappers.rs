@@ -237,7 +237,10 @@ async fn gitlab_component_with_every_input_and_a_fastlane_key_file() {
         .await
         .unwrap();
     assert_ok(&run, &key);
-    assert!(run.log.contains("section_start:"), "install section: {}", run.log);
+    for section in ["asc_publish_install", "asc_publish_validate", "asc_publish_upload", "asc_publish_processing", "asc_publish_distribute"] {
+        assert!(run.log.contains(&format!(":{section}")), "no {section} section: {}", run.log);
+        assert!(run.log.contains(&format!("section_end:")), "{}", run.log);
+    }
     assert_eq!(get(&run.outputs, "ASC_PROCESSING_STATE"), "VALID", "{:?}", run.outputs);
     s.assert_published(get(&run.outputs, "ASC_BUILD_ID"), "en-GB").await;
 }

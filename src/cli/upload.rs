@@ -149,7 +149,9 @@ pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome:
     }
     let started = clock.now();
     let (client, parts_http) = connect(args, env, clock.clone())?;
+    let section = crate::ci::gitlab::Section::open("asc_publish_validate", "Inspect and validate the IPA");
     let (req, _) = read_ipa(args, outcome)?;
+    drop(section);
     let r = upload_with(&client, &parts_http, args, &req, outcome).await;
     outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
     if r.is_ok() && outcome.status == Status::Success && args.format == Format::Text {
@@ -265,9 +267,14 @@ pub async fn upload_with(
         }
         return r;
     }
+    let section = crate::ci::gitlab::Section::open("asc_publish_upload", "Upload to App Store Connect");
     let r = run_upload(client, parts_http, req, &opts, outcome).await;
+    drop(section);
     let r = match r {
-        Ok(()) => crate::cli::distribute::after_upload(client, args, req, outcome).await,
+        Ok(()) => {
+            let _section = crate::ci::gitlab::Section::open("asc_publish_distribute", "TestFlight distribution");
+            crate::cli::distribute::after_upload(client, args, req, outcome).await
+        }
         Err(e) => Err(e),
     };
     if let Some(rl) = client.stats().rate_limit().filter(|_| args.connection.verbose > 0) {

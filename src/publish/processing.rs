@@ -70,6 +70,7 @@ fn record_messages(outcome: &mut Outcome, upload: &BuildUpload, quiet: bool) {
 
 /// Polls until Apple's verdict. `Ok` means VALID; a rejection is a `Rejected` error.
 pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome: &mut Outcome) -> Result<(), Error> {
+    let _section = crate::ci::gitlab::Section::open("asc_publish_processing", "Waiting for Apple's processing");
     let clock = client.clock();
     let start = clock.now();
     let mut interval = cfg.interval;
