@@ -171,3 +171,16 @@ fn bad_enum_inputs_are_usage_errors_before_anything_runs() {
     ]);
     assert_eq!(code, Some(2), "{log}");
 }
+
+/// docs/ci.md once told users to expose the key to pull request builds (Bitrise "Expose for Pull
+/// Requests" on, an unprotected GitLab token): it must say how to keep secrets from fork PRs.
+#[test]
+fn the_ci_guide_keeps_secrets_away_from_pull_requests() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md")).unwrap();
+    let lower = doc.to_lowercase();
+    assert!(!lower.contains("unprotected"), "advises an unprotected variable");
+    assert!(!lower.contains("must be on for pr"), "advises exposing secrets to PR builds");
+    assert!(doc.contains("## Keeping secrets away from pull requests"));
+    assert!(doc.contains("**Expose for Pull Requests** off"));
+    assert!(doc.contains("**Protected**"));
+}
