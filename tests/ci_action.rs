@@ -78,7 +78,10 @@ fn inputs_reach_the_scripts_through_env_and_shells_start_by_absolute_path() {
         assert_eq!(*bash, "/bin/bash", "{shell}");
         let run = step["run"].as_str().unwrap();
         assert!(!run.contains("${{"), "template expansion inside run: {run}");
-        assert!(run.starts_with("/bin/bash --noprofile --norc \"${GITHUB_ACTION_PATH:?}/dist/"), "{run}");
+        assert!(
+            run.starts_with("/bin/bash --noprofile --norc \"${GITHUB_ACTION_PATH:?}/dist/"),
+            "{run}"
+        );
         for (k, v) in step["env"].as_hash().unwrap() {
             let v = v.as_str().unwrap();
             if let Some(input) = v.strip_prefix("${{ inputs.").and_then(|r| r.strip_suffix(" }}")) {
@@ -114,7 +117,7 @@ fn the_three_wrappers_offer_the_same_inputs_and_never_expand_free_text() {
         assert!(action.iter().any(|a| a == name), "action.yml lacks {name}");
         assert!(gitlab.iter().any(|a| a == name), "the GitLab component lacks {name}");
         let snake = name.replace('-', "_");
-        assert!(bitrise.iter().any(|a| *a == snake), "step.yml lacks {snake}");
+        assert!(bitrise.contains(&snake), "step.yml lacks {snake}");
     }
     // GitLab expands job variables unless told not to.
     let (_, job) = gitlab_docs[1].as_hash().unwrap().iter().next().unwrap();
@@ -127,7 +130,11 @@ fn the_three_wrappers_offer_the_same_inputs_and_never_expand_free_text() {
     for item in step["inputs"].as_vec().unwrap() {
         let name = keys(item).into_iter().find(|k| k != "opts").unwrap();
         if ["groups", "testers", "what_to_test", "locale"].contains(&name.as_str()) {
-            assert_eq!(item["opts"]["is_expand"].as_bool(), Some(false), "{name} is expanded by Bitrise");
+            assert_eq!(
+                item["opts"]["is_expand"].as_bool(),
+                Some(false),
+                "{name} is expanded by Bitrise"
+            );
         }
     }
 }
@@ -151,7 +158,10 @@ fn run_sh(env: &[(&str, &str)]) -> (Option<i32>, String) {
 fn bad_enum_inputs_are_usage_errors_before_anything_runs() {
     let (code, log) = run_sh(&[("INPUT_IPA_PATH", "a.ipa"), ("INPUT_WAIT", "maybe")]);
     assert_eq!(code, Some(2));
-    assert!(log.contains("::error title=asc-publish::the wait input must be true or false"), "{log}");
+    assert!(
+        log.contains("::error title=asc-publish::the wait input must be true or false"),
+        "{log}"
+    );
     for (k, v) in [
         ("INPUT_REPORT", "slack"),
         ("INPUT_VALIDATION", "lenient"),
@@ -179,7 +189,10 @@ fn the_ci_guide_keeps_secrets_away_from_pull_requests() {
     let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md")).unwrap();
     let lower = doc.to_lowercase();
     assert!(!lower.contains("unprotected"), "advises an unprotected variable");
-    assert!(!lower.contains("must be on for pr"), "advises exposing secrets to PR builds");
+    assert!(
+        !lower.contains("must be on for pr"),
+        "advises exposing secrets to PR builds"
+    );
     assert!(doc.contains("## Keeping secrets away from pull requests"));
     assert!(doc.contains("**Expose for Pull Requests** off"));
     assert!(doc.contains("**Protected**"));

@@ -13,7 +13,10 @@ fn check(files: &[&Path]) -> (i32, String) {
         .args(files)
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 const BASH4: &[&str] = &[
@@ -50,7 +53,10 @@ fn every_bash4_construct_is_flagged_on_its_line() {
     let (code, out) = check(&[&file]);
     assert_eq!(code, 1);
     for (i, line) in BASH4.iter().enumerate() {
-        assert!(out.contains(&format!("bad.sh:{}: ", i + 1)), "not flagged: {line}\n{out}");
+        assert!(
+            out.contains(&format!("bad.sh:{}: ", i + 1)),
+            "not flagged: {line}\n{out}"
+        );
     }
 }
 
@@ -76,7 +82,12 @@ fn the_wrapper_scripts_are_bash32() {
     let template = std::fs::read_to_string(root.join("plugins/gitlab/templates/asc-publish.yml")).unwrap();
     let docs = yaml_rust2::YamlLoader::load_from_str(&template).unwrap();
     let (_, job) = docs[1].as_hash().unwrap().iter().next().unwrap();
-    let script: Vec<&str> = job["script"].as_vec().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    let script: Vec<&str> = job["script"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
     let gitlab = dir.path().join("gitlab-job.sh");
     std::fs::write(&gitlab, script.join("\n")).unwrap();
     let files = [

@@ -11,7 +11,11 @@ use std::process::Command;
 fn the_unpackaged_step_names_the_packaged_one() {
     let dir = tempfile::tempdir().unwrap();
     let step = dir.path().join("step.sh");
-    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/bitrise/step.sh"), &step).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/bitrise/step.sh"),
+        &step,
+    )
+    .unwrap();
     let out = Command::new("bash")
         .arg(&step)
         .env_clear()

@@ -24,8 +24,16 @@ fn the_readme_ci_snippet_works_against_the_simulator() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("target/release")).unwrap();
     std::fs::create_dir_all(dir.path().join("dist")).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_asc-publish"), dir.path().join("target/release/asc-publish")).unwrap();
-    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/run.sh"), dir.path().join("dist/run.sh")).unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_asc-publish"),
+        dir.path().join("target/release/asc-publish"),
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/run.sh"),
+        dir.path().join("dist/run.sh"),
+    )
+    .unwrap();
     // `cargo build --release` is what the reader runs first; here the binary is already built.
     let script = script.replace("cargo build --release\n", "");
     let out = Command::new("bash")
@@ -36,7 +44,11 @@ fn the_readme_ci_snippet_works_against_the_simulator() {
         .env("HOME", dir.path())
         .output()
         .unwrap();
-    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{log}");
     assert!(log.contains("processed and VALID"), "{log}");
     assert!(log.contains("group QA (internal): added"), "{log}");

@@ -11,7 +11,6 @@
 mod e2e_ci_support;
 #[allow(dead_code)]
 mod forge_mock;
-#[allow(dead_code)]
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -52,10 +51,15 @@ async fn scene() -> Scene {
             result: ProcessingResult::Valid,
         },
         testflight: TestFlightConfig {
-            groups: ["-nightly=internal", "QA=internal", "Bêta $crew=external", "Hijack=internal"]
-                .iter()
-                .map(|s| s.parse().unwrap())
-                .collect(),
+            groups: [
+                "-nightly=internal",
+                "QA=internal",
+                "Bêta $crew=external",
+                "Hijack=internal",
+            ]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect(),
             testers: vec!["qa@example.com".parse().unwrap()],
             ..TestFlightConfig::default()
         },
@@ -113,7 +117,10 @@ impl Scene {
         let hijack = self.api.group_id(APP, "Hijack").await;
         let builds = self.api.get(&format!("/v1/betaGroups/{hijack}/builds")).await;
         assert_eq!(builds.body["data"], json!([]), "a What to Test line became a flag");
-        let loc = self.api.get(&format!("/v1/builds/{build_id}/betaBuildLocalizations")).await;
+        let loc = self
+            .api
+            .get(&format!("/v1/builds/{build_id}/betaBuildLocalizations"))
+            .await;
         let locs = loc.body["data"].as_array().unwrap();
         assert_eq!(locs.len(), 1, "{}", loc.body);
         assert_eq!(locs[0]["attributes"]["locale"], locale);
@@ -126,7 +133,10 @@ impl Scene {
             .filter_map(|t| t["attributes"]["email"].as_str())
             .collect();
         assert_eq!(emails, ["qa@example.com"]);
-        assert!(self.evil_log.lock().unwrap().is_empty(), "the job environment's endpoint was used");
+        assert!(
+            self.evil_log.lock().unwrap().is_empty(),
+            "the job environment's endpoint was used"
+        );
     }
 }
 
@@ -160,7 +170,10 @@ fn borrowed(inputs: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 fn snake(inputs: &[(&str, &str)]) -> Vec<(String, String)> {
-    inputs.iter().map(|(k, v)| (k.replace('-', "_"), v.to_string())).collect()
+    inputs
+        .iter()
+        .map(|(k, v)| (k.replace('-', "_"), v.to_string()))
+        .collect()
 }
 
 fn assert_ok(run: &WrapperRun, key_pem: &str) {
@@ -217,7 +230,8 @@ async fn gitlab_component_with_every_input_and_a_fastlane_key_file() {
     let key = s.api.sim.private_key_pem.clone();
     std::fs::write(
         &key_json,
-        json!({"key_id": s.api.sim.key_id, "issuer_id": s.api.sim.issuer_id, "key": key, "in_house": false}).to_string(),
+        json!({"key_id": s.api.sim.key_id, "issuer_id": s.api.sim.issuer_id, "key": key, "in_house": false})
+            .to_string(),
     )
     .unwrap();
     let mut env = s.hostile_env();
@@ -237,9 +251,19 @@ async fn gitlab_component_with_every_input_and_a_fastlane_key_file() {
         .await
         .unwrap();
     assert_ok(&run, &key);
-    for section in ["asc_publish_install", "asc_publish_validate", "asc_publish_upload", "asc_publish_processing", "asc_publish_distribute"] {
-        assert!(run.log.contains(&format!(":{section}")), "no {section} section: {}", run.log);
-        assert!(run.log.contains(&format!("section_end:")), "{}", run.log);
+    for section in [
+        "asc_publish_install",
+        "asc_publish_validate",
+        "asc_publish_upload",
+        "asc_publish_processing",
+        "asc_publish_distribute",
+    ] {
+        assert!(
+            run.log.contains(&format!(":{section}")),
+            "no {section} section: {}",
+            run.log
+        );
+        assert!(run.log.contains("section_end:"), "{}", run.log);
     }
     assert_eq!(get(&run.outputs, "ASC_PROCESSING_STATE"), "VALID", "{:?}", run.outputs);
     s.assert_published(get(&run.outputs, "ASC_BUILD_ID"), "en-GB").await;
@@ -251,8 +275,10 @@ async fn bitrise(source: StepSource) {
     let s = scene().await;
     let (_, step_pkg, _) = package(s.dir.path(), &fake_manifest());
     let mut recorded: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("tests/fixtures/bitrise-io__go-xcode__apple_developer_portal_data.apikey.json"))
-            .unwrap(),
+        &std::fs::read_to_string(
+            repo().join("tests/fixtures/bitrise-io__go-xcode__apple_developer_portal_data.apikey.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     recorded["key_id"] = json!(s.api.sim.key_id);
@@ -260,7 +286,10 @@ async fn bitrise(source: StepSource) {
     recorded["private_key"] = json!(s.api.sim.private_key_pem);
     let body = recorded.to_string();
     let (build_api, build_log) = mock(Arc::new(move |req: &Req, _: &str| {
-        let authorized = req.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("BUILD_API_TOKEN") && v == "tok-123");
+        let authorized = req
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("BUILD_API_TOKEN") && v == "tok-123");
         match (req.uri.as_str(), authorized) {
             ("/build/abc/apple_developer_portal_data.json", true) => (200, vec![], body.clone()),
             _ => (401, vec![], String::new()),
@@ -291,7 +320,16 @@ async fn bitrise(source: StepSource) {
             .collect();
         // Bitrise's yes/no spelling.
         for (k, v) in inputs.iter_mut() {
-            if ["notify", "expire_previous", "submit_beta_review", "dry_run", "wait", "uses_non_exempt_encryption"].contains(k) {
+            if [
+                "notify",
+                "expire_previous",
+                "submit_beta_review",
+                "dry_run",
+                "wait",
+                "uses_non_exempt_encryption",
+            ]
+            .contains(k)
+            {
                 *v = if *v == "true" { "yes" } else { "no" };
             }
         }
@@ -301,7 +339,12 @@ async fn bitrise(source: StepSource) {
     .await
     .unwrap();
     assert_ok(&run, &key);
-    assert!(run.log.contains("using the project's App Store Connect API key connection"), "{}", run.log);
+    assert!(
+        run.log
+            .contains("using the project's App Store Connect API key connection"),
+        "{}",
+        run.log
+    );
     assert_eq!(build_log.lock().unwrap().len(), 1);
     assert_eq!(get(&run.outputs, "ASC_PROCESSING_STATE"), "VALID", "{:?}", run.outputs);
     s.assert_published(get(&run.outputs, "ASC_BUILD_ID"), "fr-FR").await;
@@ -339,6 +382,11 @@ async fn bitrise_required_connection_that_cannot_be_read_fails_clearly() {
     .await
     .unwrap();
     assert_eq!(run.code, 1, "{}", run.log);
-    assert!(run.log.contains("connection is api_key but the Apple Service connection could not be read"), "{}", run.log);
+    assert!(
+        run.log
+            .contains("connection is api_key but the Apple Service connection could not be read"),
+        "{}",
+        run.log
+    );
     assert!(run.outputs.is_empty());
 }

@@ -85,7 +85,11 @@ fn run(f: &Fixture, os: &str, arch: &str, extra: &[(&str, &str)]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn installed(f: &Fixture) -> PathBuf {
@@ -113,7 +117,10 @@ fn the_right_checksum_installs_the_release_binary() {
     // Shown, not asserted (timings belong to benchmarks): the prebuilt path takes seconds.
     eprintln!("installed in {:?}", started.elapsed());
     let ran = Command::new(installed(&f)).arg("--version").output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&ran.stdout).trim(), format!("asc-publish {VERSION}"));
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout).trim(),
+        format!("asc-publish {VERSION}")
+    );
     let gh_path = fs::read_to_string(f.p("github_path")).unwrap();
     assert_eq!(gh_path.trim(), f.p("runner-temp/asc-publish/bin").display().to_string());
     assert!(fs::read_to_string(f.p("github_output")).unwrap().starts_with("bin="));
@@ -133,16 +140,25 @@ fn a_tampered_checksum_fails_and_never_falls_back() {
     let (os, arch) = runner_platform();
     let out = run(&f, os, arch, &[]);
     assert_failed(&f, &out, "sha256 mismatch");
-    assert!(f.cargo_calls().is_empty(), "a tampered download must not fall back to a build");
+    assert!(
+        f.cargo_calls().is_empty(),
+        "a tampered download must not fall back to a build"
+    );
 }
 
 #[test]
 fn a_missing_archive_or_a_foreign_url_fails() {
     let (_, sha) = release_archive();
     let (os, arch) = runner_platform();
-    let f = fixture(&format!("version {VERSION}\n{} {sha} file:///nonexistent/a.tar.gz\n", host_target()));
+    let f = fixture(&format!(
+        "version {VERSION}\n{} {sha} file:///nonexistent/a.tar.gz\n",
+        host_target()
+    ));
     assert_failed(&f, &run(&f, os, arch, &[]), "download failed");
-    let f = fixture(&format!("version {VERSION}\n{} {sha} http://example.com/a.tar.gz\n", host_target()));
+    let f = fixture(&format!(
+        "version {VERSION}\n{} {sha} http://example.com/a.tar.gz\n",
+        host_target()
+    ));
     assert_failed(&f, &run(&f, os, arch, &[]), "refusing the URL");
 }
 
@@ -155,7 +171,11 @@ fn an_unknown_platform_without_cargo_is_a_clear_error() {
         return;
     }
     let out = run(&f, "Plan9", "mips", &[]);
-    assert_failed(&f, &out, "no prebuilt binary for Plan9/mips in dist/manifest.txt and cargo is not installed");
+    assert_failed(
+        &f,
+        &out,
+        "no prebuilt binary for Plan9/mips in dist/manifest.txt and cargo is not installed",
+    );
 }
 
 #[test]
@@ -166,7 +186,9 @@ fn the_source_fallback_builds_the_pinned_revision_once() {
     let out = run(&f, "Plan9", "mips", &[]);
     assert!(out.status.success(), "{}", text(&out));
     let calls = f.cargo_calls();
-    let cache = f.p(&format!("home/.cache/asc-publish/{VERSION}-{REV}-Plan9-mips-rust1.85.0"));
+    let cache = f.p(&format!(
+        "home/.cache/asc-publish/{VERSION}-{REV}-Plan9-mips-rust1.85.0"
+    ));
     assert_eq!(
         calls.trim(),
         format!(
@@ -187,13 +209,21 @@ fn no_registry_install_by_bare_name() {
     // No pinned source and no checkout to build: fail, never `cargo install asc-publish`.
     let f = fixture(&format!("version {VERSION}\n"));
     let out = run(&f, "Plan9", "mips", &[]);
-    assert_failed(&f, &out, "no prebuilt binary for Plan9/mips and dist/manifest.txt pins no source revision");
+    assert_failed(
+        &f,
+        &out,
+        "no prebuilt binary for Plan9/mips and dist/manifest.txt pins no source revision",
+    );
     assert!(f.cargo_calls().is_empty());
     // A version other than the pinned one is refused, not fetched from the registry.
     let f = fixture(&fake_manifest());
     let (os, arch) = runner_platform();
     let out = run(&f, os, arch, &[("INPUT_VERSION", "v9.9.9")]);
-    assert_failed(&f, &out, &format!("this wrapper ref pins asc-publish {VERSION}, not 9.9.9"));
+    assert_failed(
+        &f,
+        &out,
+        &format!("this wrapper ref pins asc-publish {VERSION}, not 9.9.9"),
+    );
     assert!(f.cargo_calls().is_empty());
 }
 

@@ -89,7 +89,8 @@ pub fn with_key_files(env: &Env) -> Result<Env, CredentialError> {
 }
 
 fn read_json(path: &Path) -> Result<KeyJson, CredentialError> {
-    let meta = std::fs::metadata(path).map_err(|e| bad(KEY_JSON_PATH, format!("cannot read the file: {}", e.kind())))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| bad(KEY_JSON_PATH, format!("cannot read the file: {}", e.kind())))?;
     if !meta.is_file() || meta.len() > MAX_JSON {
         return Err(bad(KEY_JSON_PATH, "not a fastlane API key JSON file"));
     }
@@ -179,14 +180,32 @@ mod tests {
         let pem = p256_pem();
         let body_line = pem.lines().nth(1).unwrap().to_string();
         // Invalid JSON right after the key: serde would quote it.
-        let path = write(&dir, "broken.json", &format!("{{\"key\": \"{}\" oops", pem.replace('\n', "\\n")));
+        let path = write(
+            &dir,
+            "broken.json",
+            &format!("{{\"key\": \"{}\" oops", pem.replace('\n', "\\n")),
+        );
         let e = resolve(&[(KEY_JSON_PATH, &path)]).unwrap_err().to_string();
         assert!(e.starts_with(KEY_JSON_PATH), "{e}");
         assert!(!e.contains(&body_line), "{e}");
         let path = write(&dir, "nokeyid.json", &serde_json::json!({"key": pem}).to_string());
-        assert!(resolve(&[(KEY_JSON_PATH, &path)]).unwrap_err().to_string().contains("key_id"));
-        let path = write(&dir, "inhouse.json", &serde_json::json!({"key_id": "A", "key": pem, "in_house": true}).to_string());
-        assert!(resolve(&[(KEY_JSON_PATH, &path)]).unwrap_err().to_string().contains("in-house"));
+        assert!(
+            resolve(&[(KEY_JSON_PATH, &path)])
+                .unwrap_err()
+                .to_string()
+                .contains("key_id")
+        );
+        let path = write(
+            &dir,
+            "inhouse.json",
+            &serde_json::json!({"key_id": "A", "key": pem, "in_house": true}).to_string(),
+        );
+        assert!(
+            resolve(&[(KEY_JSON_PATH, &path)])
+                .unwrap_err()
+                .to_string()
+                .contains("in-house")
+        );
         let e = resolve(&[(KEY_JSON_PATH, dir.path().to_str().unwrap())]).unwrap_err();
         assert!(e.to_string().contains("not a fastlane API key JSON file"), "{e}");
     }

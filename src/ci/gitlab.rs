@@ -165,7 +165,10 @@ mod tests {
     #[test]
     fn sections_only_on_gitlab() {
         assert!(Section::open_if(false, "asc_publish_upload", "Upload").name.is_none());
-        assert_eq!(Section::open_if(true, "asc_publish_upload", "Upload").name, Some("asc_publish_upload"));
+        assert_eq!(
+            Section::open_if(true, "asc_publish_upload", "Upload").name,
+            Some("asc_publish_upload")
+        );
     }
 
     #[test]

@@ -202,7 +202,7 @@ pub fn read_ipa(
                 format!("{} validation warning(s) with --strict", report.warnings())
             };
             return Err(Error::new(ErrorKind::Rejected, format!("{what}: nothing was uploaded"))
-            .with_hint("fix the errors above (or pass --skip-validation to upload anyway)"));
+                .with_hint("fix the errors above (or pass --skip-validation to upload anyway)"));
         }
     }
     outcome.time("validate", t.elapsed().unwrap_or_default());

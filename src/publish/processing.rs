@@ -174,7 +174,9 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             last_heartbeat = waited;
             eprintln!("{}", heartbeat_line(outcome, stage, waited, cfg.timeout));
         }
-        clock.sleep(next_sleep(interval, waited, cfg.timeout, last_heartbeat)).await;
+        clock
+            .sleep(next_sleep(interval, waited, cfg.timeout, last_heartbeat))
+            .await;
         let cap = cfg.max_interval.max(cfg.interval);
         interval = Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).map_or(cap, |d| d.min(cap));
     }
@@ -386,12 +388,28 @@ mod heartbeat_tests {
     #[test]
     fn the_line_says_what_apple_is_doing() {
         let mut o = Outcome::new();
-        let line = heartbeat_line(&o, "upload processing", Duration::from_secs(135), Duration::from_secs(1800));
+        let line = heartbeat_line(
+            &o,
+            "upload processing",
+            Duration::from_secs(135),
+            Duration::from_secs(1800),
+        );
         assert!(line.contains("after 2m 15s"), "{line}");
-        assert!(line.contains("Apple is processing the upload (no state from Apple yet"), "{line}");
+        assert!(
+            line.contains("Apple is processing the upload (no state from Apple yet"),
+            "{line}"
+        );
         o.upload_state = Some("COMPLETE".into());
         o.processing_state = Some("PROCESSING".into());
-        let line = heartbeat_line(&o, "build processing", Duration::from_secs(61), Duration::from_secs(1800));
-        assert!(line.contains("Apple is processing the build (upload COMPLETE, build PROCESSING; timeout 30m 00s)"), "{line}");
+        let line = heartbeat_line(
+            &o,
+            "build processing",
+            Duration::from_secs(61),
+            Duration::from_secs(1800),
+        );
+        assert!(
+            line.contains("Apple is processing the build (upload COMPLETE, build PROCESSING; timeout 30m 00s)"),
+            "{line}"
+        );
     }
 }

@@ -178,7 +178,13 @@ pub fn run_action(action: &Path, inputs: &[(&str, &str)], job_env: &[(String, St
             Some(v) => v.to_string(),
             None => {
                 let d = yaml_str(&doc["inputs"][name]["default"]).unwrap_or_default();
-                github_expand(&d, &|e| if e == "github.token" { token.clone() } else { String::new() })
+                github_expand(&d, &|e| {
+                    if e == "github.token" {
+                        token.clone()
+                    } else {
+                        String::new()
+                    }
+                })
             }
         }
     };
@@ -203,7 +209,10 @@ pub fn run_action(action: &Path, inputs: &[(&str, &str)], job_env: &[(String, St
         env.push(("GITHUB_OUTPUT".into(), output.to_string_lossy().into_owned()));
         if let Some(h) = step["env"].as_hash() {
             for (k, v) in h {
-                env.push((k.as_str().unwrap().to_string(), github_expand(&yaml_str(v).unwrap(), &eval)));
+                env.push((
+                    k.as_str().unwrap().to_string(),
+                    github_expand(&yaml_str(v).unwrap(), &eval),
+                ));
             }
         }
         let script = work.join(format!("step{n}.sh"));
@@ -211,13 +220,22 @@ pub fn run_action(action: &Path, inputs: &[(&str, &str)], job_env: &[(String, St
         let shell = step["shell"].as_str().expect("shell");
         let words: Vec<String> = shell
             .split_whitespace()
-            .map(|w| if w == "{0}" { script.to_string_lossy().into_owned() } else { w.to_string() })
+            .map(|w| {
+                if w == "{0}" {
+                    script.to_string_lossy().into_owned()
+                } else {
+                    w.to_string()
+                }
+            })
             .collect();
         let mut cmd = Command::new(&words[0]);
         cmd.args(&words[1..]).env_clear().envs(env).current_dir(work);
         let (code, log) = run_capture(&mut cmd);
         run.log.push_str(&log);
-        step_outputs.insert(id, super::parse_github_output(&std::fs::read_to_string(&output).unwrap()));
+        step_outputs.insert(
+            id,
+            super::parse_github_output(&std::fs::read_to_string(&output).unwrap()),
+        );
         run.code = code;
         if code != 0 {
             break;
@@ -334,7 +352,12 @@ fn gitlab_expand(s: &str, env: &[(String, String)]) -> String {
 
 /// Includes the component at `template` with `inputs` in a pipeline whose CI/CD variables are
 /// `job_env`; runs the one job it defines in `project` (CI_PROJECT_DIR).
-pub fn run_gitlab(template: &Path, inputs: &[(&str, &str)], job_env: &[(String, String)], project: &Path) -> WrapperRun {
+pub fn run_gitlab(
+    template: &Path,
+    inputs: &[(&str, &str)],
+    job_env: &[(String, String)],
+    project: &Path,
+) -> WrapperRun {
     let docs = load_yaml(template);
     assert_eq!(docs.len(), 2, "a spec header and the jobs");
     let spec = docs[0]["spec"]["inputs"].as_hash().expect("spec.inputs");
@@ -356,7 +379,10 @@ pub fn run_gitlab(template: &Path, inputs: &[(&str, &str)], job_env: &[(String, 
         values.insert(k.to_string(), v.to_string());
     }
     for (k, _) in spec {
-        assert!(values.contains_key(k.as_str().unwrap()), "required input {k:?} not given");
+        assert!(
+            values.contains_key(k.as_str().unwrap()),
+            "required input {k:?} not given"
+        );
     }
     let jobs = interpolate_gitlab(&docs[1], &values);
     let (_, job) = jobs.as_hash().unwrap().iter().next().expect("one job");
@@ -427,12 +453,23 @@ fn copy_tree(from: &Path, to: &Path) {
 
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Activates the packaged step from `packaged` as stepman would, into `work`.
@@ -460,7 +497,9 @@ pub fn activate_step(packaged: &Path, source: StepSource, work: &Path) -> PathBu
 /// environment is `build_env`. `envman` in `bin` records exports to `envman.log`.
 pub fn run_bitrise(step: &Path, inputs: &[(&str, &str)], build_env: &[(String, String)], work: &Path) -> WrapperRun {
     let doc = &load_yaml(&step.join("step.yml"))[0];
-    let entry = doc["toolkit"]["bash"]["entry_file"].as_str().expect("toolkit.bash.entry_file");
+    let entry = doc["toolkit"]["bash"]["entry_file"]
+        .as_str()
+        .expect("toolkit.bash.entry_file");
     let mut env: Vec<(String, String)> = build_env.to_vec();
     let bin = work.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -483,7 +522,13 @@ pub fn run_bitrise(step: &Path, inputs: &[(&str, &str)], build_env: &[(String, S
         .as_vec()
         .unwrap()
         .iter()
-        .flat_map(|i| i.as_hash().unwrap().keys().filter_map(|k| k.as_str()).filter(|k| *k != "opts"))
+        .flat_map(|i| {
+            i.as_hash()
+                .unwrap()
+                .keys()
+                .filter_map(|k| k.as_str())
+                .filter(|k| *k != "opts")
+        })
         .map(str::to_string)
         .collect();
     for k in given.keys() {
