@@ -44,7 +44,11 @@ struct Scene {
 }
 
 async fn scene() -> Scene {
-    let config = SimConfig {
+    scene_with(|_| {}).await
+}
+
+async fn scene_with(tweak: impl FnOnce(&mut SimConfig)) -> Scene {
+    let mut config = SimConfig {
         apps: vec![("com.example.demo".into(), APP.into())],
         processing: Processing {
             duration: Duration::from_millis(200),
@@ -65,6 +69,7 @@ async fn scene() -> Scene {
         },
         ..SimConfig::default()
     };
+    tweak(&mut config);
     let api = Api::start(config).await;
     let dir = tempfile::tempdir().unwrap();
     let ipa = dir.path().join("My App.ipa");
@@ -389,4 +394,79 @@ async fn bitrise_required_connection_that_cannot_be_read_fails_clearly() {
         run.log
     );
     assert!(run.outputs.is_empty());
+}
+
+/// A GitHub runner environment for the action in `s`'s scratch directory.
+fn github_env(s: &Scene) -> Vec<(String, String)> {
+    let (os, arch) = runner_platform();
+    std::fs::create_dir_all(s.path("runner-temp")).unwrap();
+    let mut env = s.hostile_env();
+    env.extend([
+        kv("GITHUB_ACTIONS", "true"),
+        kv("GITHUB_REPOSITORY", "octo/app"),
+        kv("GITHUB_EVENT_NAME", "push"),
+        kv("GITHUB_STEP_SUMMARY", s.path("summary.md").to_string_lossy()),
+        kv("RUNNER_OS", os),
+        kv("RUNNER_ARCH", arch),
+        kv("RUNNER_TEMP", s.path("runner-temp").to_string_lossy()),
+    ]);
+    env
+}
+
+async fn run_github(s: &Scene, inputs: &[(&str, &str)]) -> WrapperRun {
+    let action = action_checkout(s.dir.path(), &fake_manifest());
+    let env = github_env(s);
+    let work = s.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let inputs = owned(inputs);
+    tokio::task::spawn_blocking(move || run_action(&action, &borrowed(&inputs), &env, &work))
+        .await
+        .unwrap()
+}
+
+/// Apple ID sign-in through the action: the password input (with `$` and quotes) reaches the
+/// binary unexpanded, is masked first and is never shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_action_with_an_apple_id() {
+    const PASSWORD: &str = "pw-$HOME-'q'\"-1234";
+    let s = scene_with(|c| c.apple_ids = vec![("dev@example.com".into(), PASSWORD.into())]).await;
+    let url = s.api.sim.api_url.clone();
+    let run = run_github(
+        &s,
+        &[
+            ("ipa-path", &s.ipa),
+            ("apple-id", "dev@example.com"),
+            ("apple-id-password", PASSWORD),
+            ("content-delivery-url", &url),
+            ("api-url", &url),
+            ("extra-root-ca", &s.root_ca),
+            ("report", "none"),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(run.log.contains(&format!("::add-mask::{PASSWORD}")), "{}", run.log);
+    assert!(!shown(&run.log).contains(PASSWORD), "{}", run.log);
+    assert_eq!(get(&run.outputs, "processing-state"), "VALID", "{:?}", run.outputs);
+    assert!(s.evil_log.lock().unwrap().is_empty());
+}
+
+/// `dry-run: true` checks everything and sends nothing: no build appears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_action_dry_run_uploads_nothing() {
+    let s = scene().await;
+    let key = s.api.sim.private_key_pem.clone();
+    let mut inputs = common_inputs(&s, "en-US");
+    inputs.retain(|(k, _)| *k != "dry-run");
+    inputs.extend([
+        ("dry-run", "true"),
+        ("api-key-id", s.api.sim.key_id.as_str()),
+        ("api-issuer-id", s.api.sim.issuer_id.as_str()),
+        ("api-private-key", key.as_str()),
+        ("report", "none"),
+    ]);
+    let run = run_github(&s, &inputs).await;
+    assert_ok(&run, &key);
+    let builds = s.api.get(&format!("/v1/builds?filter[app]={APP}")).await;
+    assert_eq!(builds.body["data"], json!([]), "a dry run created a build");
 }

@@ -170,9 +170,12 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             .into());
         }
         // A line at least a minute apart in CI logs, so a long wait visibly is one and not a hang.
-        if !cfg.quiet && heartbeat_due(waited, last_heartbeat) {
+        if heartbeat_due(waited, last_heartbeat) {
+            // Kept in step when quiet too: the sleep below is capped at the next heartbeat.
             last_heartbeat = waited;
-            eprintln!("{}", heartbeat_line(outcome, stage, waited, cfg.timeout));
+            if !cfg.quiet {
+                eprintln!("{}", heartbeat_line(outcome, stage, waited, cfg.timeout));
+            }
         }
         clock
             .sleep(next_sleep(interval, waited, cfg.timeout, last_heartbeat))
