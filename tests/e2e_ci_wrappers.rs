@@ -470,3 +470,96 @@ async fn github_action_dry_run_uploads_nothing() {
     let builds = s.api.get(&format!("/v1/builds?filter[app]={APP}")).await;
     assert_eq!(builds.body["data"], json!([]), "a dry run created a build");
 }
+
+/// `validation: strict` stops an IPA with only warnings (no ITSAppUsesNonExemptEncryption) before
+/// anything is sent; `normal` uploads it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_validation_stops_on_warnings() {
+    let s = scene().await;
+    let ipa = s.path("NoCompliance.ipa");
+    let built = SampleApp {
+        uses_non_exempt_encryption: None,
+        ..SampleApp::default()
+    }
+    .write_to(&ipa)
+    .unwrap();
+    // Each sample has its own test root.
+    let root = s.path("no-compliance-root.pem");
+    std::fs::write(&root, built.root_pem()).unwrap();
+    let root = root.to_string_lossy().into_owned();
+    let ipa = ipa.to_string_lossy().into_owned();
+    let key = s.api.sim.private_key_pem.clone();
+    let url = s.api.sim.api_url.clone();
+    let inputs = |validation: &'static str| -> Vec<(String, String)> {
+        owned(&[
+            ("ipa-path", ipa.as_str()),
+            ("validation", validation),
+            ("uses-non-exempt-encryption", "false"),
+            ("api-key-id", s.api.sim.key_id.as_str()),
+            ("api-issuer-id", s.api.sim.issuer_id.as_str()),
+            ("api-private-key", key.as_str()),
+            ("api-url", url.as_str()),
+            ("extra-root-ca", root.as_str()),
+            ("report", "none"),
+        ])
+    };
+    let strict = run_github(&s, &borrowed(&inputs("strict"))).await;
+    assert_eq!(strict.code, 1, "{}", strict.log);
+    assert!(
+        strict.log.contains("with --strict: nothing was uploaded"),
+        "{}",
+        strict.log
+    );
+    assert!(get(&strict.outputs, "upload-id").is_empty());
+    let normal = run_github(&s, &borrowed(&inputs("normal"))).await;
+    assert_ok(&normal, &key);
+    assert!(!get(&normal.outputs, "upload-id").is_empty());
+}
+
+/// A project whose Apple Service connection is an Apple ID (the shape of go-xcode's
+/// AppleIDConnection): the step signs in with its app-specific password, never shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bitrise_step_with_an_apple_id_connection() {
+    const PASSWORD: &str = "abcd-efgh-$ijk-lmnop";
+    let s = scene_with(|c| c.apple_ids = vec![("dev@example.com".into(), PASSWORD.into())]).await;
+    let (_, step_pkg, _) = package(s.dir.path(), &fake_manifest());
+    let body = json!({
+        "apple_id": "dev@example.com",
+        "password": "the-account-password-never-used",
+        "app_specific_password": PASSWORD,
+        "connection_expiry_date": "2030-01-01T00:00:00Z",
+        "session_cookies": {"https://idmsa.apple.com": []},
+        "test_devices": []
+    })
+    .to_string();
+    let (build_api, _) = mock(Arc::new(move |_: &Req, _: &str| (200, vec![], body.clone()))).await;
+    let mut env = s.hostile_env();
+    env.extend([
+        kv("BITRISE_IO", "true"),
+        kv("BITRISE_BUILD_URL", format!("{build_api}/build/abc")),
+        kv("BITRISE_BUILD_API_TOKEN", "tok-123"),
+        kv("BITRISE_IPA_PATH", &s.ipa),
+        kv("BITRISE_DEPLOY_DIR", s.path("deploy").to_string_lossy()),
+    ]);
+    let work = s.path("bitrise");
+    std::fs::create_dir_all(&work).unwrap();
+    let inputs = owned(&[
+        ("content_delivery_url", s.api.sim.api_url.as_str()),
+        ("api_url", s.api.sim.api_url.as_str()),
+        ("extra_root_ca", s.root_ca.as_str()),
+    ]);
+    let run = tokio::task::spawn_blocking(move || {
+        let step = activate_step(&step_pkg, StepSource::Path, &work);
+        run_bitrise(&step, &borrowed(&inputs), &env, &work)
+    })
+    .await
+    .unwrap();
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(
+        run.log.contains("using the project's Apple ID connection"),
+        "{}",
+        run.log
+    );
+    assert!(!run.log.contains(PASSWORD), "{}", run.log);
+    assert_eq!(get(&run.outputs, "ASC_PROCESSING_STATE"), "VALID", "{:?}", run.outputs);
+}
