@@ -33,8 +33,12 @@ sed -e "s/@@COMMIT@@/${commit}/g" -e "s/@@SHA256@@/${pins}/g" plugins/gitlab/tem
   >"${gl}/templates/asc-publish.yml"
 cp plugins/gitlab/README.md "${gl}/README.md"
 cp plugins/gitlab/release.gitlab-ci.yml "${gl}/.gitlab-ci.yml"
-printf 'sha256-%s\n' "$(openssl dgst -sha256 -binary "${gl}/templates/asc-publish.yml" | openssl base64 -A)" \
-  >"${gl}/templates/asc-publish.yml.integrity"
+# GitLab's `integrity:` is base64 of the raw digest (SRI); from the hex digest, without openssl.
+hex="$(sha256 "${gl}/templates/asc-publish.yml")"
+# shellcheck disable=SC2059 # the format is the digest as \xHH escapes, built just above
+printf "$(printf '%s' "${hex}" | sed 's/../\\x&/g')" | base64 | tr -d '\n' |
+  sed 's/^/sha256-/' >"${gl}/templates/asc-publish.yml.integrity"
+echo >>"${gl}/templates/asc-publish.yml.integrity"
 
 bs="${out}/bitrise-step"
 mkdir -p -- "${bs}/dist"

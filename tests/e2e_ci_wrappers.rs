@@ -251,6 +251,15 @@ async fn gitlab_component_with_every_input_and_a_fastlane_key_file() {
     inputs.extend([("source", mirror.as_str()), ("report", "none")]);
     let project = s.path("project");
     let template = component.join("templates/asc-publish.yml");
+    // The `include: remote` integrity value published next to the template is its SRI hash.
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let sri = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(std::fs::read(&template).unwrap()));
+    let published = std::fs::read_to_string(component.join("templates/asc-publish.yml.integrity")).unwrap();
+    assert_eq!(published.trim(), format!("sha256-{sri}"));
+    let text = std::fs::read_to_string(&template).unwrap();
+    assert!(!text.contains("@@"), "placeholders left in the packaged template");
+    assert!(text.contains(COMMIT), "the template pins the release commit");
     let inputs = owned(&inputs);
     let run = tokio::task::spawn_blocking(move || run_gitlab(&template, &borrowed(&inputs), &env, &project))
         .await
@@ -562,4 +571,33 @@ async fn bitrise_step_with_an_apple_id_connection() {
     );
     assert!(!run.log.contains(PASSWORD), "{}", run.log);
     assert_eq!(get(&run.outputs, "ASC_PROCESSING_STATE"), "VALID", "{:?}", run.outputs);
+}
+
+/// The component checks what it fetches: a mirror serving a changed dist/run.sh stops the job
+/// before anything runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_component_refuses_fetched_files_that_do_not_match_its_pins() {
+    let s = scene().await;
+    let (component, _, mirror) = package(s.dir.path(), &fake_manifest());
+    let run_sh = std::path::PathBuf::from(mirror.trim_start_matches("file://"))
+        .join(COMMIT)
+        .join("dist/run.sh");
+    let mut text = std::fs::read_to_string(&run_sh).unwrap();
+    text.push_str("\necho pwned\n");
+    std::fs::write(&run_sh, text).unwrap();
+    let mut env = s.hostile_env();
+    env.push(kv("GITLAB_CI", "true"));
+    let inputs = owned(&[("ipa-path", s.ipa.as_str()), ("source", mirror.as_str())]);
+    let project = s.path("project");
+    let template = component.join("templates/asc-publish.yml");
+    let run = tokio::task::spawn_blocking(move || run_gitlab(&template, &borrowed(&inputs), &env, &project))
+        .await
+        .unwrap();
+    assert_eq!(run.code, 1, "{}", run.log);
+    assert!(
+        run.log.contains("do not match the sha256 this component pins"),
+        "{}",
+        run.log
+    );
+    assert!(!run.log.contains("pwned"));
 }
