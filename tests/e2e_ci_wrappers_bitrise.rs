@@ -60,7 +60,9 @@ async fn bitrise(source: StepSource) {
         kv("BITRISE_IPA_PATH", &s.ipa),
         kv("PRICE", "EXPANDED"),
         kv("HOME", s.dir.path().to_string_lossy()),
+        kv("TMPDIR", s.path("tmp").to_string_lossy()),
     ]);
+    std::fs::create_dir_all(s.path("tmp")).unwrap();
     let inputs_owned = snake(&common_inputs(&s, "fr-FR"));
     let work = s.path("bitrise");
     std::fs::create_dir_all(&work).unwrap();
@@ -92,6 +94,13 @@ async fn bitrise(source: StepSource) {
     .await
     .unwrap();
     assert_ok(&run, &key);
+    // The connection's JSON (with the key) and the binary lived in a temporary directory: gone.
+    let left: Vec<_> = std::fs::read_dir(s.path("tmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
     assert!(
         run.log
             .contains("using the project's App Store Connect API key connection"),

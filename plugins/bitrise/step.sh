@@ -130,4 +130,5 @@ export INPUT_TLS_ROOT_CA="${tls_root_ca:-}"
 export INPUT_EXTRA_ROOT_CA="${extra_root_ca:-}"
 if [[ -n "${output_dir:-}" ]]; then export BITRISE_DEPLOY_DIR="${output_dir}"; fi
 
-ASC_PUBLISH_CI=bitrise exec /bin/bash --noprofile --norc "${step_dir}/dist/run.sh"
+# Not exec: the EXIT trap must remove the work directory (it may hold the connection's key).
+ASC_PUBLISH_CI=bitrise /bin/bash --noprofile --norc "${step_dir}/dist/run.sh"
