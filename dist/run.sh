@@ -22,6 +22,10 @@ if [[ -z "${ci}" ]]; then
   fi
 fi
 
+# $'..' inside a double-quoted ${..} depends on bash's extquote; plain variables do not.
+CR=$'\r'
+NL=$'\n'
+
 usage_error() {
   if [[ "${ci}" == "github" ]]; then
     printf '::error title=asc-publish::%s\n' "$*"
@@ -53,8 +57,8 @@ flag_input() { # <input-name> <value> <default>
 
 # Splits on commas and newlines, trims each item, drops empty ones; prints them comma-joined.
 list_input() {
-  local raw="${1//$'\r'/}" item out=""
-  raw="${raw//$'\n'/,}"
+  local raw="${1//${CR}/}" item out=""
+  raw="${raw//${NL}/,}"
   while [[ -n "${raw}" ]]; do
     item="${raw%%,*}"
     if [[ "${raw}" == *,* ]]; then raw="${raw#*,}"; else raw=""; fi
@@ -70,7 +74,7 @@ mask() {
   local line
   [[ "${ci}" == "github" && -n "${1:-}" ]] || return 0
   while IFS= read -r line || [[ -n "${line}" ]]; do
-    line="${line%$'\r'}"
+    line="${line%"${CR}"}"
     if [[ -n "${line//[[:space:]]/}" ]]; then
       line="${line//%/%25}"
       printf '::add-mask::%s\n' "${line}"
