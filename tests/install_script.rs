@@ -243,3 +243,47 @@ fn the_action_checkout_builds_itself_and_an_empty_build_fails() {
     let out = run(&f, os, arch, &[("CARGO_SHIM_EMPTY", "1")]);
     assert_failed(&f, &out, "the source build produced no asc-publish binary");
 }
+
+/// The release workflow writes the manifest with scripts/write-manifest.sh: what it writes for a
+/// directory of release archives is what the installer installs from.
+#[test]
+fn the_release_manifest_writer_and_the_installer_agree() {
+    let (archive, sha) = release_archive();
+    let dir = archive.parent().unwrap();
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/write-manifest.sh"))
+        .args([VERSION, "https://github.com/asc-publish/asc-publish", REV])
+        .arg(format!("file://{}", dir.display()))
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let manifest = String::from_utf8(out.stdout).unwrap();
+    assert!(manifest.contains(&format!("\nversion {VERSION}\n")), "{manifest}");
+    assert!(manifest.contains(&format!("\nsource https://github.com/asc-publish/asc-publish {REV}\n")));
+    assert!(
+        manifest.contains(&format!("{} {sha} file://", host_target())),
+        "{manifest}"
+    );
+    let f = fixture(&manifest);
+    let (os, arch) = runner_platform();
+    let run = run(&f, os, arch, &[]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(
+        Command::new(installed(&f))
+            .arg("--version")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+
+    // No archive of that version: no manifest.
+    let out = Command::new("bash")
+        .arg(repo().join("scripts/write-manifest.sh"))
+        .args(["9.9.9", "https://github.com/asc-publish/asc-publish", REV, "file:///x"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
