@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lint the CI packaging offline: action.yml and workflows (action-validator, check-jsonschema,
-# zizmor), shell scripts (shellcheck), the Bitrise step (hand-written schema, see
+# zizmor), shell scripts (shellcheck; bash 3.2 compatibility with scripts/check-bash32.sh), the Bitrise step (hand-written schema, see
 # tests/fixtures/bitrise-step.schema.md) and the GitLab templates (check-jsonschema vendor.gitlab-ci
 # after splitting the component's two YAML documents). Tools are installed from the package
 # registries into a cache directory on first use.
@@ -52,6 +52,9 @@ step "zizmor --offline"
 step "shellcheck"
 shellcheck dist/*.sh plugins/bitrise/step.sh scripts/*.sh
 
+step "bash 3.2 (macOS /bin/bash) compatibility of the wrapper scripts"
+scripts/check-bash32.sh dist/*.sh plugins/bitrise/step.sh
+
 step "check-jsonschema (Bitrise step.yml)"
 "${venv}/bin/check-jsonschema" --schemafile tests/fixtures/bitrise-step.schema.json plugins/bitrise/step.yml
 
@@ -79,5 +82,10 @@ for f in files:
 PY
 "${venv}/bin/check-jsonschema" --builtin-schema vendor.gitlab-ci "${split}"/*.json
 shellcheck -s bash "${split}"/*.sh
+scripts/check-bash32.sh "${split}"/*.sh
+
+step "packaged wrappers (scripts/package-ci.sh)"
+scripts/package-ci.sh "${split}/packaged" 0000000000000000000000000000000000000000 >/dev/null
+"${venv}/bin/check-jsonschema" --schemafile tests/fixtures/bitrise-step.schema.json "${split}/packaged/bitrise-step/step.yml"
 
 step "lint-ci: ok"

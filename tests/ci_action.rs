@@ -1,192 +1,199 @@
-//! Contract tests for the GitHub Action: action.yml maps every input through `env:` (never
-//! `${{ }}` in `run:`), declares every output the binary writes, and dist/run.sh turns inputs into
-//! the right flags and environment.
+//! Contract tests of the three wrappers' declarations (their behaviour is driven end to end in
+//! e2e_ci_wrappers.rs): action.yml maps every input through `env:` and starts its shells by
+//! absolute path, it declares every output the binary writes, the three wrappers offer the same
+//! inputs, GitLab and Bitrise never expand free-text inputs, and dist/run.sh rejects bad enum
+//! inputs before running anything.
 
 #![cfg(unix)]
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Command;
 
 use asc_publish::ci::outputs::NAMES;
+use yaml_rust2::{Yaml, YamlLoader};
 
-fn action_yml() -> String {
-    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap()
+fn load(rel: &str) -> Vec<Yaml> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap();
+    YamlLoader::load_from_str(&text).unwrap()
 }
 
-/// Top-level keys of a two-space-indented mapping block (`inputs:` / `outputs:`).
-fn block_keys(yml: &str, block: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut inside = false;
-    for line in yml.lines() {
-        if !line.starts_with(' ') && !line.is_empty() && !line.starts_with('#') {
-            inside = line.trim_end() == format!("{block}:");
-            continue;
-        }
-        if inside {
-            if let Some(rest) = line.strip_prefix("  ") {
-                if !rest.starts_with(' ') && rest.ends_with(':') {
-                    keys.push(rest.trim_end_matches(':').to_string());
-                }
-            }
-        }
-    }
-    keys
+fn keys(h: &Yaml) -> Vec<String> {
+    h.as_hash()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect()
 }
+
+/// Inputs every wrapper has, with the same meaning (Bitrise spells them with `_`).
+const COMMON: &[&str] = &[
+    "ipa-path",
+    "app-id",
+    "groups",
+    "testers",
+    "what-to-test",
+    "what-to-test-file",
+    "locale",
+    "notify",
+    "submit-beta-review",
+    "expire-previous",
+    "uses-non-exempt-encryption",
+    "apple-id",
+    "dry-run",
+    "validation",
+    "wait",
+    "timeout",
+    "report",
+    "api-url",
+    "content-delivery-url",
+    "tls-root-ca",
+    "extra-root-ca",
+];
 
 #[test]
 fn every_output_the_binary_writes_is_declared() {
-    let yml = action_yml();
-    let declared = block_keys(&yml, "outputs");
+    let action = &load("action.yml")[0];
+    let declared = keys(&action["outputs"]);
     let written: Vec<String> = NAMES.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(declared, written);
     for name in &written {
-        assert!(
-            yml.contains(&format!("value: ${{{{ steps.run.outputs.{name} }}}}")),
-            "{name}"
+        assert_eq!(
+            action["outputs"][name.as_str()]["value"].as_str(),
+            Some(format!("${{{{ steps.run.outputs.{name} }}}}").as_str())
         );
     }
 }
 
 #[test]
-fn every_input_reaches_the_scripts_through_env_only() {
-    let yml = action_yml();
-    let inputs = block_keys(&yml, "inputs");
-    assert_eq!(inputs.len(), 13, "{inputs:?}");
-    for input in &inputs {
-        let env_name = format!("INPUT_{}", input.to_uppercase().replace('-', "_"));
+fn inputs_reach_the_scripts_through_env_and_shells_start_by_absolute_path() {
+    let action = &load("action.yml")[0];
+    let steps = action["runs"]["steps"].as_vec().unwrap();
+    let mut mapped = Vec::new();
+    for step in steps {
+        let shell = step["shell"].as_str().unwrap();
+        let words: Vec<&str> = shell.split_whitespace().collect();
+        // A $GITHUB_PATH entry must not be able to provide `env` or `bash`.
+        assert!(words[0].starts_with('/'), "{shell}");
+        let bash = words.iter().find(|w| w.ends_with("bash")).unwrap();
+        assert_eq!(*bash, "/bin/bash", "{shell}");
+        let run = step["run"].as_str().unwrap();
+        assert!(!run.contains("${{"), "template expansion inside run: {run}");
         assert!(
-            yml.contains(&format!("{env_name}: ${{{{ inputs.{input} }}}}")),
-            "{input} is not mapped to {env_name}"
+            run.starts_with("/bin/bash --noprofile --norc \"${GITHUB_ACTION_PATH:?}/dist/"),
+            "{run}"
         );
+        for (k, v) in step["env"].as_hash().unwrap() {
+            let v = v.as_str().unwrap();
+            if let Some(input) = v.strip_prefix("${{ inputs.").and_then(|r| r.strip_suffix(" }}")) {
+                assert_eq!(
+                    k.as_str().unwrap(),
+                    format!("INPUT_{}", input.to_uppercase().replace('-', "_"))
+                );
+                mapped.push(input.to_string());
+            }
+        }
     }
-    for line in yml.lines().filter(|l| l.trim_start().starts_with("run:")) {
-        assert!(!line.contains("${{"), "template expansion inside run: {line}");
-        assert!(
-            line.contains("$GITHUB_ACTION_PATH") || line.contains("${GITHUB_ACTION_PATH"),
-            "{line}"
-        );
-    }
-    assert!(!yml.contains("github.action_path"));
+    mapped.sort();
+    let mut inputs = keys(&action["inputs"]);
+    inputs.sort();
+    assert_eq!(mapped, inputs, "every input, and only inputs, through env:");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
+    assert!(!text.contains("github.action_path"));
 }
 
-/// Run dist/run.sh with a fake asc-publish that records its arguments and key environment.
-fn run_wrapper(env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let fake = dir.path().join("asc-publish");
-    let log = dir.path().join("args");
-    fs::write(
-        &fake,
-        format!(
-            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}'\necho \"KEY_ID=${{ASC_KEY_ID:-unset}} ISSUER=${{ASC_ISSUER_ID:-unset}} TOKEN=${{GITHUB_TOKEN:-unset}} PK_LINES=$(printf '%s' \"${{ASC_PRIVATE_KEY:-}}\" | wc -l | tr -d ' ')\" >> '{}'\n",
-            log.display(),
-            log.display()
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
-    let mut cmd = Command::new("bash");
+#[test]
+fn the_three_wrappers_offer_the_same_inputs_and_never_expand_free_text() {
+    let action = keys(&load("action.yml")[0]["inputs"]);
+    let gitlab_docs = load("plugins/gitlab/templates/asc-publish.yml");
+    let gitlab = keys(&gitlab_docs[0]["spec"]["inputs"]);
+    let step = &load("plugins/bitrise/step.yml")[0];
+    let bitrise: Vec<String> = step["inputs"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .flat_map(|i| keys(i).into_iter().filter(|k| k != "opts"))
+        .collect();
+    for name in COMMON {
+        assert!(action.iter().any(|a| a == name), "action.yml lacks {name}");
+        assert!(gitlab.iter().any(|a| a == name), "the GitLab component lacks {name}");
+        let snake = name.replace('-', "_");
+        assert!(bitrise.contains(&snake), "step.yml lacks {snake}");
+    }
+    // GitLab expands job variables unless told not to.
+    let (_, job) = gitlab_docs[1].as_hash().unwrap().iter().next().unwrap();
+    for (k, v) in job["variables"].as_hash().unwrap() {
+        let name = k.as_str().unwrap();
+        if name.starts_with("INPUT_") {
+            assert_eq!(v["expand"].as_bool(), Some(false), "{name} is expanded by GitLab");
+        }
+    }
+    for item in step["inputs"].as_vec().unwrap() {
+        let name = keys(item).into_iter().find(|k| k != "opts").unwrap();
+        if ["groups", "testers", "what_to_test", "locale"].contains(&name.as_str()) {
+            assert_eq!(
+                item["opts"]["is_expand"].as_bool(),
+                Some(false),
+                "{name} is expanded by Bitrise"
+            );
+        }
+    }
+}
+
+fn run_sh(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut cmd = Command::new("/bin/bash");
     cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/run.sh"))
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .env("ASC_PUBLISH_BIN", &fake);
+        .env("GITHUB_ACTIONS", "true");
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    let args = fs::read_to_string(&log).unwrap_or_default();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        args,
-    )
+    let mut log = String::from_utf8_lossy(&out.stdout).into_owned();
+    log.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), log)
 }
 
 #[test]
-fn wrapper_builds_flags_only_for_non_empty_inputs() {
-    let (code, _, args) = run_wrapper(&[
-        ("INPUT_IPA_PATH", "build/My App.ipa"),
-        ("INPUT_GROUPS", "QA, Beta testers\nFriends"),
-        ("INPUT_WHAT_TO_TEST", "Login flow"),
-        ("INPUT_WAIT", "false"),
-        ("INPUT_TIMEOUT", "20m"),
-        ("INPUT_REPORT", "none"),
-        ("INPUT_APP_ID", "123"),
-        ("INPUT_API_KEY_ID", "KEY123"),
-        ("INPUT_GITHUB_TOKEN", "ghs_x"),
-    ]);
-    assert_eq!(code, Some(0));
-    let lines: Vec<&str> = args.lines().collect();
-    assert_eq!(
-        lines[..lines.len() - 1],
-        [
-            "upload",
-            "build/My App.ipa",
-            "--format",
-            "text",
-            "--app-id",
-            "123",
-            "--group",
-            "QA",
-            "--group",
-            "Beta testers",
-            "--group",
-            "Friends",
-            "--what-to-test",
-            "Login flow",
-            "--no-wait",
-            "--timeout",
-            "20m",
-            "--report",
-            "none",
-        ]
-    );
-    assert_eq!(
-        lines.last().copied(),
-        Some("KEY_ID=KEY123 ISSUER=unset TOKEN=ghs_x PK_LINES=0")
-    );
-
-    let (code, _, args) = run_wrapper(&[
-        ("INPUT_IPA_PATH", "a.ipa"),
-        ("INPUT_WAIT", "true"),
-        ("INPUT_REPORT", "auto"),
-    ]);
-    assert_eq!(code, Some(0));
+fn bad_enum_inputs_are_usage_errors_before_anything_runs() {
+    let (code, log) = run_sh(&[("INPUT_IPA_PATH", "a.ipa"), ("INPUT_WAIT", "maybe")]);
+    assert_eq!(code, Some(2));
     assert!(
-        args.starts_with("upload\na.ipa\n--format\ntext\nKEY_ID=unset"),
-        "{args}"
+        log.contains("::error title=asc-publish::the wait input must be true or false"),
+        "{log}"
     );
-}
-
-#[test]
-fn wrapper_masks_the_key_first_and_keeps_existing_env() {
-    let pem = "-----BEGIN PRIVATE KEY-----\nMIGTAgEAMBMG\nByqGSM49\n-----END PRIVATE KEY-----";
-    let (code, stdout, args) = run_wrapper(&[
+    for (k, v) in [
+        ("INPUT_REPORT", "slack"),
+        ("INPUT_VALIDATION", "lenient"),
+        ("INPUT_NOTIFY", "sometimes"),
+        ("INPUT_USES_NON_EXEMPT_ENCRYPTION", "perhaps"),
+    ] {
+        let (code, log) = run_sh(&[("INPUT_IPA_PATH", "a.ipa"), (k, v)]);
+        assert_eq!(code, Some(2), "{k}={v}: {log}");
+    }
+    let (code, log) = run_sh(&[]);
+    assert_eq!(code, Some(2));
+    assert!(log.contains("the ipa-path input is required"), "{log}");
+    let (code, log) = run_sh(&[
         ("INPUT_IPA_PATH", "a.ipa"),
-        ("INPUT_API_PRIVATE_KEY", pem),
-        ("ASC_ISSUER_ID", "from-env"),
-        ("INPUT_API_ISSUER_ID", ""),
+        ("INPUT_WHAT_TO_TEST", "x"),
+        ("INPUT_WHAT_TO_TEST_FILE", "notes.txt"),
     ]);
-    assert_eq!(code, Some(0));
-    assert_eq!(
-        stdout,
-        "::add-mask::-----BEGIN PRIVATE KEY-----\n::add-mask::MIGTAgEAMBMG\n::add-mask::ByqGSM49\n::add-mask::-----END PRIVATE KEY-----\n"
-    );
-    assert!(
-        args.contains("ISSUER=from-env"),
-        "an empty input does not clobber the env: {args}"
-    );
-    assert!(args.contains("PK_LINES=3"));
+    assert_eq!(code, Some(2), "{log}");
 }
 
+/// docs/ci.md once told users to expose the key to pull request builds (Bitrise "Expose for Pull
+/// Requests" on, an unprotected GitLab token): it must say how to keep secrets from fork PRs.
 #[test]
-fn wrapper_rejects_bad_enum_inputs() {
-    let (code, stdout, _) = run_wrapper(&[("INPUT_IPA_PATH", "a.ipa"), ("INPUT_WAIT", "yes")]);
-    assert_eq!(code, Some(2));
-    assert!(stdout.contains("::error title=asc-publish::the wait input must be true or false"));
-    let (code, _, _) = run_wrapper(&[("INPUT_IPA_PATH", "a.ipa"), ("INPUT_REPORT", "slack")]);
-    assert_eq!(code, Some(2));
-    let (code, _, _) = run_wrapper(&[]);
-    assert_eq!(code, Some(2));
+fn the_ci_guide_keeps_secrets_away_from_pull_requests() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md")).unwrap();
+    let lower = doc.to_lowercase();
+    assert!(!lower.contains("unprotected"), "advises an unprotected variable");
+    assert!(
+        !lower.contains("must be on for pr"),
+        "advises exposing secrets to PR builds"
+    );
+    assert!(doc.contains("## Keeping secrets away from pull requests"));
+    assert!(doc.contains("**Expose for Pull Requests** off"));
+    assert!(doc.contains("**Protected**"));
 }

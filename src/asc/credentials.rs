@@ -95,6 +95,7 @@ impl Env {
         names.extend(env_names::PRIVATE_KEY);
         names.push(env_names::FASTLANE_KEY_IS_BASE64);
         names.push(env_names::ASC_API_URL);
+        names.extend(crate::asc::fastlane_key::ENV_NAMES);
         let mut env = Env::default();
         for name in names {
             if let Ok(v) = std::env::var(name) {
@@ -192,6 +193,7 @@ impl fmt::Debug for Credentials {
 impl Credentials {
     /// Resolves credentials: flags first, then our variables, then fastlane/GitLab's, then Codemagic's.
     pub fn resolve(flags: &CredentialFlags, env: &Env) -> Result<Credentials, CredentialError> {
+        let env = &crate::asc::fastlane_key::with_key_files(env)?;
         let (key_id_src, key_id) = match flags.key_id.as_deref().filter(|v| !v.trim().is_empty()) {
             Some(v) => ("--key-id", v.trim().to_string()),
             None => env

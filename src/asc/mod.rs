@@ -6,6 +6,7 @@ pub mod client;
 pub mod clock;
 pub mod credentials;
 pub mod error;
+pub mod fastlane_key;
 pub mod model;
 pub mod retry;
 pub mod testflight;

@@ -11,7 +11,8 @@ use crate::publish::distribution::{Distribution, what_to_test};
 pub struct DistributionArgs {
     /// Beta groups to add the build to, by name (case-insensitive) or id, comma-separated.
     /// Internal groups with access to all builds are skipped (they get it by themselves).
-    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    /// `--group` is the same flag (the Go `asc` CLI spells it so).
+    #[arg(long, visible_alias = "group", value_name = "NAMES", value_delimiter = ',')]
     pub groups: Vec<String>,
     /// What to Test for --locale (emoji are removed and over 4000 UTF-8 bytes is truncated, with a warning).
     #[arg(long, value_name = "TEXT", conflicts_with_all = ["what_to_test_file", "what_to_test_json"])]
@@ -66,5 +67,33 @@ impl DistributionArgs {
             expire_previous: self.expire_previous,
             quiet,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use crate::cli::{Cli, Command};
+
+    fn distribution(argv: &[&str]) -> super::DistributionArgs {
+        let mut full = vec!["asc-publish", "upload", "App.ipa"];
+        full.extend_from_slice(argv);
+        match Cli::try_parse_from(full).expect("parses").command {
+            Command::Upload(u) => u.distribution,
+            _ => unreachable!("upload"),
+        }
+    }
+
+    #[test]
+    fn group_is_an_alias_of_groups_and_both_accumulate() {
+        let d = distribution(&["--group", "QA", "--groups=Beta,Friends", "--group=-nightly"]);
+        assert_eq!(d.groups, ["QA", "Beta", "Friends", "-nightly"]);
+    }
+
+    #[test]
+    fn values_in_equals_form_may_start_with_a_dash() {
+        let d = distribution(&["--what-to-test=- Fixed login\n- New $HOME"]);
+        assert_eq!(d.what_to_test.as_deref(), Some("- Fixed login\n- New $HOME"));
     }
 }

@@ -27,7 +27,7 @@ pub struct UploadArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// App Store Connect app id (Apple ID of the app); looked up by bundle id when omitted.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", env = "ASC_APP_ID")]
     pub app_id: Option<String>,
     /// Parts uploaded at the same time.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -44,6 +44,9 @@ pub struct UploadArgs {
     /// Upload without local validation (the IPA is still read for bundle id, versions and platform).
     #[arg(long)]
     pub skip_validation: bool,
+    /// Validation warnings stop the upload too (as `validate --strict`).
+    #[arg(long, conflicts_with = "skip_validation")]
+    pub strict: bool,
     /// Export compliance answer; overrides Info.plist's ITSAppUsesNonExemptEncryption.
     #[arg(long, value_name = "true|false")]
     pub uses_non_exempt_encryption: Option<bool>,
@@ -145,7 +148,9 @@ pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome:
     }
     let started = clock.now();
     let (client, parts_http) = connect(args, env, clock.clone())?;
+    let section = crate::ci::gitlab::Section::open("asc_publish_validate", "Inspect and validate the IPA");
     let (req, _) = read_ipa(args, outcome)?;
+    drop(section);
     let r = upload_with(&client, &parts_http, args, &req, outcome).await;
     outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
     if r.is_ok() && outcome.status == Status::Success && args.format == Format::Text {
@@ -173,7 +178,10 @@ pub fn read_ipa(
     outcome.build_number = app.version.clone();
     outcome.platform = Some(app.platform.as_api_str().to_string());
     if !args.skip_validation {
-        let options = crate::validate::Options::default();
+        let options = crate::validate::Options {
+            strict: args.strict,
+            ..crate::validate::Options::default()
+        };
         let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
         // The same report `validate` prints, on stderr: stdout carries the outcome.
         eprint!(
@@ -188,14 +196,16 @@ pub fn read_ipa(
             outcome.warnings.push(format!("{}: {}", f.code, f.message));
         }
         outcome.findings = report.findings.clone();
-        if report.errors() > 0 {
+        if !report.passed(options.strict) {
             outcome.status = Status::Rejected;
             outcome.time("validate", t.elapsed().unwrap_or_default());
-            return Err(Error::new(
-                ErrorKind::Rejected,
-                format!("{} validation error(s): nothing was uploaded", report.errors()),
-            )
-            .with_hint("fix the errors above (or pass --skip-validation to upload anyway)"));
+            let what = if report.errors() > 0 {
+                format!("{} validation error(s)", report.errors())
+            } else {
+                format!("{} validation warning(s) with --strict", report.warnings())
+            };
+            return Err(Error::new(ErrorKind::Rejected, format!("{what}: nothing was uploaded"))
+                .with_hint("fix the errors above (or pass --skip-validation to upload anyway)"));
         }
     }
     outcome.time("validate", t.elapsed().unwrap_or_default());
@@ -260,9 +270,14 @@ pub async fn upload_with(
         }
         return r;
     }
+    let section = crate::ci::gitlab::Section::open("asc_publish_upload", "Upload to App Store Connect");
     let r = run_upload(client, parts_http, req, &opts, outcome).await;
+    drop(section);
     let r = match r {
-        Ok(()) => crate::cli::distribute::after_upload(client, args, req, outcome).await,
+        Ok(()) => {
+            let _section = crate::ci::gitlab::Section::open("asc_publish_distribute", "TestFlight distribution");
+            crate::cli::distribute::after_upload(client, args, req, outcome).await
+        }
         Err(e) => Err(e),
     };
     if let Some(rl) = client.stats().rate_limit().filter(|_| args.connection.verbose > 0) {

@@ -14,8 +14,9 @@ use crate::publish::duration::format_duration;
 use crate::publish::error::PublishError;
 use crate::publish::preflight::seg;
 
-/// How often a waiting run says it is still waiting.
-const HEARTBEAT: Duration = Duration::from_secs(60);
+/// How often a waiting run says it is still waiting: under a minute apart even with a slow poll
+/// request in between (CI users and their log watchdogs expect a line at least every 60 s).
+const HEARTBEAT: Duration = Duration::from_secs(45);
 
 /// Polling settings.
 #[derive(Debug, Clone)]
@@ -69,6 +70,7 @@ fn record_messages(outcome: &mut Outcome, upload: &BuildUpload, quiet: bool) {
 
 /// Polls until Apple's verdict. `Ok` means VALID; a rejection is a `Rejected` error.
 pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome: &mut Outcome) -> Result<(), Error> {
+    let _section = crate::ci::gitlab::Section::open("asc_publish_processing", "Waiting for Apple's processing");
     let clock = client.clock();
     let start = clock.now();
     let mut interval = cfg.interval;
@@ -167,27 +169,60 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             }
             .into());
         }
-        // A line a minute in CI logs, so a long wait visibly is one and not a hang.
-        if !cfg.quiet && waited.saturating_sub(last_heartbeat) >= HEARTBEAT {
+        // A line at least a minute apart in CI logs, so a long wait visibly is one and not a hang.
+        if heartbeat_due(waited, last_heartbeat) {
+            // Kept in step when quiet too: the sleep below is capped at the next heartbeat.
             last_heartbeat = waited;
-            let state = outcome
-                .processing_state
-                .as_deref()
-                .or(outcome.upload_state.as_deref())
-                .unwrap_or("waiting");
-            eprintln!(
-                "  still {state} after {} (timeout {})",
-                format_duration(waited),
-                format_duration(cfg.timeout)
-            );
+            if !cfg.quiet {
+                eprintln!("{}", heartbeat_line(outcome, stage, waited, cfg.timeout));
+            }
         }
-        let d = interval
-            .min(cfg.timeout.saturating_sub(waited))
-            .max(Duration::from_millis(1));
-        clock.sleep(d).await;
+        clock
+            .sleep(next_sleep(interval, waited, cfg.timeout, last_heartbeat))
+            .await;
         let cap = cfg.max_interval.max(cfg.interval);
         interval = Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).map_or(cap, |d| d.min(cap));
     }
+}
+
+fn heartbeat_due(waited: Duration, last_heartbeat: Duration) -> bool {
+    waited.saturating_sub(last_heartbeat) >= HEARTBEAT
+}
+
+/// How long to sleep before the next poll: the poll interval, but never past the timeout or the
+/// next heartbeat.
+fn next_sleep(interval: Duration, waited: Duration, timeout: Duration, last_heartbeat: Duration) -> Duration {
+    let to_heartbeat = (last_heartbeat + HEARTBEAT).saturating_sub(waited);
+    interval
+        .min(timeout.saturating_sub(waited))
+        .min(to_heartbeat)
+        .max(Duration::from_millis(1))
+}
+
+/// `still waiting after 2m 15s: Apple is processing the build (upload COMPLETE, build PROCESSING;
+/// timeout 30m)`.
+fn heartbeat_line(outcome: &Outcome, stage: &str, waited: Duration, timeout: Duration) -> String {
+    let doing = if stage == "build processing" {
+        "Apple is processing the build"
+    } else {
+        "Apple is processing the upload"
+    };
+    let mut states = Vec::new();
+    if let Some(u) = &outcome.upload_state {
+        states.push(format!("upload {u}"));
+    }
+    if let Some(b) = &outcome.processing_state {
+        states.push(format!("build {b}"));
+    }
+    if states.is_empty() {
+        states.push("no state from Apple yet".to_string());
+    }
+    format!(
+        "  still waiting after {}: {doing} ({}; timeout {})",
+        format_duration(waited),
+        states.join(", "),
+        format_duration(timeout)
+    )
 }
 
 /// The build can reach its verdict a moment before its upload record does, and Apple's reasons
@@ -326,4 +361,63 @@ async fn find_build(client: &AscClient, outcome: &Outcome) -> Result<Option<Stri
 /// Seconds since `start`, for stage timings.
 pub fn since(clock_now: SystemTime, start: SystemTime) -> Duration {
     clock_now.duration_since(start).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod heartbeat_tests {
+    use super::*;
+
+    /// The wait loop's schedule with real poll intervals (5 s growing ×1.5 to 30 s) and polls that
+    /// take `poll` each: heartbeat lines are never more than a minute apart.
+    fn gaps(poll: Duration, timeout: Duration) -> Vec<Duration> {
+        let (mut waited, mut last, mut interval) = (Duration::ZERO, Duration::ZERO, Duration::from_secs(5));
+        let mut lines = vec![Duration::ZERO];
+        while waited < timeout {
+            waited += poll;
+            if heartbeat_due(waited, last) {
+                last = waited;
+                lines.push(waited);
+            }
+            waited += next_sleep(interval, waited, timeout, last);
+            interval = (interval.mul_f64(1.5)).min(Duration::from_secs(30));
+        }
+        lines.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    #[test]
+    fn heartbeat_lines_are_at_most_a_minute_apart() {
+        for poll in [Duration::ZERO, Duration::from_millis(300), Duration::from_secs(10)] {
+            let g = gaps(poll, Duration::from_secs(30 * 60));
+            assert!(g.len() > 25, "{poll:?}: {g:?}");
+            assert!(g.iter().all(|d| *d <= Duration::from_secs(60)), "{poll:?}: {g:?}");
+        }
+    }
+
+    #[test]
+    fn the_line_says_what_apple_is_doing() {
+        let mut o = Outcome::new();
+        let line = heartbeat_line(
+            &o,
+            "upload processing",
+            Duration::from_secs(135),
+            Duration::from_secs(1800),
+        );
+        assert!(line.contains("after 2m 15s"), "{line}");
+        assert!(
+            line.contains("Apple is processing the upload (no state from Apple yet"),
+            "{line}"
+        );
+        o.upload_state = Some("COMPLETE".into());
+        o.processing_state = Some("PROCESSING".into());
+        let line = heartbeat_line(
+            &o,
+            "build processing",
+            Duration::from_secs(61),
+            Duration::from_secs(1800),
+        );
+        assert!(
+            line.contains("Apple is processing the build (upload COMPLETE, build PROCESSING; timeout 30m 00s)"),
+            "{line}"
+        );
+    }
 }

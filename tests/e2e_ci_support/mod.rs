@@ -1,6 +1,8 @@
 //! Shared by the end-to-end CI tests: an in-process simulator, a signed sample IPA, and the
 //! `asc-publish` binary run with a clean, fake CI environment.
 
+pub mod wrappers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
