@@ -187,7 +187,7 @@ impl Verifier<'_> {
             }
             return;
         };
-        let Ok(root) = plist::from_bytes::<plist::Dictionary>(&bytes) else {
+        let Ok(root) = crate::ipa::plist_guard::parse_dict(&bytes) else {
             self.invalid(&cr_name, "_CodeSignature/CodeResources is not a valid property list");
             return;
         };

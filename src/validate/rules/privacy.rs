@@ -96,10 +96,16 @@ fn invalid_manifest(path: &str, problems: &[String]) -> Finding {
 }
 
 pub(crate) fn check_manifest(path: &str, bytes: &[u8], out: &mut Vec<Finding>) {
-    let root = match Value::from_reader(std::io::Cursor::new(bytes)) {
-        Ok(Value::Dictionary(d)) => d,
-        Ok(_) => return out.push(invalid_manifest(path, &["the top level is not a dictionary".into()])),
-        Err(e) => return out.push(invalid_manifest(path, &[format!("not a property list: {e}")])),
+    use crate::ipa::plist_guard::{PlistError, parse_dict};
+    let root = match parse_dict(bytes) {
+        Ok(d) => d,
+        Err(PlistError::NotADictionary) => {
+            return out.push(invalid_manifest(path, &["the top level is not a dictionary".into()]));
+        }
+        Err(e @ (PlistError::TooDeep { .. } | PlistError::Refused(_))) => {
+            return out.push(invalid_manifest(path, &[e.to_string()]));
+        }
+        Err(PlistError::Invalid(e)) => return out.push(invalid_manifest(path, &[format!("not a property list: {e}")])),
     };
     let mut problems = Vec::new();
     schema(&root, &mut problems);
