@@ -73,6 +73,7 @@ const RULES: &[(&str, Check)] = &[
     ("sdk", rules::sdk::check),
     ("macho", rules::macho::check),
     ("codesign", rules::codesign::check),
+    ("seals", deep::check_special_slots),
     ("profile", rules::profile::check),
 ];
 
