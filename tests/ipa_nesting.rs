@@ -51,6 +51,9 @@ fn binary_nested(depth: u32) -> Vec<u8> {
     out
 }
 
+/// Which archive entries a case replaces.
+type Picker = Box<dyn Fn(&str) -> bool>;
+
 fn bin(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_asc-publish"))
         .args(args)
@@ -118,8 +121,8 @@ async fn hostile_nesting_is_refused_by_inspect_validate_and_upload() {
     let run = w.run(args).await;
     assert_refused("upload", run.code, &run.stderr, info);
     let printed = run.outcome();
-    let written: Value = serde_json::from_slice(&std::fs::read(&out_json).expect("outcome file written"))
-        .expect("outcome file is JSON");
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(&out_json).expect("outcome file written")).expect("outcome file is JSON");
     for o in [&printed, &written] {
         assert_eq!(o["status"], "failed", "{o}");
         assert_eq!(o["exit_code"], 2, "{o}");
@@ -139,7 +142,12 @@ fn every_plist_the_reader_parses_is_capped() {
     std::fs::write(signed.with_extension("root-ca.pem"), built.root_pem()).expect("root");
 
     // At the limit the plist still reads.
-    let at_limit = tampered(&signed, "AtLimit.ipa", rezip_support::is_main_info_plist, xml_nested(LIMIT));
+    let at_limit = tampered(
+        &signed,
+        "AtLimit.ipa",
+        rezip_support::is_main_info_plist,
+        xml_nested(LIMIT),
+    );
     let (code, stdout, stderr) = bin(&[
         "inspect",
         at_limit.to_str().unwrap(),
@@ -152,7 +160,7 @@ fn every_plist_the_reader_parses_is_capped() {
     let doc: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["app"]["bundle_id"], "com.example.demo", "{doc}");
 
-    let cases: Vec<(&str, Box<dyn Fn(&str) -> bool>, Vec<u8>, &str)> = vec![
+    let cases: Vec<(&str, Picker, Vec<u8>, &str)> = vec![
         (
             "OneTooDeep.ipa",
             Box::new(rezip_support::is_main_info_plist),

@@ -81,7 +81,8 @@ async fn upload_while_changing(how: Change) {
         "{how:?}: {}",
         run.stderr
     );
-    let written: serde_json::Value = serde_json::from_slice(&std::fs::read(&out_json).expect("outcome written")).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_json).expect("outcome written")).unwrap();
     for o in [&run.outcome(), &written] {
         assert_eq!(o["status"], "failed", "{how:?}: {o}");
         assert_eq!(o["exit_code"], 2);

@@ -102,9 +102,7 @@ pub enum IpaError {
     NotZip { path: PathBuf, reason: String },
     #[error("{path} lists {count} entries, more than the {limit} an IPA may reasonably have")]
     TooManyEntries { path: PathBuf, count: u64, limit: usize },
-    #[error(
-        "{path}: {entry} nests arrays and dictionaries more than {limit} levels deep; refusing to read the IPA"
-    )]
+    #[error("{path}: {entry} nests arrays and dictionaries more than {limit} levels deep; refusing to read the IPA")]
     TooDeep { path: PathBuf, entry: String, limit: usize },
 }
 

@@ -321,7 +321,11 @@ fn check_binary_graph(bytes: &[u8], limit: usize) -> Result<(), PlistError> {
             continue;
         }
         let Some(f) = stack.pop() else { break };
-        let height = if is_container(bytes, &t, f.index) { f.height + 1 } else { 0 };
+        let height = if is_container(bytes, &t, f.index) {
+            f.height + 1
+        } else {
+            0
+        };
         if f.total > MAX_EXPANDED_VALUES {
             return Err(PlistError::Refused(format!(
                 "the binary plist expands to more than {MAX_EXPANDED_VALUES} values (shared references); refusing to parse it"

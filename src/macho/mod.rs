@@ -317,7 +317,9 @@ pub enum MachOError {
     #[error("I/O error reading the executable: {0}")]
     Io(#[from] std::io::Error),
     /// The signature's entitlements nest past `plist_guard::MAX_DEPTH`: crafted, not damaged.
-    #[error("the code signature's entitlements nest arrays and dictionaries more than {limit} levels deep; refusing to parse them")]
+    #[error(
+        "the code signature's entitlements nest arrays and dictionaries more than {limit} levels deep; refusing to parse them"
+    )]
     TooDeep { limit: usize },
 }
 

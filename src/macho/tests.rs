@@ -292,7 +292,8 @@ fn truncations_and_bit_flips_never_panic() {
 
 #[test]
 fn superblob_garbage_is_recorded_not_fatal() {
-    let (sig, problems) = signature::parse_signature(&[0xfa, 0xde, 0x0c, 0xc0, 0, 0, 0, 12, 0xff, 0xff, 0xff, 0xff]).unwrap();
+    let (sig, problems) =
+        signature::parse_signature(&[0xfa, 0xde, 0x0c, 0xc0, 0, 0, 0, 12, 0xff, 0xff, 0xff, 0xff]).unwrap();
     assert!(sig.is_some() && !problems.is_empty());
     let (sig, problems) = signature::parse_signature(b"nope").unwrap();
     assert!(sig.is_none() && !problems.is_empty());
@@ -440,8 +441,8 @@ fn nested_entitlements(depth: usize) -> Vec<u8> {
 #[test]
 fn entitlements_nesting_is_capped() {
     let limit = crate::ipa::plist_guard::MAX_DEPTH;
-    let (sig, _) = signature::parse_signature(&entitlements_superblob(&nested_entitlements(limit)))
-        .expect("128 levels are read");
+    let (sig, _) =
+        signature::parse_signature(&entitlements_superblob(&nested_entitlements(limit))).expect("128 levels are read");
     let ent = sig.and_then(|s| s.entitlements).expect("entitlements parsed");
     assert!(ent.contains_key("deep"));
     // The blob is capped at 1 MiB, so the hostile case is as deep as fits: 60 000 levels.

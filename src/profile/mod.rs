@@ -123,7 +123,9 @@ pub enum ProfileError {
     #[error("the profile's property list is not a dictionary")]
     NotADictionary,
     /// Hostile rather than damaged: the whole IPA is refused (see `ipa::plist_guard`).
-    #[error("the profile's property list nests arrays and dictionaries more than {limit} levels deep; refusing to parse it")]
+    #[error(
+        "the profile's property list nests arrays and dictionaries more than {limit} levels deep; refusing to parse it"
+    )]
     TooDeep { limit: usize },
     #[error("cannot use the extra root certificate: {0}")]
     BadRoot(String),

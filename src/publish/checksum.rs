@@ -304,10 +304,15 @@ mod tests {
         };
 
         // Same size, same modification time put back: only the status-change time tells.
-        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or_else(|e| panic!("{e}"));
+        let modified = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{e}"));
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&path, b"9876543210").unwrap_or_else(|e| panic!("{e}"));
-        let f = std::fs::File::options().write(true).open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let f = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{e}"));
         f.set_modified(modified).unwrap_or_else(|e| panic!("{e}"));
         drop(f);
         assert!(changed(&id).contains("status-change"), "{}", changed(&id));

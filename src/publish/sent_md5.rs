@@ -208,9 +208,7 @@ impl SentMd5 {
                     Ok(()) => {
                         let again = inner.scratch.get(..len).unwrap_or_default();
                         if <[u8; 32]>::from(Sha256::digest(again)) != sha256 {
-                            inner.changed = Some(format!(
-                                "the {len} bytes at offset {at} differ from what was sent"
-                            ));
+                            inner.changed = Some(format!("the {len} bytes at offset {at} differ from what was sent"));
                             return;
                         }
                         inner.md5.update(again);

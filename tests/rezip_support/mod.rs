@@ -15,7 +15,12 @@ pub fn rewrite(from: &Path, to: &Path, pick: impl Fn(&str) -> bool, edit: impl F
     let mut out = ZipWriter::new(std::fs::File::create(to).expect("create IPA"));
     let mut picked = 0;
     for i in 0..archive.len() {
-        let name = archive.by_index_raw(i).expect("entry").name().expect("name").to_string();
+        let name = archive
+            .by_index_raw(i)
+            .expect("entry")
+            .name()
+            .expect("name")
+            .to_string();
         if pick(&name) {
             let mut old = Vec::new();
             archive.by_index(i).expect("entry").read_to_end(&mut old).expect("read");
@@ -26,7 +31,8 @@ pub fn rewrite(from: &Path, to: &Path, pick: impl Fn(&str) -> bool, edit: impl F
             out.write_all(&edit(old)).expect("write");
             picked += 1;
         } else {
-            out.raw_copy_file(archive.by_index_raw(i).expect("entry")).expect("copy");
+            out.raw_copy_file(archive.by_index_raw(i).expect("entry"))
+                .expect("copy");
         }
     }
     out.finish().expect("finish");
