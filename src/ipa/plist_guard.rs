@@ -251,15 +251,6 @@ fn children(bytes: &[u8], t: &Trailer, index: usize) -> Option<Vec<usize>> {
     Some(refs)
 }
 
-/// Checks a binary plist's expansion and nesting; `Ok` for anything that is not a binary plist
-/// (the parser reports those) and for graphs that expand to at most [`MAX_EXPANDED_VALUES`].
-pub fn check_binary_plist(bytes: &[u8]) -> Result<(), String> {
-    if !bytes.starts_with(b"bplist00") {
-        return Ok(());
-    }
-    check_binary_graph(bytes, MAX_DEPTH).map_err(|e| e.to_string())
-}
-
 /// One container being walked: its index, children, the next child to visit, the values it
 /// expands to so far and the height of its tallest child so far.
 struct Frame {
@@ -426,20 +417,20 @@ mod tests {
 
     #[test]
     fn shared_references_are_counted_not_expanded() {
-        assert!(check_binary_plist(&laughs(10)).is_ok());
+        assert!(check(&laughs(10)).is_ok());
         let plist = plist::Value::from_reader(std::io::Cursor::new(laughs(10)));
         assert!(plist.is_ok(), "the sample is a valid plist: {plist:?}");
-        let err = check_binary_plist(&laughs(64)).expect_err("2^63 values");
+        let err = check(&laughs(64)).expect_err("2^63 values").to_string();
         assert!(err.contains("expands"), "{err}");
     }
 
     #[test]
     fn cycles_and_garbage_are_refused() {
         let cyclic = bplist(&[vec![0xA1, 0, 1], vec![0xA1, 0, 0]]);
-        let err = check_binary_plist(&cyclic).expect_err("cycle");
+        let err = check(&cyclic).expect_err("cycle").to_string();
         assert!(err.contains("contains itself"), "{err}");
-        assert!(check_binary_plist(b"bplist00garbage").is_err());
-        assert!(check_binary_plist(b"<?xml version").is_ok());
+        assert!(check(b"bplist00garbage").is_err());
+        assert!(check(b"<?xml version").is_ok());
     }
 
     #[test]
