@@ -116,9 +116,12 @@ fn xml_depth(bytes: &[u8]) -> usize {
             if name == b"array" || name == b"dict" {
                 if closing {
                     depth = depth.saturating_sub(1);
-                } else if !inner.ends_with(b"/") {
-                    depth += 1;
-                    deepest = deepest.max(depth);
+                } else {
+                    // `<array/>` is an (empty) level too, it just closes at once.
+                    deepest = deepest.max(depth + 1);
+                    if !inner.ends_with(b"/") {
+                        depth += 1;
+                    }
                     if deepest > MAX_DEPTH {
                         return deepest;
                     }
@@ -446,6 +449,12 @@ mod tests {
         }
         // The report's input: 250 000 nested arrays, 3.75 MB. Without the cap, dropping the parsed
         // value alone overflows the stack.
+        // An empty self-closed container is a level too (found by the plist_nesting fuzz target:
+        // 128 arrays around `<array/>`).
+        let mut self_closed = xml_nested(MAX_DEPTH, false);
+        let at = self_closed.windows(8).position(|w| w == b"</array>").expect("close");
+        self_closed.splice(at..at, b"<array/>".iter().copied());
+        assert_eq!(parse_value(&self_closed), Err(PlistError::TooDeep { limit: MAX_DEPTH }));
         let hostile = xml_nested(250_000, false);
         assert!(hostile.len() > 3_700_000);
         assert_eq!(parse_value(&hostile), Err(PlistError::TooDeep { limit: MAX_DEPTH }));
