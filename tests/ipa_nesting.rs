@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use asc_publish::sample::app::SampleApp;
+use asc_publish::sample::ipa::{BundleSpec, IpaBuilder};
+use asc_publish::sample::macho::{Arch, MachOBuilder, SignatureSpec, SliceSpec};
 use asc_publish::sim::SimConfig;
 use e2e_support::{World, quick_processing};
 use serde_json::Value;
@@ -183,5 +185,43 @@ fn every_plist_the_reader_parses_is_capped() {
     for (name, pick, bytes, entry) in cases {
         let ipa = tampered(&signed, name, pick, bytes);
         local_commands(&ipa, entry);
+    }
+}
+
+/// An executable whose code signature carries entitlements `depth` levels deep (ad hoc).
+fn executable_with_entitlements(depth: usize) -> Vec<u8> {
+    let mut deep = plist::Value::Boolean(true);
+    for _ in 1..depth {
+        deep = plist::Value::Array(vec![deep]);
+    }
+    let mut ent = plist::Dictionary::new();
+    ent.insert("get-task-allow".into(), false.into());
+    ent.insert("deep".into(), deep);
+    let mut sig = SignatureSpec::new("com.example.deep");
+    sig.entitlements = Some(ent);
+    MachOBuilder::new()
+        .slice(SliceSpec::new(Arch::Arm64).signature(sig))
+        .build()
+}
+
+#[test]
+fn entitlements_in_the_code_signature_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    for (depth, refused) in [(LIMIT, false), (LIMIT + 1, true)] {
+        let path = dir.path().join(format!("Ent{depth}.ipa"));
+        IpaBuilder::new()
+            .app(BundleSpec::app("Deep", "com.example.deep").executable(executable_with_entitlements(depth)))
+            .write_to(&path)
+            .expect("IPA");
+        let (code, _, stderr) = bin(&["inspect", path.to_str().unwrap()]);
+        if refused {
+            assert_refused("inspect", code, &stderr, "Payload/Deep.app/Deep");
+            assert!(
+                stderr.contains("Deep.app/Deep (the entitlements in its code signature)"),
+                "{stderr}"
+            );
+        } else {
+            assert_eq!(code, 0, "{stderr}");
+        }
     }
 }

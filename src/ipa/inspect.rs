@@ -250,7 +250,10 @@ fn parse_executable(archive: &Archive, path: String) -> Result<Located<Binary>, 
     let parsed = match archive.range_reader(&path) {
         Ok(mut reader) => match crate::macho::parse(&mut reader) {
             Ok(binary) => Parsed::Ok(binary),
-            Err(crate::macho::MachOError::TooDeep { limit }) => return Err(Refusal { entry: path, limit }),
+            Err(crate::macho::MachOError::TooDeep { limit }) => {
+                let entry = format!("{path} (the entitlements in its code signature)");
+                return Err(Refusal { entry, limit });
+            }
             Err(e) => Parsed::Err { error: e.to_string() },
         },
         Err(e) => Parsed::Err { error: e.to_string() },
