@@ -397,6 +397,25 @@ mod tests {
     }
 
     #[test]
+    fn a_deeply_nested_manifest_is_an_invalid_manifest_not_a_crash() {
+        let deep = |levels: usize| {
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>NSPrivacyTracking</key><false/><key>X</key>{}{}</dict></plist>"#,
+                "<array>".repeat(levels - 1),
+                "</array>".repeat(levels - 1)
+            )
+            .into_bytes()
+        };
+        let mut out = Vec::new();
+        super::check_manifest(APP_MANIFEST, &deep(250_000), &mut out);
+        one(&out, "ITMS-91056", Severity::Error, APP_MANIFEST);
+        assert!(out[0].message.contains("more than 128 levels"), "{}", out[0].message);
+        let mut out = Vec::new();
+        super::check_manifest(APP_MANIFEST, &deep(128), &mut out);
+        assert!(out.iter().all(|f| !f.message.contains("levels")), "{out:#?}");
+    }
+
+    #[test]
     fn oversized_manifests_are_reported_not_read() {
         let f = run(APP_MANIFEST, vec![b' '; 2 * 1024 * 1024]);
         one(&f, "ASC-PRIVACY-UNREADABLE", Severity::Warning, APP_MANIFEST);
