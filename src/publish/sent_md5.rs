@@ -140,7 +140,9 @@ impl SentMd5 {
     }
 
     /// `chunk`, at file offset `at`, was read by attempt `attempt` of the part at `part` and is
-    /// about to be sent. Call it on a blocking thread: it may read the file to catch up.
+    /// about to be sent. Costs one hash of the chunk (MD5 at the frontier, SHA-256 when it can no
+    /// longer be kept); it does not read the file (only [`SentMd5::done`] moves the frontier past
+    /// a part, onto chunks that may have to be read again).
     pub fn sent(&self, part: u64, attempt: u32, at: u64, chunk: &Bytes) {
         let mut g = self.lock();
         let inner = &mut *g;
