@@ -38,12 +38,6 @@ pub enum PlistError {
     NotADictionary,
 }
 
-impl PlistError {
-    pub fn is_too_deep(&self) -> bool {
-        matches!(self, PlistError::TooDeep { .. })
-    }
-}
-
 /// Parses a plist (binary, XML or ASCII) after the expansion and depth checks.
 pub fn parse_value(bytes: &[u8]) -> Result<plist::Value, PlistError> {
     check(bytes)?;
