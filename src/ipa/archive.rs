@@ -102,6 +102,8 @@ pub enum IpaError {
     NotZip { path: PathBuf, reason: String },
     #[error("{path} lists {count} entries, more than the {limit} an IPA may reasonably have")]
     TooManyEntries { path: PathBuf, count: u64, limit: usize },
+    #[error("{path}: {entry} nests arrays and dictionaries more than {limit} levels deep; refusing to read the IPA")]
+    TooDeep { path: PathBuf, entry: String, limit: usize },
 }
 
 impl From<IpaError> for Error {
@@ -115,6 +117,10 @@ impl From<IpaError> for Error {
             }
             IpaError::TooManyEntries { .. } => {
                 "this is not an Xcode export (or it is a zip bomb); re-export the app with `xcodebuild -exportArchive`"
+            }
+            IpaError::TooDeep { .. } => {
+                "real Info.plists, entitlements and profiles nest a few levels; this file was crafted or damaged. \
+                 Re-export the app with `xcodebuild -exportArchive` and check what modifies the IPA afterwards"
             }
         };
         Error::new(ErrorKind::Usage, e.to_string())

@@ -2,7 +2,8 @@
 //! profiles, app summary.
 //!
 //! Every read is bounded (per file and in total), and every parse failure is kept as data
-//! (`info_error`, `Parsed::Err`) for the rules to report: only an unreadable archive is an error.
+//! (`info_error`, `Parsed::Err`) for the rules to report. Only an unreadable archive, and a file
+//! nested past `plist_guard::MAX_DEPTH` (crafted, never damaged), are errors.
 
 use std::path::Path;
 
@@ -29,12 +30,25 @@ pub struct Inspected {
     pub archive: Archive,
 }
 
-/// Opens and inspects an IPA without extracting it. Fails only when the file cannot be read as an
-/// archive at all; everything wrong inside a readable archive is left for the rules to report.
+/// Opens and inspects an IPA without extracting it. Fails when the file cannot be read as an
+/// archive at all, or holds a plist nested past `plist_guard::MAX_DEPTH`; everything else wrong
+/// inside a readable archive is left for the rules to report.
 pub fn inspect(path: &Path, trust: &TrustStore) -> Result<Inspected, IpaError> {
     let archive = archive::open(path)?;
-    let inspection = inspect_archive(&archive, trust);
+    let inspection = crate::ipa::stack::on_large_stack(|| inspect_archive(&archive, trust))?;
     Ok(Inspected { inspection, archive })
+}
+
+/// An entry nested too deep to parse; refuses the whole archive.
+struct Refusal {
+    entry: String,
+    limit: usize,
+}
+
+/// Why an Info.plist gave no dictionary.
+enum InfoError {
+    Refused(Refusal),
+    Problem(String),
 }
 
 /// How an Info.plist was encoded.
@@ -57,12 +71,7 @@ impl PlistFormat {
 
 /// Parses a plist (binary or XML) whose root must be a dictionary.
 pub fn parse_plist_dict(bytes: &[u8]) -> Result<plist::Dictionary, String> {
-    crate::ipa::plist_guard::check_binary_plist(bytes)?;
-    match plist::Value::from_reader(std::io::Cursor::new(bytes)) {
-        Ok(plist::Value::Dictionary(d)) => Ok(d),
-        Ok(_) => Err("the root of the plist is not a dictionary".into()),
-        Err(e) => Err(format!("not a valid plist: {e}")),
-    }
+    crate::ipa::plist_guard::parse_dict(bytes).map_err(|e| e.to_string())
 }
 
 struct Budget {
@@ -71,7 +80,7 @@ struct Budget {
 }
 
 /// Builds the inspection from an opened archive.
-pub fn inspect_archive(archive: &Archive, trust: &TrustStore) -> Inspection {
+pub fn inspect_archive(archive: &Archive, trust: &TrustStore) -> Result<Inspection, IpaError> {
     let layout = bundles::discover(archive.entries().iter().map(|e| e.name.as_str()));
     let mut budget = Budget {
         plist: TOTAL_PLIST_BUDGET,
@@ -81,7 +90,12 @@ pub fn inspect_archive(archive: &Archive, trust: &TrustStore) -> Inspection {
         .bundles
         .iter()
         .map(|node| inspect_bundle(archive, node, trust, &mut budget))
-        .collect();
+        .collect::<Result<_, _>>()
+        .map_err(|r| IpaError::TooDeep {
+            path: archive.path.clone(),
+            entry: r.entry,
+            limit: r.limit,
+        })?;
     let file = FileFacts {
         path: archive.path.display().to_string(),
         file_name: archive
@@ -99,7 +113,7 @@ pub fn inspect_archive(archive: &Archive, trust: &TrustStore) -> Inspection {
         bundles,
     };
     inspection.app = summarise(&inspection);
-    inspection
+    Ok(inspection)
 }
 
 fn summarise(inspection: &Inspection) -> AppSummary {
@@ -130,7 +144,12 @@ fn summarise(inspection: &Inspection) -> AppSummary {
     }
 }
 
-fn inspect_bundle(archive: &Archive, node: &BundleNode, trust: &TrustStore, budget: &mut Budget) -> Bundle {
+fn inspect_bundle(
+    archive: &Archive,
+    node: &BundleNode,
+    trust: &TrustStore,
+    budget: &mut Budget,
+) -> Result<Bundle, Refusal> {
     let mut bundle = Bundle {
         path: node.path.clone(),
         kind: node.kind,
@@ -150,7 +169,8 @@ fn inspect_bundle(archive: &Archive, node: &BundleNode, trust: &TrustStore, budg
         // Resource bundles need no Info.plist; every other bundle does.
         Ok(None) if node.kind.is_code_bundle() => bundle.info_error = Some("Info.plist is missing".into()),
         Ok(None) => {}
-        Err(e) => bundle.info_error = Some(e),
+        Err(InfoError::Problem(e)) => bundle.info_error = Some(e),
+        Err(InfoError::Refused(r)) => return Err(r),
     }
     let string = |key: &str| bundle.info_str(key).map(str::to_string);
     let (identifier, short_version, version, executable_name, minimum_os) = (
@@ -167,37 +187,47 @@ fn inspect_bundle(archive: &Archive, node: &BundleNode, trust: &TrustStore, budg
     bundle.minimum_os = minimum_os;
 
     if node.kind.is_code_bundle() {
-        bundle.executable = executable_entry(archive, &bundle).map(|path| parse_executable(archive, path));
+        bundle.executable = executable_entry(archive, &bundle)
+            .map(|path| parse_executable(archive, path))
+            .transpose()?;
     }
     if node.kind.needs_profile() {
         let path = format!("{}/embedded.mobileprovision", node.path);
         if archive.contains(&path) {
-            bundle.profile = Some(decode_profile(archive, path, trust, budget));
+            bundle.profile = Some(decode_profile(archive, path, trust, budget)?);
         }
     }
-    bundle
+    Ok(bundle)
 }
 
 /// `Ok(None)` when the bundle has no Info.plist (the rules decide whether that is allowed).
-fn read_info(archive: &Archive, bundle: &str, budget: &mut Budget) -> Result<Option<plist::Dictionary>, String> {
+fn read_info(archive: &Archive, bundle: &str, budget: &mut Budget) -> Result<Option<plist::Dictionary>, InfoError> {
     let path = format!("{bundle}/Info.plist");
     let Some(meta) = archive.entry(&path) else {
         return Ok(None);
     };
     if meta.size > MAX_INFO_PLIST {
-        return Err(format!(
+        return Err(InfoError::Problem(format!(
             "Info.plist is {} bytes, more than the {MAX_INFO_PLIST}-byte limit",
             meta.size
-        ));
+        )));
     }
     if meta.size > budget.plist {
-        return Err("not read: the archive's Info.plists exceed the total size we parse".into());
+        return Err(InfoError::Problem(
+            "not read: the archive's Info.plists exceed the total size we parse".into(),
+        ));
     }
     budget.plist -= meta.size;
     let bytes = archive
         .read(&path, MAX_INFO_PLIST)
-        .map_err(|e| format!("cannot read Info.plist: {e}"))?;
-    parse_plist_dict(&bytes).map(Some)
+        .map_err(|e| InfoError::Problem(format!("cannot read Info.plist: {e}")))?;
+    match crate::ipa::plist_guard::parse_dict(&bytes) {
+        Ok(d) => Ok(Some(d)),
+        Err(crate::ipa::plist_guard::PlistError::TooDeep { limit }) => {
+            Err(InfoError::Refused(Refusal { entry: path, limit }))
+        }
+        Err(e) => Err(InfoError::Problem(e.to_string())),
+    }
 }
 
 /// The entry holding the bundle's executable: `CFBundleExecutable`, or else the bundle's own name
@@ -215,19 +245,28 @@ fn executable_entry(archive: &Archive, bundle: &Bundle) -> Option<String> {
     (!name.is_empty() && archive.entry(&path).is_some_and(|e| !e.is_dir)).then_some(path)
 }
 
-fn parse_executable(archive: &Archive, path: String) -> Located<Binary> {
+fn parse_executable(archive: &Archive, path: String) -> Result<Located<Binary>, Refusal> {
     let size = archive.entry(&path).map(|e| e.size).unwrap_or(0);
     let parsed = match archive.range_reader(&path) {
         Ok(mut reader) => match crate::macho::parse(&mut reader) {
             Ok(binary) => Parsed::Ok(binary),
+            Err(crate::macho::MachOError::TooDeep { limit }) => {
+                let entry = format!("{path} (the entitlements in its code signature)");
+                return Err(Refusal { entry, limit });
+            }
             Err(e) => Parsed::Err { error: e.to_string() },
         },
         Err(e) => Parsed::Err { error: e.to_string() },
     };
-    Located { path, size, parsed }
+    Ok(Located { path, size, parsed })
 }
 
-fn decode_profile(archive: &Archive, path: String, trust: &TrustStore, budget: &mut Budget) -> Located<Profile> {
+fn decode_profile(
+    archive: &Archive,
+    path: String,
+    trust: &TrustStore,
+    budget: &mut Budget,
+) -> Result<Located<Profile>, Refusal> {
     let size = archive.entry(&path).map(|e| e.size).unwrap_or(0);
     let parsed = if size > budget.profile {
         Parsed::Err {
@@ -238,10 +277,11 @@ fn decode_profile(archive: &Archive, path: String, trust: &TrustStore, budget: &
         match archive.read(&path, MAX_PROFILE) {
             Ok(bytes) => match crate::profile::decode(&bytes, trust) {
                 Ok(profile) => Parsed::Ok(profile),
+                Err(crate::profile::ProfileError::TooDeep { limit }) => return Err(Refusal { entry: path, limit }),
                 Err(e) => Parsed::Err { error: e.to_string() },
             },
             Err(e) => Parsed::Err { error: e.to_string() },
         }
     };
-    Located { path, size, parsed }
+    Ok(Located { path, size, parsed })
 }

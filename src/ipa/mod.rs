@@ -10,6 +10,7 @@ pub mod bundles;
 pub mod entry;
 mod eocd;
 pub mod plist_guard;
+pub mod stack;
 
 pub use archive::{Archive, EntryMeta, IpaError, Limits};
 pub use inspect::{Inspected, PlistFormat, inspect};

@@ -17,8 +17,9 @@ const OID_OU: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unw
 const OID_O: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("2.5.4.10");
 const OID_SIGNED_DATA: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 
-/// Nesting deeper than this is refused (real CMS nests about 10 levels).
-const MAX_DEPTH: usize = 64;
+/// Levels of nesting accepted; deeper is refused (real CMS nests about 10 levels, and each level
+/// is one recursion).
+pub(crate) const MAX_DEPTH: usize = 64;
 /// At most this many certificates are looked at.
 const MAX_CERTS: usize = 32;
 
@@ -164,7 +165,8 @@ pub fn ber_to_der(input: &[u8]) -> Result<Vec<u8>, CmsError> {
 
 /// Converts the TLV at the start of `input`, appending to `out`; returns the bytes consumed.
 fn convert_one(input: &[u8], out: &mut Vec<u8>, depth: usize) -> Result<usize, CmsError> {
-    if depth > MAX_DEPTH {
+    // `depth` counts the elements around this one, so MAX_DEPTH levels in all are accepted.
+    if depth >= MAX_DEPTH {
         return Err(CmsError::Ber("nested too deeply"));
     }
     let first = *input.first().ok_or(CmsError::Ber("truncated tag"))?;

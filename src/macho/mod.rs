@@ -316,6 +316,11 @@ pub enum MachOError {
     NoSlices(String),
     #[error("I/O error reading the executable: {0}")]
     Io(#[from] std::io::Error),
+    /// The signature's entitlements nest past `plist_guard::MAX_DEPTH`: crafted, not damaged.
+    #[error(
+        "the code signature's entitlements nest arrays and dictionaries more than {limit} levels deep; refusing to parse them"
+    )]
+    TooDeep { limit: usize },
 }
 
 impl From<MachOError> for Error {
@@ -324,6 +329,10 @@ impl From<MachOError> for Error {
             MachOError::Io(_) => (
                 ErrorKind::Usage,
                 "the archive could not be read; check that the .ipa is complete",
+            ),
+            MachOError::TooDeep { .. } => (
+                ErrorKind::Usage,
+                "real entitlements nest a few levels; this executable was damaged or crafted. Rebuild and re-export the app",
             ),
             _ => (
                 ErrorKind::Rejected,

@@ -227,7 +227,8 @@ fn parse_fat(r: &mut Forward, total: u64, is_64: bool) -> Result<Binary, MachOEr
         previous_end = end.unwrap_or(previous_end);
         match parse_slice(r, a.offset, a.size, Some(a.cputype)) {
             Ok(s) => binary.slices.push(s),
-            Err(MachOError::Io(e)) => return Err(MachOError::Io(e)),
+            // Unreadable input and hostile input end the parse; anything else skips the slice.
+            Err(e @ (MachOError::Io(_) | MachOError::TooDeep { .. })) => return Err(e),
             Err(e) => {
                 binary
                     .problems
@@ -320,35 +321,36 @@ fn parse_slice(r: &mut Forward, offset: u64, size: u64, fat_cputype: Option<u32>
     read_load_commands(&mut slice, &cmds, ncmds, endian);
 
     if let Some(loc) = slice.code_signature_location {
-        read_signature(r, &mut slice, loc, header_size + u64::from(sizeofcmds));
+        read_signature(r, &mut slice, loc, header_size + u64::from(sizeofcmds))?;
     }
     Ok(slice)
 }
 
-fn read_signature(r: &mut Forward, slice: &mut Slice, loc: SignatureLocation, cmds_end: u64) {
+/// Problems go on the slice; only hostile content (see [`MachOError::TooDeep`]) is an error.
+fn read_signature(r: &mut Forward, slice: &mut Slice, loc: SignatureLocation, cmds_end: u64) -> Result<(), MachOError> {
     let start = u64::from(loc.dataoff);
     let end = start + u64::from(loc.datasize);
     if loc.datasize == 0 {
         slice.problems.push("LC_CODE_SIGNATURE has a zero size".into());
-        return;
+        return Ok(());
     }
     if end > slice.size || start < cmds_end {
         slice.problems.push(format!(
             "LC_CODE_SIGNATURE points outside the slice (bytes {start}..{end} of {})",
             slice.size
         ));
-        return;
+        return Ok(());
     }
     if loc.datasize > MAX_SIGNATURE {
         slice.problems.push(format!(
             "the code signature is {} bytes, more than the {MAX_SIGNATURE}-byte cap; not read",
             loc.datasize
         ));
-        return;
+        return Ok(());
     }
     match r.read(slice.offset + start, loc.datasize as usize) {
         Ok(bytes) if bytes.len() == loc.datasize as usize => {
-            let (sig, problems) = parse_signature(&bytes);
+            let (sig, problems) = parse_signature(&bytes)?;
             slice.signature = sig;
             slice.problems.extend(problems);
         }
@@ -359,6 +361,7 @@ fn read_signature(r: &mut Forward, slice: &mut Slice, loc: SignatureLocation, cm
             .problems
             .push(format!("the code signature could not be read: {e}")),
     }
+    Ok(())
 }
 
 fn read_load_commands(slice: &mut Slice, cmds: &[u8], ncmds: u32, e: Endian) {

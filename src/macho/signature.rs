@@ -4,6 +4,7 @@ use serde::Serialize;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384};
 
+use super::MachOError;
 use super::cms_signer::{Signer, signer_from_cms};
 
 pub(crate) const CSMAGIC_EMBEDDED_SIGNATURE: u32 = 0xfade_0cc0;
@@ -216,8 +217,18 @@ fn c_string(buf: &[u8], off: usize) -> Option<String> {
     Some(String::from_utf8_lossy(raw.get(..end)?).into_owned())
 }
 
-/// Decodes a SuperBlob; returns what could be read and the problems found.
-pub(crate) fn parse_signature(buf: &[u8]) -> (Option<CodeSignature>, Vec<String>) {
+/// Decodes a SuperBlob; returns what could be read and the problems found. Only hostile
+/// entitlements (nested past `plist_guard::MAX_DEPTH`) are an error: the whole file is refused.
+pub(crate) fn parse_signature(buf: &[u8]) -> Result<(Option<CodeSignature>, Vec<String>), MachOError> {
+    let mut too_deep = None;
+    let parsed = parse_superblob(buf, &mut too_deep);
+    match too_deep {
+        Some(limit) => Err(MachOError::TooDeep { limit }),
+        None => Ok(parsed),
+    }
+}
+
+fn parse_superblob(buf: &[u8], too_deep: &mut Option<usize>) -> (Option<CodeSignature>, Vec<String>) {
     let mut problems = Vec::new();
     let (Some(magic), Some(length), Some(count)) = (be32(buf, 0), be32(buf, 4), be32(buf, 8)) else {
         problems.push("the code signature is shorter than a SuperBlob header".into());
@@ -284,8 +295,9 @@ pub(crate) fn parse_signature(buf: &[u8]) -> (Option<CodeSignature>, Vec<String>
                     continue;
                 }
                 sig.entitlements_blob = Some(blob.to_vec());
-                match plist::from_bytes::<plist::Dictionary>(payload) {
+                match crate::ipa::plist_guard::parse_dict(payload) {
                     Ok(d) => sig.entitlements = Some(d),
+                    Err(crate::ipa::plist_guard::PlistError::TooDeep { limit }) => *too_deep = Some(limit),
                     Err(e) => problems.push(format!("the signature's entitlements are not a valid plist: {e}")),
                 }
             }

@@ -292,9 +292,10 @@ fn truncations_and_bit_flips_never_panic() {
 
 #[test]
 fn superblob_garbage_is_recorded_not_fatal() {
-    let (sig, problems) = signature::parse_signature(&[0xfa, 0xde, 0x0c, 0xc0, 0, 0, 0, 12, 0xff, 0xff, 0xff, 0xff]);
+    let (sig, problems) =
+        signature::parse_signature(&[0xfa, 0xde, 0x0c, 0xc0, 0, 0, 0, 12, 0xff, 0xff, 0xff, 0xff]).unwrap();
     assert!(sig.is_some() && !problems.is_empty());
-    let (sig, problems) = signature::parse_signature(b"nope");
+    let (sig, problems) = signature::parse_signature(b"nope").unwrap();
     assert!(sig.is_none() && !problems.is_empty());
     assert!(cms_signer::ber_to_der(&[0x30, 0x80, 0x04, 0x80]).is_err());
     assert!(signer_from_cms(&[0x30, 0x03, 0x02, 0x01, 0x01]).is_err());
@@ -384,4 +385,71 @@ fn damaged_cms_never_panics() {
         deep.extend_from_slice(&[0x30, 0x80]);
     }
     assert!(cms_signer::ber_to_der(&deep).is_err());
+}
+
+#[test]
+fn ber_nesting_stops_at_the_limit() {
+    let nested = |levels: usize| {
+        let mut v = [0x30, 0x80].repeat(levels);
+        v.extend([0x00, 0x00].repeat(levels));
+        v
+    };
+    let limit = cms_signer::MAX_DEPTH;
+    assert!(cms_signer::ber_to_der(&nested(limit)).is_ok());
+    assert!(cms_signer::ber_to_der(&nested(limit + 1)).is_err());
+    assert!(cms_signer::ber_to_der(&nested(250_000)).is_err());
+    // Definite lengths recurse the same way; the leaf is a level too.
+    let definite = |wrappers: usize| {
+        let mut v = vec![0x04, 0x00];
+        for _ in 0..wrappers {
+            let mut outer = vec![0x30, 0x84];
+            outer.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            outer.extend_from_slice(&v);
+            v = outer;
+        }
+        v
+    };
+    assert!(cms_signer::ber_to_der(&definite(limit - 1)).is_ok());
+    assert!(cms_signer::ber_to_der(&definite(limit)).is_err());
+}
+
+/// A SuperBlob holding only an entitlements blob with `payload`.
+fn entitlements_superblob(payload: &[u8]) -> Vec<u8> {
+    let blob_len = 8 + payload.len() as u32;
+    let mut sb = Vec::new();
+    sb.extend_from_slice(&0xfade_0cc0u32.to_be_bytes());
+    sb.extend_from_slice(&(20 + blob_len).to_be_bytes());
+    sb.extend_from_slice(&1u32.to_be_bytes());
+    sb.extend_from_slice(&5u32.to_be_bytes());
+    sb.extend_from_slice(&20u32.to_be_bytes());
+    sb.extend_from_slice(&0xfade_7171u32.to_be_bytes());
+    sb.extend_from_slice(&blob_len.to_be_bytes());
+    sb.extend_from_slice(payload);
+    sb
+}
+
+/// Entitlements whose `deep` value is `depth - 1` arrays (the root dictionary is level one).
+fn nested_entitlements(depth: usize) -> Vec<u8> {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>get-task-allow</key><false/><key>deep</key>{}{}</dict></plist>"#,
+        "<array>".repeat(depth - 1),
+        "</array>".repeat(depth - 1)
+    )
+    .into_bytes()
+}
+
+#[test]
+fn entitlements_nesting_is_capped() {
+    let limit = crate::ipa::plist_guard::MAX_DEPTH;
+    let (sig, _) =
+        signature::parse_signature(&entitlements_superblob(&nested_entitlements(limit))).expect("128 levels are read");
+    let ent = sig.and_then(|s| s.entitlements).expect("entitlements parsed");
+    assert!(ent.contains_key("deep"));
+    // The blob is capped at 1 MiB, so the hostile case is as deep as fits: 60 000 levels.
+    for depth in [limit + 1, 60_000] {
+        match signature::parse_signature(&entitlements_superblob(&nested_entitlements(depth))) {
+            Err(MachOError::TooDeep { limit: l }) => assert_eq!(l, limit),
+            other => panic!("{depth} levels: {:?}", other.map(|(_, p)| p)),
+        }
+    }
 }

@@ -19,8 +19,10 @@ pub const INTEGER: u8 = 0x02;
 pub const CTX0: u8 = 0xA0;
 pub const CTX1: u8 = 0xA1;
 
-/// How deep indefinite-length or constructed nesting may go before we give up (no real CMS comes close).
-const MAX_DEPTH: u8 = 32;
+/// How many levels of indefinite-length or constructed nesting are read before we give up (real
+/// CMS uses a handful; recursion on each level must stay far from the stack's end). Below
+/// `ipa::plist_guard::MAX_DEPTH` on purpose: DER nests much less than a plist.
+pub const MAX_DEPTH: u8 = 32;
 
 /// One element: its identifier octet, the whole encoding and the content octets.
 #[derive(Debug, Clone, Copy)]
@@ -55,8 +57,9 @@ pub fn read(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
     read_at_depth(input, 0)
 }
 
+/// `depth` counts the elements this one sits inside (0 for the outermost).
 fn read_at_depth(input: &[u8], depth: u8) -> Result<(Tlv<'_>, &[u8]), DerError> {
-    if depth > MAX_DEPTH {
+    if depth >= MAX_DEPTH {
         return Err(DerError::TooDeep);
     }
     let (&tag, after_tag) = input.split_first().ok_or(DerError::Truncated)?;
@@ -155,7 +158,7 @@ impl<'a> Tlv<'a> {
     }
 
     fn octets_at_depth(&self, depth: u8) -> Result<Cow<'a, [u8]>, DerError> {
-        if depth > MAX_DEPTH {
+        if depth >= MAX_DEPTH {
             return Err(DerError::TooDeep);
         }
         match self.tag {
@@ -237,11 +240,39 @@ mod tests {
         ] {
             assert!(read(data).is_err(), "{data:02x?}");
         }
-        // Deep indefinite nesting stops at the limit instead of exhausting the stack.
-        let mut deep = Vec::new();
-        for _ in 0..1000 {
-            deep.extend_from_slice(&[0x30, 0x80]);
-        }
-        assert_eq!(read(&deep).unwrap_err(), DerError::TooDeep);
+    }
+
+    /// `levels` indefinite-length SEQUENCEs inside each other, closed properly.
+    fn indefinite(levels: usize) -> Vec<u8> {
+        let mut out = [0x30, 0x80].repeat(levels);
+        out.extend([0x00, 0x00].repeat(levels));
+        out
+    }
+
+    /// `levels` constructed OCTET STRINGs inside each other around "x".
+    fn constructed_octets(levels: usize) -> Vec<u8> {
+        let mut out = [0x24, 0x80].repeat(levels);
+        out.extend_from_slice(&[0x04, 0x01, b'x']);
+        out.extend([0x00, 0x00].repeat(levels));
+        out
+    }
+
+    #[test]
+    fn nesting_stops_at_the_limit_instead_of_exhausting_the_stack() {
+        let limit = usize::from(MAX_DEPTH);
+        let at_limit = indefinite(limit);
+        let (tlv, rest) = read(&at_limit).expect("at the limit");
+        assert!(tlv.indefinite && rest.is_empty());
+        assert_eq!(read(&indefinite(limit + 1)).unwrap_err(), DerError::TooDeep);
+        assert_eq!(read(&indefinite(250_000)).unwrap_err(), DerError::TooDeep);
+        // A truncated hostile prefix (no end-of-contents at all) fails the same way.
+        assert_eq!(read(&[0x30, 0x80].repeat(250_000)).unwrap_err(), DerError::TooDeep);
+
+        // The leaf OCTET STRING is a level too: `limit - 1` wrappers around it are `limit` levels.
+        let at_limit = constructed_octets(limit - 1);
+        let (tlv, _) = read(&at_limit).expect("at the limit");
+        assert_eq!(&*tlv.octets().expect("joins"), b"x");
+        assert_eq!(read(&constructed_octets(limit)).unwrap_err(), DerError::TooDeep);
+        assert_eq!(read(&constructed_octets(250_000)).unwrap_err(), DerError::TooDeep);
     }
 }

@@ -122,6 +122,11 @@ pub enum ProfileError {
     Plist(String),
     #[error("the profile's property list is not a dictionary")]
     NotADictionary,
+    /// Hostile rather than damaged: the whole IPA is refused (see `ipa::plist_guard`).
+    #[error(
+        "the profile's property list nests arrays and dictionaries more than {limit} levels deep; refusing to parse it"
+    )]
+    TooDeep { limit: usize },
     #[error("cannot use the extra root certificate: {0}")]
     BadRoot(String),
 }
@@ -169,9 +174,12 @@ fn looks_like_plist(bytes: &[u8]) -> bool {
 }
 
 fn parse_plist(bytes: &[u8]) -> Result<plist::Dictionary, ProfileError> {
-    let value =
-        plist::Value::from_reader(std::io::Cursor::new(bytes)).map_err(|e| ProfileError::Plist(e.to_string()))?;
-    value.into_dictionary().ok_or(ProfileError::NotADictionary)
+    use crate::ipa::plist_guard::{PlistError, parse_dict};
+    parse_dict(bytes).map_err(|e| match e {
+        PlistError::TooDeep { limit } => ProfileError::TooDeep { limit },
+        PlistError::NotADictionary => ProfileError::NotADictionary,
+        PlistError::Refused(m) | PlistError::Invalid(m) => ProfileError::Plist(m),
+    })
 }
 
 /// A time as RFC 3339 (UTC), for JSON and messages.
@@ -199,6 +207,42 @@ mod tests {
         assert!(p.app_id_matches("anything.at.all"));
         p.application_identifier = None;
         assert!(!p.app_id_matches("com.x"));
+    }
+
+    /// A profile-shaped plist whose `Extra` value is `depth - 1` nested arrays (the root
+    /// dictionary is the first level).
+    fn nested_profile(depth: usize) -> Vec<u8> {
+        let inner = depth - 1;
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>Name</key><string>n</string><key>Extra</key>{}{}</dict></plist>"#,
+            "<array>".repeat(inner),
+            "</array>".repeat(inner)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn nesting_is_capped_bare_and_inside_the_cms() {
+        let pki = crate::sample::pki::TestPki::generate().expect("test PKI");
+        let trust = pki.trust_store().expect("trust");
+        let limit = crate::ipa::plist_guard::MAX_DEPTH;
+        for (depth, ok) in [(limit, true), (limit + 1, false), (250_000, false)] {
+            let bare = nested_profile(depth);
+            let signed = pki.sign_cms(&bare, false).expect("sign");
+            for (what, bytes) in [("bare", bare), ("signed", signed)] {
+                match decode(&bytes, &trust) {
+                    Ok(p) => {
+                        assert!(ok, "{what} {depth}: decoded");
+                        assert_eq!(p.name.as_deref(), Some("n"));
+                    }
+                    Err(ProfileError::TooDeep { limit: l }) => {
+                        assert!(!ok, "{what} {depth}: refused");
+                        assert_eq!(l, limit);
+                    }
+                    Err(e) => panic!("{what} {depth}: {e}"),
+                }
+            }
+        }
     }
 
     #[test]

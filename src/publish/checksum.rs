@@ -1,14 +1,19 @@
-//! The whole-file MD5 the commit carries. It is hashed on its own thread from the start of the
-//! run, on CPU time nothing else wants, until someone asks for the answer; from then on at normal
-//! priority. The part uploads are the critical path (they hold connections and pre-signed URLs);
-//! the hash is needed only at the commit. On a real network the hash is done long before the last
-//! part. On a machine whose CPU the upload saturates, the parts get the CPU first and the commit
-//! waits for the rest: the outcome records that wait as the `checksum` stage.
+//! The file's identity and whole-file MD5s read from disk.
+//!
+//! [`FileIdentity`] is recorded when an upload starts and checked before the commit: a file that
+//! was rewritten, replaced or touched meanwhile is not committed. [`FileMd5`] hashes the file on
+//! its own thread for callers that need a checksum before (or without) sending it: re-run
+//! detection compares it with what Apple recorded. The commit's own checksum is not one of these:
+//! it is computed from the bytes the parts sent (`sent_md5`).
+//!
+//! A [`FileMd5`] started in the background runs on CPU time nothing else wants until someone asks
+//! for the answer; from then on at normal priority.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use md5::Digest;
 use tokio::sync::watch;
@@ -17,12 +22,76 @@ use crate::publish::error::PublishError;
 
 type Answer = Option<Result<String, String>>;
 
+/// What identifies a file's content without reading it: size, modification time, and on Unix the
+/// inode (a replaced file) and status-change time (which no user call can set back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileIdentity {
+    pub size: u64,
+    modified: Option<SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+    #[cfg(unix)]
+    changed: (i64, i64),
+}
+
+impl FileIdentity {
+    pub fn of(path: &Path) -> Result<FileIdentity, PublishError> {
+        let meta = std::fs::metadata(path).map_err(|e| PublishError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt as _;
+        Ok(FileIdentity {
+            size: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            inode: (meta.dev(), meta.ino()),
+            #[cfg(unix)]
+            changed: (meta.ctime(), meta.ctime_nsec()),
+        })
+    }
+
+    /// `Ok` when `path` still is the file recorded; [`PublishError::FileChanged`] saying how it
+    /// differs otherwise.
+    pub fn check(&self, path: &Path) -> Result<(), PublishError> {
+        let now = FileIdentity::of(path)?;
+        match self.difference(&now) {
+            None => Ok(()),
+            Some(detail) => Err(PublishError::FileChanged {
+                path: path.display().to_string(),
+                detail,
+            }),
+        }
+    }
+
+    fn difference(&self, now: &FileIdentity) -> Option<String> {
+        #[cfg(unix)]
+        if self.inode != now.inode {
+            return Some("it was replaced by another file".into());
+        }
+        if self.size != now.size {
+            return Some(format!("its size went from {} to {} bytes", self.size, now.size));
+        }
+        if self.modified != now.modified {
+            return Some("its modification time changed".into());
+        }
+        #[cfg(unix)]
+        if self.changed != now.changed {
+            return Some("its status-change time changed (it was written or its times were reset)".into());
+        }
+        None
+    }
+}
+
 /// A running (or finished) MD5 of one file. Dropping it stops the hashing.
 pub struct FileMd5 {
     path: PathBuf,
     answer: watch::Receiver<Answer>,
     cancel: Arc<AtomicBool>,
     urgent: Arc<AtomicBool>,
+    /// For [`FileMd5::on_demand`]: where the answer goes once the first `get` starts the hash.
+    deferred: Mutex<Option<watch::Sender<Answer>>>,
 }
 
 impl FileMd5 {
@@ -31,27 +100,44 @@ impl FileMd5 {
         FileMd5::spawn(path, true)
     }
 
+    /// Hashes `path` only if and when [`FileMd5::get`] is first called (most uploads never need
+    /// a pre-read checksum: only a re-run that finds an earlier upload compares one).
+    pub fn on_demand(path: &Path) -> FileMd5 {
+        let (tx, rx) = watch::channel::<Answer>(None);
+        FileMd5 {
+            path: path.to_path_buf(),
+            answer: rx,
+            cancel: Arc::new(AtomicBool::new(false)),
+            urgent: Arc::new(AtomicBool::new(true)),
+            deferred: Mutex::new(Some(tx)),
+        }
+    }
+
     fn spawn(path: &Path, background: bool) -> FileMd5 {
         let (tx, rx) = watch::channel::<Answer>(None);
-        let cancel = Arc::new(AtomicBool::new(false));
-        let urgent = Arc::new(AtomicBool::new(!background));
+        let md5 = FileMd5 {
+            path: path.to_path_buf(),
+            answer: rx,
+            cancel: Arc::new(AtomicBool::new(false)),
+            urgent: Arc::new(AtomicBool::new(!background)),
+            deferred: Mutex::new(None),
+        };
+        md5.run(tx);
+        md5
+    }
+
+    fn run(&self, tx: watch::Sender<Answer>) {
         let job = {
-            let (path, cancel, urgent) = (path.to_path_buf(), cancel.clone(), urgent.clone());
+            let (path, cancel, urgent) = (self.path.clone(), self.cancel.clone(), self.urgent.clone());
+            let tx = tx.clone();
             move || {
                 let r = hash(&path, &cancel, &urgent).map_err(|e| e.to_string());
                 let _ = tx.send(Some(r));
             }
         };
-        let answer = match std::thread::Builder::new().name("md5".into()).spawn(job) {
-            Ok(_) => rx,
+        if let Err(e) = std::thread::Builder::new().name("md5".into()).spawn(job) {
             // No thread to spare: the answer is the error, reported where the checksum is needed.
-            Err(e) => watch::channel::<Answer>(Some(Err(format!("cannot start the checksum thread: {e}")))).1,
-        };
-        FileMd5 {
-            path: path.to_path_buf(),
-            answer,
-            cancel,
-            urgent,
+            let _ = tx.send(Some(Err(format!("cannot start the checksum thread: {e}"))));
         }
     }
 
@@ -63,12 +149,17 @@ impl FileMd5 {
             answer: rx,
             cancel: Arc::new(AtomicBool::new(false)),
             urgent: Arc::new(AtomicBool::new(true)),
+            deferred: Mutex::new(None),
         }
     }
 
     /// The lowercase hex MD5, waiting for the hash to finish (at normal priority from now on).
     pub async fn get(&self) -> Result<String, PublishError> {
         self.urgent.store(true, Ordering::Relaxed);
+        let deferred = self.deferred.lock().ok().and_then(|mut d| d.take());
+        if let Some(tx) = deferred {
+            self.run(tx);
+        }
         let mut rx = self.answer.clone();
         let io = |message: String| PublishError::Io {
             path: self.path.display().to_string(),
@@ -186,6 +277,55 @@ mod tests {
             FileMd5::known(&path, "abc".into()).get().await.ok().as_deref(),
             Some("abc")
         );
+    }
+
+    #[tokio::test]
+    async fn on_demand_reads_the_file_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("f.bin");
+        let lazy = FileMd5::on_demand(&path);
+        // The file does not exist yet: a hash started now would fail.
+        std::fs::write(&path, b"later").unwrap_or_else(|e| panic!("{e}"));
+        let expected = crate::hex::lower(&md5::Md5::digest(b"later"));
+        assert_eq!(lazy.get().await.ok(), Some(expected.clone()));
+        assert_eq!(lazy.get().await.ok(), Some(expected));
+    }
+
+    #[test]
+    fn identity_notices_rewrites_replacements_and_reset_times() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("App.ipa");
+        std::fs::write(&path, b"0123456789").unwrap_or_else(|e| panic!("{e}"));
+        let id = FileIdentity::of(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(id.check(&path).is_ok());
+        let changed = |id: &FileIdentity| match id.check(&path) {
+            Err(PublishError::FileChanged { detail, .. }) => detail,
+            other => panic!("expected FileChanged, got {other:?}"),
+        };
+
+        // Same size, same modification time put back: only the status-change time tells.
+        let modified = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&path, b"9876543210").unwrap_or_else(|e| panic!("{e}"));
+        let f = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{e}"));
+        f.set_modified(modified).unwrap_or_else(|e| panic!("{e}"));
+        drop(f);
+        assert!(changed(&id).contains("status-change"), "{}", changed(&id));
+
+        let id = FileIdentity::of(&path).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, b"01234567890").unwrap_or_else(|e| panic!("{e}"));
+        assert!(changed(&id).contains("size went from 10 to 11"));
+
+        let id = FileIdentity::of(&path).unwrap_or_else(|e| panic!("{e}"));
+        let other = dir.path().join("Other.ipa");
+        std::fs::write(&other, b"01234567890").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::rename(&other, &path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(changed(&id).contains("replaced"));
     }
 
     #[tokio::test]

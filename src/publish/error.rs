@@ -26,6 +26,8 @@ pub enum PublishError {
     Timeout { waited: String, stage: String },
     #[error("App Store Connect did not confirm the upload: {0}")]
     CommitNotConfirmed(String),
+    #[error("{path} changed while it was being uploaded ({detail}); the upload was not committed")]
+    FileChanged { path: String, detail: String },
 }
 
 impl From<PublishError> for Error {
@@ -66,6 +68,14 @@ impl From<PublishError> for Error {
                 Some("the build may still finish processing; raise --timeout or check App Store Connect".into()),
             ),
             PublishError::CommitNotConfirmed(_) => (ErrorKind::Transient, Some("re-run the upload".into())),
+            PublishError::FileChanged { .. } => (
+                ErrorKind::Usage,
+                Some(
+                    "make sure no other step writes, replaces or touches the IPA while asc-publish uploads it, \
+                     then run the upload again (the reservation is resumed)"
+                        .into(),
+                ),
+            ),
         };
         let err = Error::new(kind, e.to_string()).with_source(e);
         match hint {

@@ -9,6 +9,7 @@ pub mod parts;
 pub mod preflight;
 pub mod processing;
 pub mod progress;
+pub mod sent_md5;
 pub mod upload;
 
 pub use duration::parse_duration;

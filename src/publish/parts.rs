@@ -1,6 +1,7 @@
 //! The part uploads: validate every pre-signed operation, then PUT byte ranges streamed from disk
 //! (never buffered whole) concurrently, each with exactly its `requestHeaders`, no Authorization,
-//! and its own retries. The whole-file MD5 runs alongside (see `checksum`).
+//! and its own retries. The commit's MD5 is computed from the very chunks the bodies send (see
+//! `sent_md5`), so it cannot describe bytes other than the ones Apple received.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::asc::model::UploadOperation;
 use crate::asc::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use crate::publish::error::PublishError;
 use crate::publish::progress::Progress;
+use crate::publish::sent_md5::SentMd5;
 
 /// Bytes read from disk per body chunk. Memory per part in flight is about two chunks (one being
 /// read, one queued in the connection), so 8 parts hold ~8 MiB whatever the file size.
@@ -134,6 +136,8 @@ pub struct PartsReport {
     pub parts: usize,
     pub bytes_sent: u64,
     pub retries: u64,
+    /// Lowercase hex MD5 of the bytes the successful attempts sent, in file order.
+    pub md5: String,
 }
 
 /// PUTs every part (bounded concurrency) and returns once all succeeded, or on the first part that
@@ -149,6 +153,12 @@ pub async fn upload_parts(
     let sent = Arc::new(AtomicU64::new(0));
     let retries = Arc::new(AtomicU64::new(0));
     let count = parts.len();
+    let file_size = parts.iter().fold(0u64, |acc, p| acc.saturating_add(p.length));
+    let hasher = Arc::new(SentMd5::new(path, parts.iter().map(|p| (p.offset, p.length))));
+    // In file order, so the hash frontier is usually in flight (it never waits on a part that has
+    // not started) and little has to be kept ahead of it.
+    let mut parts = parts;
+    parts.sort_by_key(|p| p.offset);
     let results = futures_util::stream::iter(parts.into_iter().map(|part| {
         let http = http.clone();
         let path = path.to_path_buf();
@@ -157,41 +167,69 @@ pub async fn upload_parts(
         let sent = sent.clone();
         let retries = retries.clone();
         let config = config.clone();
-        async move { upload_part(&http, &path, &part, &config, &progress, &clock, &sent, &retries).await }
+        let hasher = hasher.clone();
+        async move {
+            let counters = Counters {
+                progress: &progress,
+                sent: &sent,
+                retries: &retries,
+                hasher: &hasher,
+            };
+            upload_part(&http, &path, &part, &config, &clock, counters).await
+        }
     }))
     .buffer_unordered(config.concurrency.clamp(1, 64));
     futures_util::pin_mut!(results);
     while let Some(r) = results.next().await {
         r?;
     }
+    let md5 = hasher.finish(file_size)?;
     Ok(PartsReport {
         parts: count,
         bytes_sent: sent.load(Ordering::Relaxed),
         retries: retries.load(Ordering::Relaxed),
+        md5,
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every part reports into.
+struct Counters<'a> {
+    progress: &'a Arc<Progress>,
+    sent: &'a AtomicU64,
+    retries: &'a AtomicU64,
+    hasher: &'a Arc<SentMd5>,
+}
+
 async fn upload_part(
     http: &reqwest::Client,
     path: &Path,
     part: &Part,
     config: &PartsConfig,
-    progress: &Arc<Progress>,
     clock: &SharedClock,
-    sent: &AtomicU64,
-    retries: &AtomicU64,
+    counters: Counters<'_>,
 ) -> Result<(), PublishError> {
+    let Counters {
+        progress,
+        sent,
+        retries,
+        hasher,
+    } = counters;
     let mut attempt = 0u32;
     loop {
         attempt += 1;
         let attempt_bytes = Arc::new(AtomicU64::new(0));
+        let hashed = Hashed {
+            hasher: hasher.clone(),
+            part: part.offset,
+            attempt: hasher.begin(part.offset),
+        };
         let body = range_body(
             path.to_path_buf(),
             part.offset,
             part.length,
             progress.clone(),
             attempt_bytes.clone(),
+            hashed.clone(),
         );
         let mut headers = part.headers.clone();
         headers.insert(reqwest::header::CONTENT_LENGTH, HeaderValue::from(part.length));
@@ -204,6 +242,17 @@ async fn upload_part(
         let (why, retry_after, retryable, expired) = match result {
             Ok(resp) if resp.status().is_success() => {
                 sent.fetch_add(part.length, Ordering::Relaxed);
+                // May read the file to verify chunks kept only by digest: off the async workers.
+                let Hashed { hasher, part, attempt } = hashed;
+                blocking(move || {
+                    hasher.done(part, attempt);
+                    Ok(())
+                })
+                .await
+                .map_err(|e| PublishError::Io {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
                 return Ok(());
             }
             Ok(resp) => {
@@ -246,6 +295,14 @@ async fn upload_part(
     }
 }
 
+/// Where a body reports the chunks it sends: attempt `attempt` of the part at `part`.
+#[derive(Clone)]
+struct Hashed {
+    hasher: Arc<SentMd5>,
+    part: u64,
+    attempt: u32,
+}
+
 /// A streaming body over `[offset, offset+length)` of the file, read in [`CHUNK`]s as the network
 /// takes them. Each chunk is one positional read on the blocking pool: no shared cursor, no
 /// per-read copy through an intermediate buffer, and a few hundred hand-offs per GiB rather than
@@ -256,6 +313,7 @@ fn range_body(
     length: u64,
     progress: Arc<Progress>,
     counted: Arc<AtomicU64>,
+    hashed: Hashed,
 ) -> reqwest::Body {
     struct State {
         file: Option<Arc<std::fs::File>>,
@@ -264,6 +322,7 @@ fn range_body(
         left: u64,
         progress: Arc<Progress>,
         counted: Arc<AtomicU64>,
+        hashed: Hashed,
     }
     let state = State {
         file: None,
@@ -272,6 +331,7 @@ fn range_body(
         left: length,
         progress,
         counted,
+        hashed,
     };
     let stream = futures_util::stream::try_unfold(state, |mut st| async move {
         if st.left == 0 {
@@ -289,6 +349,10 @@ fn range_body(
         let want = usize::try_from(st.left).unwrap_or(CHUNK).min(CHUNK);
         let at = st.offset;
         let chunk = blocking(move || read_exact_at(&file, want, at)).await?;
+        // Handed over before the body yields it: what is hashed is exactly what is sent. Here, not
+        // inside the blocking read: there, reads queued behind the hasher's lock kept more chunks
+        // alive (tests/upload_memory.rs peaked at +34 MiB instead of +25 MiB).
+        st.hashed.hasher.sent(st.hashed.part, st.hashed.attempt, at, &chunk);
         st.offset += want as u64;
         st.left -= want as u64;
         st.progress.add(want as u64);
@@ -307,8 +371,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> std::io::Result<T> + Se
 /// Exactly `len` bytes at `offset`, or an error if the file is now shorter.
 fn read_exact_at(file: &std::fs::File, len: usize, offset: u64) -> std::io::Result<Bytes> {
     let mut buf = BytesMut::zeroed(len);
+    read_exact_into(file, &mut buf, offset)?;
+    Ok(buf.freeze())
+}
+
+/// Fills `buf` from `offset`, or an error if the file is now shorter.
+pub(crate) fn read_exact_into(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     let mut filled = 0usize;
-    while filled < len {
+    while filled < buf.len() {
         let dst = buf.get_mut(filled..).unwrap_or_default();
         let n = positional_read(file, dst, offset + filled as u64)?;
         if n == 0 {
@@ -319,7 +389,7 @@ fn read_exact_at(file: &std::fs::File, len: usize, offset: u64) -> std::io::Resu
         }
         filled += n;
     }
-    Ok(buf.freeze())
+    Ok(())
 }
 
 #[cfg(unix)]

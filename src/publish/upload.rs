@@ -1,6 +1,10 @@
 //! The upload engine: app lookup, build-number preflight, reservation (`buildUploads` +
-//! `buildUploadFiles`), parts with a concurrent MD5 pass, commit, and the wait for processing.
-//! It takes an [`UploadRequest`] and so does not depend on the IPA reader.
+//! `buildUploadFiles`), parts (whose bytes give the commit's MD5), commit, and the wait for
+//! processing. It takes an [`UploadRequest`] and so does not depend on the IPA reader.
+//!
+//! The file must not change while it is uploaded: its identity (size, times, inode) is recorded
+//! when the engine starts and checked before the commit, and the commit's checksum is of the
+//! bytes sent, so neither a rewritten nor a replaced IPA is ever committed.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,7 +18,7 @@ use crate::asc::model::{AssetDeliveryState, BuildUpload, BuildUploadFile, Docume
 use crate::asc::retry::RetryPolicy;
 use crate::error::Error;
 use crate::outcome::{Outcome, Status, UploadMode};
-use crate::publish::checksum::FileMd5;
+use crate::publish::checksum::{FileIdentity, FileMd5};
 use crate::publish::commit;
 use crate::publish::error::PublishError;
 use crate::publish::parts::{self, PartsConfig};
@@ -111,9 +115,20 @@ async fn run_inner(
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     let clock = client.clock();
-    // Hashing starts now so it overlaps the API round trips as well as the parts.
-    let md5 = &FileMd5::start(&req.ipa_path);
     req.record_in(outcome);
+    let identity = FileIdentity::of(&req.ipa_path)?;
+    if identity.size != req.file_size {
+        return Err(PublishError::FileChanged {
+            path: req.ipa_path.display().to_string(),
+            detail: format!(
+                "it was {} bytes when inspected and is {} now",
+                req.file_size, identity.size
+            ),
+        }
+        .into());
+    }
+    // Only re-run detection needs a checksum before anything is sent; read the file only then.
+    let md5 = &FileMd5::on_demand(&req.ipa_path);
     let say = |s: &str| {
         if !opts.quiet {
             eprintln!("{s}");
@@ -203,9 +218,10 @@ async fn run_inner(
         outcome.bytes_sent = report.bytes_sent;
         outcome.time("upload", since(clock.now(), t));
 
-        // Usually ready by now; on a saturated CPU the parts went first and this is the rest.
+        // The checksum of what the parts sent; the file must still be the one inspected.
         let t = clock.now();
-        let digest = md5.get().await?;
+        identity.check(&req.ipa_path)?;
+        let digest = report.md5.clone();
         outcome.md5 = Some(digest.clone());
         outcome.time("checksum", since(clock.now(), t));
 

@@ -1,6 +1,8 @@
-//! `--deep`: verify code-signature seals (ITMS-90035): code pages against the CodeDirectory,
-//! Info.plist / CodeResources / entitlements against its special slots, and every file of the
-//! bundle against `_CodeSignature/CodeResources` `files2`. Reads whole entries; only run when asked.
+//! Code-signature seals (ITMS-90035). By default ([`check_special_slots`]): Info.plist,
+//! CodeResources and the entitlements against the CodeDirectory's special slots, two small
+//! entries per bundle, so an Info.plist edited after signing fails without `--deep`. With
+//! `--deep` ([`check`]), also the code pages against the CodeDirectory and every file of the
+//! bundle against `_CodeSignature/CodeResources` `files2`, which reads whole entries.
 //!
 //! Limits, on purpose: custom `rules2` are not interpreted as regular expressions. Xcode's default
 //! omissions (`Info.plist`, `PkgInfo`, `.DS_Store`, `*.lproj/locversion.plist`, `_CodeSignature/`)
@@ -34,11 +36,26 @@ const STANDARD_OMITS: [&str; 4] = [
 
 const FIX: &str = "Do not modify the bundle after signing (no post-processing of frameworks, resources or Info.plist after export); re-export from the archive with the App Store Connect method so Xcode re-signs everything, and if a build script rewrites files, run it before code signing.";
 
+/// The special slots (Info.plist -1, CodeResources -3, entitlements -5) of every CodeDirectory of
+/// every code bundle, hashed with that directory's hash type: run on every validation.
+pub fn check_special_slots(ctx: &RuleContext, out: &mut Vec<Finding>) {
+    each_signed_bundle(ctx, out, |v, binary| v.special_slots(binary));
+}
+
+/// `--deep`: code pages and every sealed resource (the special slots are [`check_special_slots`]).
 pub fn check(ctx: &RuleContext, out: &mut Vec<Finding>) {
     if !ctx.deep {
         return;
     }
     let names = ctx.entries.names();
+    each_signed_bundle(ctx, out, |v, binary| {
+        v.code_pages(binary);
+        v.resources(binary, &names);
+    });
+}
+
+/// Runs `verify` for each code bundle with a parsed executable; one finding per path and message.
+fn each_signed_bundle(ctx: &RuleContext, out: &mut Vec<Finding>, verify: impl Fn(&mut Verifier, &Binary)) {
     for bundle in ctx.ipa.bundles.iter().filter(|b| b.kind.is_code_bundle()) {
         let Some(located) = &bundle.executable else { continue };
         let Some(binary) = located.ok() else { continue };
@@ -48,9 +65,7 @@ pub fn check(ctx: &RuleContext, out: &mut Vec<Finding>) {
             exe_path: &located.path,
             out: Vec::new(),
         };
-        v.code_pages(binary);
-        v.special_slots(binary);
-        v.resources(binary, &names);
+        verify(&mut v, binary);
         let mut seen = BTreeSet::new();
         out.extend(
             v.out
@@ -187,7 +202,7 @@ impl Verifier<'_> {
             }
             return;
         };
-        let Ok(root) = plist::from_bytes::<plist::Dictionary>(&bytes) else {
+        let Ok(root) = crate::ipa::plist_guard::parse_dict(&bytes) else {
             self.invalid(&cr_name, "_CodeSignature/CodeResources is not a valid property list");
             return;
         };

@@ -73,6 +73,7 @@ const RULES: &[(&str, Check)] = &[
     ("sdk", rules::sdk::check),
     ("macho", rules::macho::check),
     ("codesign", rules::codesign::check),
+    ("seals", deep::check_special_slots),
     ("profile", rules::profile::check),
 ];
 
@@ -103,8 +104,13 @@ pub fn run_rules(ctx: &RuleContext) -> Vec<Finding> {
     findings
 }
 
-/// Runs every rule over an inspected IPA.
+/// Runs every rule over an inspected IPA, on a thread with a known, large stack (see
+/// [`crate::ipa::stack`]): the rules walk plist values recursively.
 pub fn validate(inspected: &Inspected, trust: &TrustStore, options: &Options, now: SystemTime) -> Report {
+    crate::ipa::stack::on_large_stack(|| validate_here(inspected, trust, options, now))
+}
+
+fn validate_here(inspected: &Inspected, trust: &TrustStore, options: &Options, now: SystemTime) -> Report {
     let ctx = RuleContext {
         ipa: &inspected.inspection,
         entries: &inspected.archive,

@@ -94,7 +94,10 @@ fn verify(e: &MemEntries) -> Vec<Finding> {
         Some(parse_ok(&e.0[&format!("{FW}/F")])),
         None,
     );
-    run(check, &inspection(vec![app, fw]), e, true)
+    let ipa = inspection(vec![app, fw]);
+    let mut f = run(check_special_slots, &ipa, e, true);
+    f.extend(run(check, &ipa, e, true));
+    f
 }
 
 fn paths(f: &[Finding]) -> Vec<&str> {
@@ -150,6 +153,17 @@ fn info_plist_and_code_resources_are_checked_against_special_slots() {
     e.0.insert(format!("{APP}/Info.plist"), b"<plist>changed</plist>".to_vec());
     let f = verify(&e);
     assert_eq!(paths(&f), ["Payload/A.app/Info.plist"]);
+    // Without --deep too: the special slots are checked on every validation (issue 12, item 9).
+    let app = bundle(
+        APP,
+        BundleKind::App,
+        "com.example.a",
+        Some(parse_ok(&e.0[&format!("{APP}/A")])),
+        None,
+    );
+    let shallow = run(check_special_slots, &inspection(vec![app]), &e, false);
+    assert_eq!(paths(&shallow), ["Payload/A.app/Info.plist"]);
+    assert!(shallow[0].message.contains("modified after signing"), "{shallow:#?}");
     let mut e = sample("com.example.f");
     let mut cr = e.0[&format!("{FW}/_CodeSignature/CodeResources")].clone();
     cr.extend_from_slice(b"\n");
@@ -251,6 +265,7 @@ fn real_fixture_seals_verify() {
         None,
     )]);
     assert_eq!(run(check, &ipa, &e, true), Vec::new());
+    assert_eq!(run(check_special_slots, &ipa, &e, false), Vec::new());
     e.0.insert(format!("{app_path}/PkgInfo"), b"changed".to_vec());
     assert_eq!(run(check, &ipa, &e, true), Vec::new(), "PkgInfo is omitted by rules2");
     e.0.insert(

@@ -96,10 +96,16 @@ fn invalid_manifest(path: &str, problems: &[String]) -> Finding {
 }
 
 pub(crate) fn check_manifest(path: &str, bytes: &[u8], out: &mut Vec<Finding>) {
-    let root = match Value::from_reader(std::io::Cursor::new(bytes)) {
-        Ok(Value::Dictionary(d)) => d,
-        Ok(_) => return out.push(invalid_manifest(path, &["the top level is not a dictionary".into()])),
-        Err(e) => return out.push(invalid_manifest(path, &[format!("not a property list: {e}")])),
+    use crate::ipa::plist_guard::{PlistError, parse_dict};
+    let root = match parse_dict(bytes) {
+        Ok(d) => d,
+        Err(PlistError::NotADictionary) => {
+            return out.push(invalid_manifest(path, &["the top level is not a dictionary".into()]));
+        }
+        Err(e @ (PlistError::TooDeep { .. } | PlistError::Refused(_))) => {
+            return out.push(invalid_manifest(path, &[e.to_string()]));
+        }
+        Err(PlistError::Invalid(e)) => return out.push(invalid_manifest(path, &[format!("not a property list: {e}")])),
     };
     let mut problems = Vec::new();
     schema(&root, &mut problems);
@@ -388,6 +394,25 @@ mod tests {
             ]),
         );
         assert!(run(APP_MANIFEST, xml(&d)).is_empty());
+    }
+
+    #[test]
+    fn a_deeply_nested_manifest_is_an_invalid_manifest_not_a_crash() {
+        let deep = |levels: usize| {
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>NSPrivacyTracking</key><false/><key>X</key>{}{}</dict></plist>"#,
+                "<array>".repeat(levels - 1),
+                "</array>".repeat(levels - 1)
+            )
+            .into_bytes()
+        };
+        let mut out = Vec::new();
+        super::check_manifest(APP_MANIFEST, &deep(250_000), &mut out);
+        one(&out, "ITMS-91056", Severity::Error, APP_MANIFEST);
+        assert!(out[0].message.contains("more than 128 levels"), "{}", out[0].message);
+        let mut out = Vec::new();
+        super::check_manifest(APP_MANIFEST, &deep(128), &mut out);
+        assert!(out.iter().all(|f| !f.message.contains("levels")), "{out:#?}");
     }
 
     #[test]
