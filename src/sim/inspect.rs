@@ -39,8 +39,9 @@ pub(crate) fn read_facts(parts: Vec<(PartBytes, u64)>) -> Option<IpaFacts> {
     }
     let mut buf = Vec::new();
     entry.take(MAX_PLIST).read_to_end(&mut buf).ok()?;
-    let plist = plist::Value::from_reader(std::io::Cursor::new(buf)).ok()?;
-    let dict = plist.as_dictionary()?;
+    // An uploaded IPA is untrusted: the same nesting guard as the client's reader, so a hostile
+    // upload cannot overflow the simulator's stack when the parsed value is dropped.
+    let dict = crate::ipa::plist_guard::parse_dict(&buf).ok()?;
     let get = |k: &str| dict.get(k).and_then(plist::Value::as_string).map(str::to_owned);
     Some(IpaFacts {
         bundle_id: get("CFBundleIdentifier"),
@@ -150,6 +151,10 @@ mod tests {
         dict.insert("CFBundleIdentifier".into(), bundle_id.into());
         dict.insert("MinimumOSVersion".into(), "17.0".into());
         plist::Value::Dictionary(dict).to_writer_xml(&mut plist).unwrap();
+        zipped(&plist)
+    }
+
+    fn zipped(plist: &[u8]) -> Vec<u8> {
         let mut out = std::io::Cursor::new(Vec::new());
         let mut zip = zip::ZipWriter::new(&mut out);
         let opts = zip::write::SimpleFileOptions::default();
@@ -157,7 +162,7 @@ mod tests {
             .unwrap();
         zip.write_all(b"not this one").unwrap();
         zip.start_file("Payload/Demo.app/Info.plist", opts).unwrap();
-        zip.write_all(&plist).unwrap();
+        zip.write_all(plist).unwrap();
         zip.finish().unwrap();
         out.into_inner()
     }
@@ -184,5 +189,18 @@ mod tests {
         assert_eq!(read_facts(parts), None);
         assert!(!is_main_info_plist("Payload/.app/Info.plist"));
         assert!(!is_main_info_plist("Payload/A.app/PlugIns/B.appex/Info.plist"));
+    }
+
+    #[test]
+    fn a_deeply_nested_info_plist_is_not_read() {
+        // 250k levels overflowed the test thread's stack when the parsed value was dropped.
+        let depth = 250_000;
+        let mut plist = b"<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>CFBundleIdentifier</key><string>a.b</string><key>X</key>".to_vec();
+        plist.extend("<array>".repeat(depth).as_bytes());
+        plist.extend("</array>".repeat(depth).as_bytes());
+        plist.extend(b"</dict></plist>");
+        let bytes = zipped(&plist);
+        let len = bytes.len() as u64;
+        assert_eq!(read_facts(vec![(PartBytes::Memory(Bytes::from(bytes)), len)]), None);
     }
 }
