@@ -9,10 +9,9 @@ use std::process::Stdio;
 use serde_json::Value;
 use url::Url;
 
-use crate::appleid::AppleIdError;
 use crate::appleid::credentials::AppleIdCredentials;
+use crate::appleid::{AppleIdError, UploadSettings};
 use crate::asc::error::sanitize;
-use crate::cli::upload::UploadArgs;
 use crate::error::Error;
 use crate::outcome::{Message, Outcome, Status, UploadMode};
 use crate::publish::UploadRequest;
@@ -203,7 +202,7 @@ pub fn error_for(errors: &[ProductError], req: &UploadRequest, creds: &AppleIdCr
 /// Runs altool and fills the outcome. The app's Apple ID comes from `--app-id`, or a sign-in and
 /// `lookupSoftwareForBundleId` on the content-delivery service.
 pub async fn upload(
-    args: &UploadArgs,
+    args: &UploadSettings,
     creds: &AppleIdCredentials,
     req: &UploadRequest,
     base: &Url,
@@ -213,12 +212,9 @@ pub async fn upload(
     let app_id = match &args.app_id {
         Some(id) => id.clone(),
         None => {
-            let http = crate::asc::client::build_http(
-                Some(std::time::Duration::from_secs(120)),
-                args.connection.tls_root_ca.as_deref(),
-            )?;
-            let session =
-                crate::appleid::session::Session::sign_in(&http, base, creds, args.connection.verbose > 0).await?;
+            let http =
+                crate::asc::client::build_http(Some(std::time::Duration::from_secs(120)), args.tls_root_ca.as_deref())?;
+            let session = crate::appleid::session::Session::sign_in(&http, base, creds, args.verbose > 0).await?;
             session.lookup(&req.bundle_id, creds).await?.apple_id
         }
     };
@@ -228,7 +224,7 @@ pub async fn upload(
     ));
     let xcrun = find_xcrun().ok_or_else(|| AppleIdError::NoAltool("no xcrun on PATH".into()))?;
     let argv = arguments(&req.ipa_path, &app_id, req, creds);
-    if args.connection.verbose > 0 {
+    if args.verbose > 0 {
         eprintln!(
             "  running xcrun {}",
             argv.iter().map(|a| sanitize(a)).collect::<Vec<_>>().join(" ")
@@ -255,7 +251,7 @@ pub async fn upload(
             .get(..MAX_OUTPUT.min(output.stdout.len()))
             .unwrap_or_default(),
     );
-    if args.connection.verbose > 1 {
+    if args.verbose > 1 {
         let stderr = String::from_utf8_lossy(&output.stderr);
         for line in stderr.lines().take(200) {
             eprintln!("  altool: {}", crate::appleid::session::redact(line, creds));
@@ -279,7 +275,7 @@ pub async fn upload(
                 },
             });
             outcome.status = Status::Uploaded;
-            if !args.no_wait {
+            if args.wait {
                 outcome.warnings.push(
                     "altool does not report Apple's processing verdict; check App Store Connect \
                      (or use --apple-id-backend native, which waits for it)"

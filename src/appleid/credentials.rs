@@ -2,8 +2,8 @@
 //! environment variable named by `--password-env` (never from an argument), the optional provider.
 
 use crate::appleid::AppleIdError;
+use crate::appleid::AppleIdSettings;
 use crate::asc::credentials::{Env, Secret};
-use crate::cli::appleid_args::AppleIdArgs;
 
 /// Where the password is read from when `--password-env` is not given, in order.
 pub const DEFAULT_PASSWORD_VARS: &[&str] = &[
@@ -33,8 +33,8 @@ pub fn lookup(env: &Env, name: &str) -> Option<String> {
 }
 
 impl AppleIdCredentials {
-    /// `None` when `--apple-id` was not given.
-    pub fn resolve(args: &AppleIdArgs, env: &Env) -> Result<Option<AppleIdCredentials>, AppleIdError> {
+    /// `None` when no Apple ID was given.
+    pub fn resolve(args: &AppleIdSettings, env: &Env) -> Result<Option<AppleIdCredentials>, AppleIdError> {
         let Some(apple_id) = args.apple_id.as_deref().map(str::trim) else {
             return Ok(None);
         };
@@ -74,11 +74,11 @@ impl AppleIdCredentials {
 mod tests {
     use super::*;
 
-    fn args(email: &str, var: Option<&str>) -> AppleIdArgs {
-        AppleIdArgs {
+    fn args(email: &str, var: Option<&str>) -> AppleIdSettings {
+        AppleIdSettings {
             apple_id: Some(email.into()),
             password_env: var.map(str::to_string),
-            ..AppleIdArgs::default()
+            ..AppleIdSettings::default()
         }
     }
 
@@ -109,7 +109,7 @@ mod tests {
         assert!(err.to_string().contains("NOPE_NOT_SET_X1"));
         assert!(AppleIdCredentials::resolve(&args("not-an-email", None), &Env::default()).is_err());
         assert!(
-            AppleIdCredentials::resolve(&AppleIdArgs::default(), &Env::default())
+            AppleIdCredentials::resolve(&AppleIdSettings::default(), &Env::default())
                 .unwrap()
                 .is_none()
         );

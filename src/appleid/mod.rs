@@ -17,16 +17,19 @@ pub mod credentials;
 pub mod native;
 pub mod provider;
 pub mod session;
+pub mod settings;
 
 use crate::asc::clock::SharedClock;
 use crate::asc::credentials::Env;
-use crate::cli::upload::UploadArgs;
 use crate::error::{Error, ErrorKind};
+use crate::ipa::model::Inspection;
 use crate::outcome::Outcome;
+use crate::publish::UploadRequest;
 
 use crate::publish::progress::ProgressMode;
 
 pub use credentials::AppleIdCredentials;
+pub use settings::{AppleIdSettings, UploadSettings};
 
 /// `--apple-id-backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -144,42 +147,30 @@ impl From<AppleIdError> for Error {
 
 /// Flags an Apple ID sign-in cannot honour (TestFlight management and export compliance need an API
 /// key), refused before anything else happens rather than discovered halfway.
-pub fn refuse_api_key_only_flags(args: &UploadArgs) -> Result<(), Error> {
-    let mut flags: Vec<String> = Vec::new();
-    if args.uses_non_exempt_encryption.is_some() {
-        flags.push("--uses-non-exempt-encryption".into());
-    }
-    let d = &args.distribution;
-    for (given, flag) in [
-        (!d.groups.is_empty(), "--groups"),
-        (d.what_to_test.is_some(), "--what-to-test"),
-        (d.what_to_test_file.is_some(), "--what-to-test-file"),
-        (d.what_to_test_json.is_some(), "--what-to-test-json"),
-        (d.notify, "--notify"),
-        (!d.testers.is_empty(), "--testers"),
-        (d.submit_beta_review, "--submit-beta-review"),
-        (d.expire_previous, "--expire-previous"),
-        (args.dry_run, "--dry-run"),
-    ] {
-        if given {
-            flags.push(flag.into());
-        }
-    }
-    if flags.is_empty() {
+pub fn refuse_api_key_only_flags(settings: &UploadSettings) -> Result<(), Error> {
+    if settings.api_key_only_flags.is_empty() {
         Ok(())
     } else {
+        let flags = settings.api_key_only_flags.iter().map(|f| f.to_string()).collect();
         Err(AppleIdError::ApiKeyOnly { flags }.into())
     }
 }
 
-/// The whole Apple ID upload: checks flags and credentials first, then the IPA, then the network.
-pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut Outcome) -> Result<(), Error> {
+/// The whole Apple ID upload: checks flags and credentials first, then the IPA (read by `read_ipa`,
+/// the same inspection and validation as the API-key path), then the network.
+pub async fn run(
+    args: &UploadSettings,
+    env: &Env,
+    clock: SharedClock,
+    outcome: &mut Outcome,
+    read_ipa: impl FnOnce(&mut Outcome) -> Result<(UploadRequest, Inspection), Error>,
+) -> Result<(), Error> {
     let started = clock.now();
     refuse_api_key_only_flags(args)?;
-    let creds = AppleIdCredentials::resolve(&args.apple_id, env)?
+    let creds = AppleIdCredentials::resolve(&args.sign_in, env)?
         .ok_or_else(|| Error::usage("--apple-id is required for an Apple ID upload"))?;
     let (base_s, base_from) = match (
-        &args.apple_id.content_delivery_url,
+        &args.sign_in.content_delivery_url,
         credentials::lookup(env, credentials::CONTENT_DELIVERY_URL_VAR),
     ) {
         (Some(u), _) => (u.clone(), "--content-delivery-url"),
@@ -190,20 +181,19 @@ pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut
     crate::ci::endpoints::print_warnings(
         &crate::ci::endpoints::endpoint_warning(&base, base_from, "the Apple ID and its app-specific password")
             .into_iter()
-            .chain(args.connection.tls_root_ca.as_deref().map(|ca| {
+            .chain(args.tls_root_ca.as_deref().map(|ca| {
                 let from = crate::ci::endpoints::source_of("ASC_TLS_ROOT_CA", "--tls-root-ca", ca);
                 crate::ci::endpoints::root_ca_warning(ca, from, "for HTTPS to Apple (the password travels over it)")
             }))
             .collect::<Vec<_>>(),
     );
-    let backend = args.apple_id.apple_id_backend.resolve();
-    if args.connection.key_id.is_some() || args.connection.issuer_id.is_some() || args.connection.private_key.is_some()
-    {
+    let backend = args.sign_in.backend.resolve();
+    if args.api_key_given {
         outcome
             .warnings
             .push("--key-id/--issuer-id/--private-key are ignored: --apple-id signs in with the Apple ID".into());
     }
-    if args.connection.verbose > 0 {
+    if args.verbose > 0 {
         eprintln!(
             "  signing in with Apple ID {} (password from ${}), {} backend",
             crate::asc::error::sanitize(&creds.apple_id),
@@ -211,7 +201,7 @@ pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut
             if backend == Backend::Altool { "altool" } else { "native" }
         );
     }
-    let (req, inspected) = crate::cli::upload::read_ipa(args, outcome)?;
+    let (req, inspected) = read_ipa(outcome)?;
     let r = match backend {
         Backend::Altool => altool::upload(args, &creds, &req, &base, outcome).await,
         Backend::Native => {
@@ -221,22 +211,20 @@ pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut
                 &req.file_name,
                 req.file_size,
             )?;
-            let http = crate::asc::client::build_http(
-                Some(std::time::Duration::from_secs(120)),
-                args.connection.tls_root_ca.as_deref(),
-            )?;
+            let http =
+                crate::asc::client::build_http(Some(std::time::Duration::from_secs(120)), args.tls_root_ca.as_deref())?;
             let parts_http = crate::asc::client::build_parts_http(
                 Some(crate::publish::parts::PART_TIMEOUT),
-                args.connection.tls_root_ca.as_deref(),
+                args.tls_root_ca.as_deref(),
             )?;
             let opts = native::NativeOptions {
                 base,
-                concurrency: usize::from(args.concurrency),
-                wait: !args.no_wait,
+                concurrency: args.concurrency,
+                wait: args.wait,
                 timeout: args.timeout,
                 poll_interval: args.poll_interval,
                 progress: ProgressMode::detect(),
-                verbose: args.connection.verbose > 0,
+                verbose: args.verbose > 0,
             };
             native::upload(
                 &http,

@@ -144,7 +144,8 @@ fn render(outcome: &Outcome, format: Format) {
 /// (credentials, API URL) is checked first, then the IPA, then the network is used.
 pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut Outcome) -> Result<(), Error> {
     if args.apple_id.apple_id.is_some() {
-        return crate::appleid::run(args, env, clock, outcome).await;
+        let settings = crate::cli::appleid_args::upload_settings(args);
+        return crate::appleid::run(&settings, env, clock, outcome, |o| read_ipa(args, o)).await;
     }
     let started = clock.now();
     let (client, parts_http) = connect(args, env, clock.clone())?;
