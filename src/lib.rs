@@ -26,6 +26,7 @@ pub mod output;
 pub mod profile;
 pub mod publish;
 pub mod report;
+pub mod runtime;
 pub mod sample;
 pub mod sim;
 pub mod validate;

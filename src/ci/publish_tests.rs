@@ -7,9 +7,7 @@ use crate::ci::detect::{BitriseContext, GitHubContext, GitLabContext};
 use crate::report::sample;
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    crate::runtime::build(crate::runtime::Threads::CurrentThread)
         .unwrap_or_else(|e| panic!("{e}"))
         .block_on(f)
 }

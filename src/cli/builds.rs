@@ -97,11 +97,7 @@ impl BuildsArgs {
 
 pub fn run(args: BuildsArgs) -> Result<i32, Error> {
     let env = Env::from_process();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))?;
-    rt.block_on(async {
+    crate::runtime::block_on(async {
         let conn = args.connection();
         let (client, _) = crate::cli::connection_args::connect(conn, &env, Arc::new(SystemClock))?;
         let (text, json, code) = match &args.command {
@@ -124,7 +120,7 @@ pub fn run(args: BuildsArgs) -> Result<i32, Error> {
             }
         }
         Ok(code)
-    })
+    })?
 }
 
 /// One row of `builds list`.

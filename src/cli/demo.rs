@@ -145,14 +145,10 @@ fn start_simulator(args: &DemoArgs, dir: &Path) -> Result<(mpsc::Sender<()>, Run
     let (ready_tx, ready_rx) = mpsc::channel::<Result<Running, Error>>();
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
-        let rt = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
+        let rt = match crate::runtime::build(crate::runtime::Threads::Fixed(2)) {
             Ok(rt) => rt,
             Err(e) => {
-                let _ = ready_tx.send(Err(Error::usage(format!("cannot start the async runtime: {e}"))));
+                let _ = ready_tx.send(Err(e));
                 return;
             }
         };

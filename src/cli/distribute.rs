@@ -82,16 +82,11 @@ pub struct DistributeArgs {
 pub fn run(args: DistributeArgs) -> Result<i32, Error> {
     let env = Env::from_process();
     let mut outcome = Outcome::new();
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))
-        .and_then(|rt| {
-            rt.block_on(async {
-                let (client, _) = crate::cli::connection_args::connect(&args.connection, &env, Arc::new(SystemClock))?;
-                run_with(&client, &args, &mut outcome).await
-            })
-        });
+    let result = crate::runtime::block_on(async {
+        let (client, _) = crate::cli::connection_args::connect(&args.connection, &env, Arc::new(SystemClock))?;
+        run_with(&client, &args, &mut outcome).await
+    })
+    .and_then(|r| r);
     finish(result, outcome, &args)
 }
 

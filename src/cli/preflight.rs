@@ -32,11 +32,7 @@ pub fn run(args: PreflightArgs) -> Result<i32, Error> {
     let env = Env::from_process();
     let mut outcome = Outcome::new();
     let format = args.upload.format;
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")))
-        .and_then(|rt| rt.block_on(run_with(&args, &env, &mut outcome)));
+    let result = crate::runtime::block_on(run_with(&args, &env, &mut outcome)).and_then(|r| r);
     match result {
         Ok(()) => {
             outcome.exit_code = 0;

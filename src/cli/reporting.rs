@@ -345,9 +345,7 @@ pub fn finish_run(outcome: &Outcome, args: &ReportArgs, secrets_to_mask: &[&str]
     // A scoped thread with its own runtime: callers may be inside a runtime or not.
     let finished = std::thread::scope(|s| {
         s.spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+            crate::runtime::build(crate::runtime::Threads::CurrentThread)
                 .map(|rt| rt.block_on(finish_run_with(outcome, args, secrets_to_mask, env)))
                 .map_err(|e| format!("asc-publish could not publish the report: {e}"))
         })

@@ -251,12 +251,7 @@ fn config(args: SimArgs) -> Result<SimConfig, Error> {
 
 pub fn run(args: SimArgs) -> Result<i32, Error> {
     let config = config(args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::usage(format!("cannot start the async runtime: {e}")).with_source(e))?;
-    runtime.block_on(async move {
+    crate::runtime::build(crate::runtime::Threads::Fixed(2))?.block_on(async move {
         let handle = Simulator::start(config).await?;
         // Built by hand to keep the documented key order (serde_json maps sort their keys).
         let line = format!(

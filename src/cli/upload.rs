@@ -72,11 +72,7 @@ pub struct UploadArgs {
 pub fn run(args: UploadArgs) -> Result<i32, Error> {
     let env = Env::from_process();
     let mut outcome = Outcome::new();
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Usage, format!("cannot start the async runtime: {e}")))
-        .and_then(|rt| rt.block_on(run_with(&args, &env, Arc::new(SystemClock), &mut outcome)));
+    let result = crate::runtime::block_on(run_with(&args, &env, Arc::new(SystemClock), &mut outcome)).and_then(|r| r);
     finish(result, outcome, &args)
 }
 
