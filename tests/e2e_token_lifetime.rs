@@ -4,7 +4,7 @@
 mod e2e_support;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use asc_publish::asc::Env;
 use asc_publish::asc::clock::Sleep;
@@ -32,13 +32,6 @@ impl asc_publish::asc::Clock for VirtualTime {
     fn sleep(&self, d: Duration) -> Sleep {
         *self.0.lock().unwrap() += d;
         Box::pin(tokio::task::yield_now())
-    }
-}
-
-impl asc_publish::sim::Clock for VirtualTime {
-    fn now_millis(&self) -> i64 {
-        let t = *self.0.lock().unwrap();
-        t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
     }
 }
 

@@ -1,27 +1,17 @@
-//! The simulator's time source: real time for the CLI, a hand-driven clock for tests.
+//! The simulator's time source is the product's [`Clock`]: real time for the CLI, a hand-driven
+//! clock for tests, and one clock can be shared by the client and the simulator.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Where the simulator reads "now" (milliseconds since the Unix epoch).
-pub trait Clock: Send + Sync {
-    fn now_millis(&self) -> i64;
-}
+use crate::asc::clock::Sleep;
+pub use crate::asc::clock::{Clock, SystemClock};
 
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_millis(&self) -> i64 {
-        system_now_millis()
-    }
-}
-
-pub(crate) fn system_now_millis() -> i64 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
+/// "Now" as the simulator stores it: milliseconds since the Unix epoch (0 before it).
+pub(crate) fn now_millis(clock: &dyn Clock) -> i64 {
+    match clock.now().duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
         Err(_) => 0,
     }
@@ -47,8 +37,16 @@ impl ManualClock {
 }
 
 impl Clock for ManualClock {
-    fn now_millis(&self) -> i64 {
-        system_now_millis().saturating_add(self.offset_millis.load(Ordering::SeqCst))
+    fn now(&self) -> SystemTime {
+        let offset = u64::try_from(self.offset_millis.load(Ordering::SeqCst)).unwrap_or(0);
+        let now = SystemTime::now();
+        now.checked_add(Duration::from_millis(offset)).unwrap_or(now)
+    }
+
+    /// Sleeping moves the clock instead of waiting, as the client's test clock does.
+    fn sleep(&self, duration: Duration) -> Sleep {
+        self.advance(duration);
+        Box::pin(tokio::task::yield_now())
     }
 }
 
@@ -57,5 +55,34 @@ impl fmt::Debug for ManualClock {
         f.debug_struct("ManualClock")
             .field("offset_millis", &self.offset_millis.load(Ordering::SeqCst))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advancing_moves_now_and_every_clone() {
+        let clock = ManualClock::new();
+        let copy = clock.clone();
+        let before = now_millis(&clock);
+        clock.advance(Duration::from_secs(3600));
+        let after = now_millis(&copy);
+        assert!(after - before >= 3_600_000, "{before} -> {after}");
+        assert!(after - before < 3_600_000 + 60_000, "{before} -> {after}");
+    }
+
+    #[test]
+    fn the_system_clock_reads_real_time() {
+        let real = now_millis(&SystemClock);
+        let direct = i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0),
+        )
+        .unwrap_or(0);
+        assert!((direct - real).abs() < 60_000);
     }
 }

@@ -68,7 +68,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     pub fn now_millis(&self) -> i64 {
-        self.clock.now_millis()
+        super::clock::now_millis(self.clock.as_ref())
     }
 
     /// Saves the store when a state directory is used; a failure is logged, not fatal.
@@ -179,7 +179,11 @@ pub(crate) async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         .or_else(|| store.apps.first())
         .map(|a| a.id.clone())
         .unwrap_or_else(|| super::DEFAULT_APP_ID.to_owned());
-    store.seed_testflight(&config.testflight, &first_app, config.clock.now_millis())?;
+    store.seed_testflight(
+        &config.testflight,
+        &first_app,
+        super::clock::now_millis(config.clock.as_ref()),
+    )?;
     let mut ring = KeyRing::new(&own.key_id, &own.issuer_id, &own.public_pem).map_err(SimError::KeyGeneration)?;
     for (kid, pem) in &config.trusted_keys {
         let public = keys::trusted_public_pem(kid, pem)?;
