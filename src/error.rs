@@ -7,20 +7,31 @@
 
 use std::fmt;
 
-/// Documented process exit codes. Every subcommand uses these and nothing else.
-pub mod exit {
+/// The documented process exit codes (README, "Exit codes"): the one table that gives a number a
+/// meaning. Every subcommand ends with one of these; a number is never read back into a meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
     /// Success (warnings allowed).
-    pub const SUCCESS: i32 = 0;
+    Success = 0,
     /// Rejected: local validation errors, or Apple's processing verdict was INVALID/FAILED.
-    pub const REJECTED: i32 = 1;
-    /// Usage error, or input that cannot be read at all.
-    pub const USAGE: i32 = 2;
+    Rejected = 1,
+    /// Usage error, or input that cannot be read at all (not a zip, missing file); also an
+    /// internal error.
+    Usage = 2,
     /// Authentication or permission problem (bad key, 401, 403).
-    pub const AUTH: i32 = 3;
-    /// App Store Connect state conflict: no app record, duplicate build number, unknown group.
-    pub const CONFLICT: i32 = 4;
+    Auth = 3,
+    /// App Store Connect state conflict: no app record, duplicate build number, unknown group or
+    /// tester, a group that did not get the build, incomplete beta review details.
+    Conflict = 4,
     /// Transient failure after retries were exhausted (network, 5xx, 429, timeout).
-    pub const TRANSIENT: i32 = 5;
+    Transient = 5,
+}
+
+impl ExitCode {
+    /// The number the process exits with.
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
 }
 
 /// The class of a failure; decides the exit code.
@@ -35,14 +46,18 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub fn exit_code(self) -> i32 {
+    pub fn exit(self) -> ExitCode {
         match self {
-            ErrorKind::Rejected => exit::REJECTED,
-            ErrorKind::Usage => exit::USAGE,
-            ErrorKind::Auth => exit::AUTH,
-            ErrorKind::Conflict => exit::CONFLICT,
-            ErrorKind::Transient => exit::TRANSIENT,
+            ErrorKind::Rejected => ExitCode::Rejected,
+            ErrorKind::Usage => ExitCode::Usage,
+            ErrorKind::Auth => ExitCode::Auth,
+            ErrorKind::Conflict => ExitCode::Conflict,
+            ErrorKind::Transient => ExitCode::Transient,
         }
+    }
+
+    pub fn exit_code(self) -> i32 {
+        self.exit().code()
     }
 }
 
@@ -141,6 +156,7 @@ mod tests {
 
     #[test]
     fn every_kind_maps_to_its_documented_code() {
+        assert_eq!(ExitCode::Success.code(), 0);
         assert_eq!(ErrorKind::Rejected.exit_code(), 1);
         assert_eq!(ErrorKind::Usage.exit_code(), 2);
         assert_eq!(ErrorKind::Auth.exit_code(), 3);

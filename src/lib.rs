@@ -31,4 +31,4 @@ pub mod sample;
 pub mod sim;
 pub mod validate;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, ExitCode, Result};

@@ -1,5 +1,5 @@
 //! Entry point: parse the command line, run the subcommand, render any error once, exit with the
-//! documented code (see `asc_publish::error::exit`).
+//! documented code (see `asc_publish::ExitCode`).
 
 use clap::Parser;
 
@@ -16,7 +16,7 @@ fn main() {
             asc_publish::cli::render_error(&err, format);
             err.exit_code()
         }
-        Err(_) => asc_publish::error::exit::USAGE,
+        Err(_) => asc_publish::ExitCode::Usage.code(),
     };
     std::process::exit(code);
 }

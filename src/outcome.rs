@@ -149,6 +149,10 @@ pub struct PlanStep {
     pub ok: bool,
     pub exit_code: Option<i32>,
     pub fix: Option<String>,
+    /// The problem's class, so the run that made the plan fails with it. Not serialised: the
+    /// written plan carries the exit code, and a plan read back is only reported.
+    #[serde(skip)]
+    pub kind: Option<crate::ErrorKind>,
 }
 
 impl Outcome {

@@ -13,7 +13,7 @@ use crate::asc::credentials::Env;
 use crate::asc::error::sanitize;
 use crate::asc::model::{Build, BuildUpload, Document, ListDocument};
 use crate::cli::connection_args::ConnectionArgs;
-use crate::error::Error;
+use crate::error::{Error, ExitCode};
 use crate::outcome::Message;
 use crate::output::Format;
 use crate::publish::distribution::DistributionError;
@@ -103,11 +103,19 @@ pub fn run(args: BuildsArgs) -> Result<i32, Error> {
         let (text, json, code) = match &args.command {
             BuildsCommand::List(a) => {
                 let rows = list(&client, a).await?;
-                (table(&rows), serde_json::to_value(&rows).unwrap_or(Value::Null), 0)
+                (
+                    table(&rows),
+                    serde_json::to_value(&rows).unwrap_or(Value::Null),
+                    ExitCode::Success.code(),
+                )
             }
             BuildsCommand::Status(a) => {
                 let s = status(&client, &a.id).await?;
-                (status_text(&s), serde_json::to_value(&s).unwrap_or(Value::Null), 0)
+                (
+                    status_text(&s),
+                    serde_json::to_value(&s).unwrap_or(Value::Null),
+                    ExitCode::Success.code(),
+                )
             }
             BuildsCommand::Expire(a) => expire_all(&client, &a.build_ids).await?,
         };
@@ -380,7 +388,8 @@ fn status_text(s: &Status) -> String {
 pub async fn expire_all(client: &AscClient, ids: &[String]) -> Result<(String, Value, i32), Error> {
     let mut text = String::new();
     let mut json = Vec::new();
-    let mut code = 0;
+    // Several builds can fail differently; the highest code is reported.
+    let mut code = ExitCode::Success.code();
     for id in ids {
         let (result, message) = match expire(client, id).await {
             Ok(Expired::Now) => ("expired", None),

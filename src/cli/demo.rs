@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser};
 
 use crate::cli::{Cli, Command};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, ExitCode};
 use crate::sample::app::SampleApp;
 use crate::sim::{Processing, ProcessingResult, SimConfig, Simulator};
 
@@ -79,12 +79,12 @@ pub fn run(args: DemoArgs) -> Result<i32, Error> {
             "1s".into(),
         ],
     ];
-    let mut code = 0;
+    let mut code = ExitCode::Success.code();
     for step in steps {
         println!("$ asc-publish {}", shown(&step));
         code = run_step(&step)?;
         println!();
-        if code != 0 {
+        if code != ExitCode::Success.code() {
             break;
         }
     }

@@ -47,7 +47,7 @@ pub fn run(args: InspectArgs) -> Result<i32, Error> {
         Format::Json => println!("{}", to_json(&inspected.inspection)?),
         Format::Text => print!("{}", render_text(&inspected.inspection)),
     }
-    Ok(crate::error::exit::SUCCESS)
+    Ok(crate::ExitCode::Success.code())
 }
 
 pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, Error> {

@@ -13,7 +13,7 @@ use crate::asc::clock::SystemClock;
 use crate::asc::credentials::Env;
 use crate::asc::model::{App, Build, BuildUploadState, Document};
 use crate::cli::upload::UploadArgs;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, ExitCode};
 use crate::outcome::{Outcome, Status};
 use crate::output::Format;
 use crate::publish::UploadRequest;
@@ -35,9 +35,9 @@ pub fn run(args: PreflightArgs) -> Result<i32, Error> {
     let result = crate::runtime::block_on(run_with(&args, &env, &mut outcome)).and_then(|r| r);
     match result {
         Ok(()) => {
-            outcome.exit_code = 0;
+            outcome.exit_code = ExitCode::Success.code();
             render_plan(&outcome, format);
-            Ok(0)
+            Ok(ExitCode::Success.code())
         }
         Err(e) => {
             outcome.fail(&e);
@@ -134,16 +134,6 @@ fn read_request(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadReques
     })
 }
 
-fn kind_of_exit(code: i32) -> ErrorKind {
-    match code {
-        1 => ErrorKind::Rejected,
-        3 => ErrorKind::Auth,
-        4 => ErrorKind::Conflict,
-        5 => ErrorKind::Transient,
-        _ => ErrorKind::Usage,
-    }
-}
-
 /// The server-side checks and the plan, reads only. `Err` is the first problem, as upload would
 /// meet it; every problem is in `outcome.plan`.
 pub async fn plan_upload(
@@ -168,7 +158,7 @@ pub async fn plan_upload(
     r?;
     match outcome.plan.iter().find(|s| !s.ok) {
         Some(p) => {
-            let e = Error::new(kind_of_exit(p.exit_code.unwrap_or(2)), p.detail.clone());
+            let e = Error::new(p.kind.unwrap_or(ErrorKind::Usage), p.detail.clone());
             Err(match &p.fix {
                 Some(f) => e.with_hint(f.clone()),
                 None => e,

@@ -39,7 +39,7 @@ pub fn run(args: ReportCmdArgs) -> Result<i32, Error> {
     for w in reporting::finish_run(&outcome, &args.report, &[]) {
         eprintln!("warning: {w}");
     }
-    Ok(0)
+    Ok(crate::ExitCode::Success.code())
 }
 
 /// Reads and parses a saved outcome (size-capped).

@@ -311,11 +311,11 @@ pub fn conclude(
     };
     match result {
         Ok(()) => {
-            outcome.exit_code = 0;
+            outcome.exit_code = crate::ExitCode::Success.code();
             let outcome = redacted(&outcome, secrets);
             render(&outcome, format);
             publish(&outcome);
-            Ok(0)
+            Ok(crate::ExitCode::Success.code())
         }
         Err(e) => {
             outcome.fail(&e);

@@ -266,7 +266,7 @@ pub fn run(args: SimArgs) -> Result<i32, Error> {
         wait_for_signal().await;
         eprintln!("sim: shutting down");
         handle.shutdown().await;
-        Ok(crate::error::exit::SUCCESS)
+        Ok(crate::ExitCode::Success.code())
     })
 }
 

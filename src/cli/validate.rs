@@ -8,7 +8,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::inspect::{human_size, to_json, trust_store, version_pair};
-use crate::error::{Error, exit};
+use crate::error::{Error, ExitCode};
 use crate::ipa::{AppSummary, FileFacts, Inspection};
 use crate::output::Format;
 use crate::validate::{Finding, Options, Report};
@@ -87,10 +87,11 @@ pub fn run(args: ValidateArgs) -> Result<i32, Error> {
         Format::Text => print!("{}", render_text(&inspected.inspection, &report, &options)),
     }
     Ok(if report.passed(options.strict) {
-        exit::SUCCESS
+        ExitCode::Success
     } else {
-        exit::REJECTED
-    })
+        ExitCode::Rejected
+    }
+    .code())
 }
 
 fn plural(n: usize, word: &str) -> String {

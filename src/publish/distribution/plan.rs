@@ -14,6 +14,7 @@ pub fn ok(step: &str, detail: impl Into<String>) -> PlanStep {
         ok: true,
         exit_code: None,
         fix: None,
+        kind: None,
     }
 }
 
@@ -25,6 +26,7 @@ pub fn problem(step: &str, err: &Error) -> PlanStep {
         ok: false,
         exit_code: Some(err.exit_code()),
         fix: err.hint().map(str::to_string),
+        kind: Some(err.kind()),
     }
 }
 
@@ -113,5 +115,31 @@ pub async fn check(
     }
     if d.expire_previous {
         plan.push(ok("expire previous", "expire the older builds of this version"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn a_problem_keeps_its_class_for_the_run_and_writes_only_the_code() {
+        for (kind, code) in [
+            (ErrorKind::Auth, 3),
+            (ErrorKind::Conflict, 4),
+            (ErrorKind::Transient, 5),
+        ] {
+            let step = problem("app record", &Error::new(kind, "no").with_hint("fix it"));
+            assert_eq!(step.kind, Some(kind));
+            assert_eq!(step.exit_code, Some(code));
+            let json = serde_json::to_value(&step).unwrap_or_default();
+            assert_eq!(json["exit_code"], code);
+            assert!(json.get("kind").is_none(), "{json}");
+            let back: PlanStep = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(back.kind, None);
+            assert_eq!(back.exit_code, Some(code));
+        }
+        assert_eq!(ok("upload", "fine").kind, None);
     }
 }
