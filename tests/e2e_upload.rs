@@ -75,6 +75,34 @@ async fn no_app_record_exits_4_before_anything_is_created() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_id_of_another_app_exits_4_before_anything_is_created() {
+    // A stale ASC_APP_ID (e.g. a previous step's output for another app) or a mistyped --app-id:
+    // Apple would take the whole upload and fail processing with ITMS-90054 only afterwards.
+    let w = World::start(SimConfig {
+        apps: vec![
+            ("com.example.demo".into(), "6450000001".into()),
+            ("com.example.other".into(), "6450000002".into()),
+        ],
+        ..config()
+    })
+    .await;
+    let ipa = w.ipa("Demo.ipa", SampleApp::default());
+    for (flag, id) in [("--app-id", "6450000002"), ("--app-id", "6450000999")] {
+        let run = w.run(w.upload_args(&ipa, &[flag, id])).await;
+        assert_eq!(run.code, 4, "{}", run.stderr);
+        assert_eq!(run.outcome()["exit_code"], 4);
+        if id == "6450000002" {
+            assert!(run.stderr.contains("com.example.other"), "{}", run.stderr);
+            assert!(run.stderr.contains("ITMS-90054"), "{}", run.stderr);
+        }
+    }
+    assert_eq!(w.count("POST", "/v1/buildUploads"), 0);
+    // The right id still uploads.
+    let run = w.run(w.upload_args(&ipa, &["--app-id", "6450000001"])).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_used_build_number_is_refused_before_any_byte_with_the_next_free_one() {
     let w = World::start(config()).await;
     let first = w.ipa(

@@ -11,7 +11,7 @@ use clap::Args;
 use crate::asc::AscClient;
 use crate::asc::clock::SystemClock;
 use crate::asc::credentials::Env;
-use crate::asc::model::{App, Build, BuildUploadState, Document};
+use crate::asc::model::{Build, BuildUploadState};
 use crate::cli::upload::UploadArgs;
 use crate::error::{Error, ErrorKind};
 use crate::outcome::{Outcome, Status};
@@ -19,7 +19,7 @@ use crate::output::Format;
 use crate::publish::UploadRequest;
 use crate::publish::distribution::plan::{self, ok, problem};
 use crate::publish::error::PublishError;
-use crate::publish::preflight::{compare_build_numbers, find_app, list_uploads, next_build_number, seg};
+use crate::publish::preflight::{check_app, compare_build_numbers, find_app, list_uploads, next_build_number};
 use crate::publish::progress::mib;
 
 #[derive(Debug, Args)]
@@ -193,19 +193,7 @@ async fn checks(
 ) -> Result<(), Error> {
     // Credentials and the app record: the first GET is also the credential check.
     let app = match &args.app_id {
-        Some(id) => {
-            let url = client.url(&format!("/v1/apps/{}", seg(id)), &[])?;
-            client.get::<Document<App>>(url).await.map(|d| d.data.id).map_err(|e| {
-                if e.is_not_found() {
-                    PublishError::AppNotFound {
-                        bundle_id: req.bundle_id.clone(),
-                    }
-                    .into()
-                } else {
-                    Error::from(e)
-                }
-            })
-        }
+        Some(id) => check_app(client, id, &req.bundle_id).await,
         None => find_app(client, &req.bundle_id).await,
     };
     let app_id = match app {

@@ -138,7 +138,7 @@ async fn run_inner(
     // 1. The app and the build number.
     let t = clock.now();
     let app_id = match &opts.app_id {
-        Some(id) => id.clone(),
+        Some(id) => preflight::check_app(client, id, &req.bundle_id).await?,
         None => preflight::find_app(client, &req.bundle_id).await?,
     };
     outcome.app_id = Some(app_id.clone());
