@@ -210,6 +210,9 @@ pub async fn upload(
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     req.record_in(outcome);
+    // altool reads and delivers the file itself, so nothing can check what it sends; the file's
+    // identity is recorded now and checked before altool starts and after it ends (issue 10).
+    let identity = req.identity()?;
     let app_id = match &args.app_id {
         Some(id) => id.clone(),
         None => {
@@ -234,6 +237,7 @@ pub async fn upload(
             argv.iter().map(|a| sanitize(a)).collect::<Vec<_>>().join(" ")
         );
     }
+    identity.check(&req.ipa_path)?;
     eprintln!("uploading {} with altool", crate::publish::progress::mib(req.file_size));
     let t = std::time::SystemTime::now();
     let (var, password) = (creds.password_var.clone(), creds.password.clone());
@@ -261,7 +265,30 @@ pub async fn upload(
             eprintln!("  altool: {}", crate::appleid::session::redact(line, creds));
         }
     }
-    match parse_output(&stdout) {
+    let result = parse_output(&stdout);
+    if let Err(PublishError::FileChanged { path, detail }) = identity.check(&req.ipa_path) {
+        let delivered = matches!(result, Some(AltoolResult::Success { .. }));
+        if let Some(AltoolResult::Success { delivery_uuid, .. }) = &result {
+            outcome.upload_id = delivery_uuid.clone();
+        }
+        return Err(Error::new(
+            crate::ErrorKind::Usage,
+            format!(
+                "{path} changed while altool was uploading it ({detail}); {}",
+                if delivered {
+                    "altool reported the delivery as complete, so App Store Connect may process a file \
+                     other than the one inspected"
+                } else {
+                    "altool did not complete the delivery"
+                }
+            ),
+        )
+        .with_hint(
+            "make sure no other step writes, replaces or touches the IPA while it is uploaded; if altool \
+             delivered it, do not distribute that build: upload again with a new build number",
+        ));
+    }
+    match result {
         Some(AltoolResult::Success {
             message,
             delivery_uuid,
