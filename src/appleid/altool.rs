@@ -232,13 +232,13 @@ pub async fn upload(
     let xcrun = find_xcrun().ok_or_else(|| AppleIdError::NoAltool("no xcrun on PATH".into()))?;
     let argv = arguments(&req.ipa_path, &app_id, req, creds);
     if args.connection.verbose > 0 {
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "  running xcrun {}",
             argv.iter().map(|a| sanitize(a)).collect::<Vec<_>>().join(" ")
         );
     }
     identity.check(&req.ipa_path)?;
-    eprintln!("uploading {} with altool", crate::publish::progress::mib(req.file_size));
+    crate::output::eprintln_redacted!("uploading {} with altool", crate::publish::progress::mib(req.file_size));
     let t = std::time::SystemTime::now();
     let (var, password) = (creds.password_var.clone(), creds.password.clone());
     let output = tokio::task::spawn_blocking(move || {
@@ -262,7 +262,7 @@ pub async fn upload(
     if args.connection.verbose > 1 {
         let stderr = String::from_utf8_lossy(&output.stderr);
         for line in stderr.lines().take(200) {
-            eprintln!("  altool: {}", crate::appleid::session::redact(line, creds));
+            crate::output::eprintln_redacted!("  altool: {}", crate::appleid::session::redact(line, creds));
         }
     }
     let result = parse_output(&stdout);
@@ -313,7 +313,7 @@ pub async fn upload(
                         .into(),
                 );
             }
-            eprintln!("upload accepted by altool");
+            crate::output::eprintln_redacted!("upload accepted by altool");
             Ok(())
         }
         Some(AltoolResult::Failure(errors)) => {

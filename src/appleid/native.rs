@@ -84,7 +84,7 @@ pub async fn upload(
         .provider_public_id
         .clone()
         .unwrap_or_else(|| software.provider_public_id.clone());
-    eprintln!(
+    crate::output::eprintln_redacted!(
         "signed in as {}; app {} (provider {})",
         crate::asc::error::sanitize(&creds.apple_id),
         software.apple_id,
@@ -151,12 +151,14 @@ async fn run(
     };
     outcome.time("preflight", since(clock.now(), started));
     if mode == UploadMode::Resumed {
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "resuming build {} for {} ({}): an earlier upload created it and delivered nothing",
-            build.id, req.short_version, req.version
+            build.id,
+            req.short_version,
+            req.version
         );
     } else {
-        eprintln!("created build {} for {} ({})", build.id, req.short_version, req.version);
+        crate::output::eprintln_redacted!("created build {} for {} ({})", build.id, req.short_version, req.version);
     }
     outcome.upload_id = Some(build.id.clone());
     outcome.upload_mode = Some(mode);
@@ -198,7 +200,7 @@ async fn run(
     };
     let t = clock.now();
     let reconciled = send_file(provider, parts_http, &build.id, &ipa, identity, opts, clock, outcome).await?;
-    eprintln!(
+    crate::output::eprintln_redacted!(
         "upload committed{}",
         if reconciled {
             " (confirmed by reading it back)"
@@ -212,7 +214,7 @@ async fn run(
         outcome.status = Status::Uploaded;
         return Ok(());
     }
-    eprintln!("waiting for App Store Connect to process the build");
+    crate::output::eprintln_redacted!("waiting for App Store Connect to process the build");
     let t = clock.now();
     let r = wait(provider, &build.id, opts, outcome).await;
     outcome.time("processing", since(clock.now(), t));
@@ -255,7 +257,7 @@ async fn send_file(
     if !f.quiet {
         outcome.upload_file_id = Some(file.id.clone());
         outcome.md5 = Some(md5.clone());
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "uploading {} in {} parts ({} at a time)",
             mib(f.size),
             parts_list.len(),
@@ -352,7 +354,7 @@ async fn wait(provider: &Provider, build: &str, opts: &NativeOptions, outcome: &
             .clone()
             .unwrap_or_else(|| "WAITING_FOR_UPLOAD".into());
         if last.as_deref() != Some(state.as_str()) {
-            eprintln!("  processing state: {state}");
+            crate::output::eprintln_redacted!("  processing state: {state}");
             last = Some(state.clone());
         }
         outcome.processing_state = Some(state.clone());

@@ -137,7 +137,7 @@ async fn run_inner(
     let md5 = &FileMd5::on_demand(&req.ipa_path);
     let say = |s: &str| {
         if !opts.quiet {
-            eprintln!("{s}");
+            crate::output::eprintln_redacted!("{s}");
         }
     };
 
