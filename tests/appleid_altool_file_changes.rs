@@ -73,6 +73,7 @@ fn upload_with(change: &str) -> (i32, serde_json::Value, String) {
 fn an_ipa_that_changes_while_altool_uploads_it_exits_2() {
     for (what, change) in [
         ("appended", "printf 'appended' >> \"$3\""),
+        ("deleted", "rm \"$3\""),
         ("replaced", "cp \"$3\" \"$3.new\" && mv \"$3.new\" \"$3\""),
         // Same size, new bytes.
         (

@@ -266,7 +266,13 @@ pub async fn upload(
         }
     }
     let result = parse_output(&stdout);
-    if let Err(PublishError::FileChanged { path, detail }) = identity.check(&req.ipa_path) {
+    let changed = match identity.check(&req.ipa_path) {
+        Ok(()) => None,
+        Err(PublishError::FileChanged { path, detail }) => Some((path, detail)),
+        // Gone or unreadable: not the file that was inspected either.
+        Err(e) => Some((req.ipa_path.display().to_string(), e.to_string())),
+    };
+    if let Some((path, detail)) = changed {
         let delivered = matches!(result, Some(AltoolResult::Success { .. }));
         if let Some(AltoolResult::Success { delivery_uuid, .. }) = &result {
             outcome.upload_id = delivery_uuid.clone();
