@@ -204,7 +204,7 @@ pub async fn run(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut
             .push("--key-id/--issuer-id/--private-key are ignored: --apple-id signs in with the Apple ID".into());
     }
     if args.connection.verbose > 0 {
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "  signing in with Apple ID {} (password from ${}), {} backend",
             crate::asc::error::sanitize(&creds.apple_id),
             creds.password_var,

@@ -47,9 +47,9 @@ pub fn run(args: PreflightArgs) -> Result<i32, Error> {
             outcome.fail(&e);
             render_plan(&outcome, format);
             if format == Format::Json {
-                eprintln!("error: {}", crate::output::redact(e.message()));
+                crate::output::eprintln_redacted!("error: {}", e.message());
                 if let Some(h) = e.hint() {
-                    eprintln!("  fix: {}", crate::output::redact(h));
+                    crate::output::eprintln_redacted!("  fix: {}", h);
                 }
                 Ok(e.exit_code())
             } else {
@@ -73,7 +73,7 @@ pub fn render_plan(outcome: &Outcome, format: Format) {
     match format {
         Format::Json => match serde_json::to_string_pretty(outcome) {
             Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("error: cannot serialise the outcome: {e}"),
+            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
         },
         Format::Text => {
             println!("plan:");
@@ -96,14 +96,11 @@ fn read_request(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadReques
     if !args.skip_validation {
         let options = crate::validate::Options::default();
         let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
-        eprint!(
-            "{}",
-            crate::output::redact(&crate::cli::validate::render_text(
-                &inspected.inspection,
-                &report,
-                &options
-            ))
-        );
+        crate::output::eprint_redacted(&crate::cli::validate::render_text(
+            &inspected.inspection,
+            &report,
+            &options,
+        ));
         outcome.findings = report.findings.clone();
         if report.errors() > 0 {
             let e = Error::new(

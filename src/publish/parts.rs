@@ -285,7 +285,7 @@ async fn upload_part(
         retries.fetch_add(1, Ordering::Relaxed);
         let d = config.retry.delay(attempt, retry_after);
         if config.verbose {
-            eprintln!(
+            crate::output::eprintln_redacted!(
                 "  part {}: {why}; retry {attempt} in {:.1}s",
                 part.number,
                 d.as_secs_f64()
