@@ -4,9 +4,11 @@
 mod support;
 
 mod appleid_altool;
+mod appleid_altool_file_changes;
 mod appleid_native;
 mod appleid_recorded;
 mod appleid_sim;
+mod appleid_upload_file_changes;
 mod asc_client;
 mod asc_credentials;
 mod asc_recorded;
@@ -48,6 +50,7 @@ mod report_from;
 mod report_hostile;
 mod secrets_leak_corpus;
 mod secrets_masking;
+mod secrets_stderr;
 mod sim_auth;
 mod sim_cli;
 mod sim_errors;

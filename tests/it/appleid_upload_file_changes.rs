@@ -7,16 +7,14 @@
 //! never completed (only the asset description's `PATCH` reached the simulator, nothing was
 //! processed).
 
-mod e2e_support;
-
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::e2e::{Run, World, quick_processing, wait_until};
 use asc_publish::sample::app::SampleApp;
 use asc_publish::sim::{Faults, SimConfig};
-use e2e_support::{Run, World, quick_processing, wait_until};
 
 const EMAIL: &str = "dev@example.com";
 const PASSWORD: &str = "zxcv-bnma-sdfg-hjkl";
