@@ -1,5 +1,5 @@
 #!/bin/bash
-# Write dist/manifest.txt for a release (the release workflow runs it; tests/install_script.rs
+# Write dist/manifest.txt for a release (the release workflow runs it; tests/it/install_script.rs
 # checks that dist/install.sh installs from its output): the header comments of the current
 # manifest, then `version`, `source` and one `<target> <sha256> <url>` line per archive.
 # Usage: scripts/write-manifest.sh <version> <source git URL> <source commit> <download base URL> <archive dir>

@@ -6,6 +6,10 @@
 //! every renderer's text passes through [`redact`] / [`redact_json`] before it is printed or
 //! written. Only the secret parts are hidden: a PEM's armour lines (`-----BEGIN PRIVATE KEY-----`)
 //! are public and appear in fix hints, so masking them would turn the hints into `***`.
+//!
+//! Stderr too: every progress, status and warning line is printed with [`eprintln_redacted!`] /
+//! [`eprint_redacted`] (Apple's processing messages, server errors and verbose request logs can
+//! carry anything), and only the `::add-mask::` lines go out as they are ([`eprint_masks`]).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -93,11 +97,32 @@ pub fn protect_with(secret: &str, github: bool) -> String {
 /// before anything could print it) and redacts it from everything rendered afterwards.
 pub fn protect(secret: &str) {
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    let lines = protect_with(secret, github);
+    eprint_masks(&protect_with(secret, github));
+}
+
+/// Prints `::add-mask::` lines to stderr as they are: the one stderr text that must carry the
+/// secret (redacting it would leave the secret unmasked on the runner).
+pub fn eprint_masks(lines: &str) {
     if !lines.is_empty() {
         eprint!("{lines}");
     }
 }
+
+/// Prints `text` to stderr, redacted, in one write.
+pub fn eprint_redacted(text: &str) {
+    eprint!("{}", redact(text));
+}
+
+/// `eprintln!`, redacted: the way every line reaches stderr.
+macro_rules! eprintln_redacted {
+    () => {
+        $crate::output::eprint_redacted("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::eprint_redacted(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use eprintln_redacted;
 
 /// Every protected part, longest first (so a whole line is replaced before a piece of it).
 pub fn secret_parts_known() -> Vec<String> {

@@ -209,6 +209,9 @@ pub async fn upload(
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     req.record_in(outcome);
+    // altool reads and delivers the file itself, so nothing can check what it sends; the file's
+    // identity is recorded now and checked before altool starts and after it ends (issue 10).
+    let identity = req.identity()?;
     let app_id = match &args.app_id {
         Some(id) => id.clone(),
         None => {
@@ -225,12 +228,13 @@ pub async fn upload(
     let xcrun = find_xcrun().ok_or_else(|| AppleIdError::NoAltool("no xcrun on PATH".into()))?;
     let argv = arguments(&req.ipa_path, &app_id, req, creds);
     if args.verbose > 0 {
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "  running xcrun {}",
             argv.iter().map(|a| sanitize(a)).collect::<Vec<_>>().join(" ")
         );
     }
-    eprintln!("uploading {} with altool", crate::publish::progress::mib(req.file_size));
+    identity.check(&req.ipa_path)?;
+    crate::output::eprintln_redacted!("uploading {} with altool", crate::publish::progress::mib(req.file_size));
     let t = std::time::SystemTime::now();
     let (var, password) = (creds.password_var.clone(), creds.password.clone());
     let output = tokio::task::spawn_blocking(move || {
@@ -254,10 +258,39 @@ pub async fn upload(
     if args.verbose > 1 {
         let stderr = String::from_utf8_lossy(&output.stderr);
         for line in stderr.lines().take(200) {
-            eprintln!("  altool: {}", crate::appleid::session::redact(line, creds));
+            crate::output::eprintln_redacted!("  altool: {}", crate::appleid::session::redact(line, creds));
         }
     }
-    match parse_output(&stdout) {
+    let result = parse_output(&stdout);
+    let changed = match identity.check(&req.ipa_path) {
+        Ok(()) => None,
+        Err(PublishError::FileChanged { path, detail }) => Some((path, detail)),
+        // Gone or unreadable: not the file that was inspected either.
+        Err(e) => Some((req.ipa_path.display().to_string(), e.to_string())),
+    };
+    if let Some((path, detail)) = changed {
+        let delivered = matches!(result, Some(AltoolResult::Success { .. }));
+        if let Some(AltoolResult::Success { delivery_uuid, .. }) = &result {
+            outcome.upload_id = delivery_uuid.clone();
+        }
+        return Err(Error::new(
+            crate::ErrorKind::Usage,
+            format!(
+                "{path} changed while altool was uploading it ({detail}); {}",
+                if delivered {
+                    "altool reported the delivery as complete, so App Store Connect may process a file \
+                     other than the one inspected"
+                } else {
+                    "altool did not complete the delivery"
+                }
+            ),
+        )
+        .with_hint(
+            "make sure no other step writes, replaces or touches the IPA while it is uploaded; if altool \
+             delivered it, do not distribute that build: upload again with a new build number",
+        ));
+    }
+    match result {
         Some(AltoolResult::Success {
             message,
             delivery_uuid,
@@ -282,7 +315,7 @@ pub async fn upload(
                         .into(),
                 );
             }
-            eprintln!("upload accepted by altool");
+            crate::output::eprintln_redacted!("upload accepted by altool");
             Ok(())
         }
         Some(AltoolResult::Failure(errors)) => {

@@ -194,7 +194,7 @@ pub async fn run(
             .push("--key-id/--issuer-id/--private-key are ignored: --apple-id signs in with the Apple ID".into());
     }
     if args.verbose > 0 {
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "  signing in with Apple ID {} (password from ${}), {} backend",
             crate::asc::error::sanitize(&creds.apple_id),
             creds.password_var,

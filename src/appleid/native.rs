@@ -3,6 +3,10 @@
 //! build number before any byte is sent; an interrupted upload's record is finished instead),
 //! upload the asset description and the IPA through the shared part engine, commit, and poll the
 //! verdict.
+//!
+//! The IPA must not change while it is delivered (issue 10), as on the API-key path: its identity
+//! is recorded when the run starts and checked before the commit, and what was sent must be what
+//! the checksum declared (see [`send_file`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -20,7 +24,7 @@ use crate::asc::retry::RetryPolicy;
 use crate::error::Error;
 use crate::outcome::{Message, Outcome, Status, UploadMode};
 use crate::publish::UploadRequest;
-use crate::publish::checksum;
+use crate::publish::checksum::{self, FileIdentity};
 use crate::publish::error::PublishError;
 use crate::publish::parts::{self, PartsConfig};
 use crate::publish::preflight::{compare_build_numbers, next_build_number};
@@ -70,6 +74,7 @@ pub async fn upload(
 ) -> Result<(), Error> {
     req.record_in(outcome);
     outcome.uses_non_exempt_encryption = req.uses_non_exempt_encryption;
+    let identity = req.identity()?;
 
     let t = clock.now();
     let session = Session::sign_in(http, &opts.base, creds, opts.verbose).await?;
@@ -79,7 +84,7 @@ pub async fn upload(
         .provider_public_id
         .clone()
         .unwrap_or_else(|| software.provider_public_id.clone());
-    eprintln!(
+    crate::output::eprintln_redacted!(
         "signed in as {}; app {} (provider {})",
         crate::asc::error::sanitize(&creds.apple_id),
         software.apple_id,
@@ -89,7 +94,19 @@ pub async fn upload(
     outcome.app_id = Some(app.clone());
     outcome.app_store_connect_url = Some(format!("https://appstoreconnect.apple.com/apps/{app}/testflight/ios"));
     let provider = Provider::new(http, &opts.base, &provider_id, token.cookie(), opts.verbose)?;
-    let r = run(&provider, parts_http, req, description, opts, &clock, &app, outcome, t).await;
+    let r = run(
+        &provider,
+        parts_http,
+        req,
+        &identity,
+        description,
+        opts,
+        &clock,
+        &app,
+        outcome,
+        t,
+    )
+    .await;
     outcome.requests = session
         .requests
         .load(Ordering::Relaxed)
@@ -103,6 +120,7 @@ async fn run(
     provider: &Provider,
     parts_http: &reqwest::Client,
     req: &UploadRequest,
+    identity: &FileIdentity,
     description: &asset_description::DescriptionInput,
     opts: &NativeOptions,
     clock: &SharedClock,
@@ -133,12 +151,14 @@ async fn run(
     };
     outcome.time("preflight", since(clock.now(), started));
     if mode == UploadMode::Resumed {
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "resuming build {} for {} ({}): an earlier upload created it and delivered nothing",
-            build.id, req.short_version, req.version
+            build.id,
+            req.short_version,
+            req.version
         );
     } else {
-        eprintln!("created build {} for {} ({})", build.id, req.short_version, req.version);
+        crate::output::eprintln_redacted!("created build {} for {} ({})", build.id, req.short_version, req.version);
     }
     outcome.upload_id = Some(build.id.clone());
     outcome.upload_mode = Some(mode);
@@ -150,6 +170,7 @@ async fn run(
     let bytes = asset_description::generate(description)?;
     std::fs::write(&desc_path, &bytes)
         .map_err(|e| AppleIdError::Ipa(format!("cannot write the asset description: {e}")))?;
+    let desc_identity = FileIdentity::of(&desc_path)?;
     let desc = FileToSend {
         path: desc_path,
         name: asset_description::FILE_NAME.to_string(),
@@ -158,7 +179,17 @@ async fn run(
         uti: "com.apple.binary-property-list",
         quiet: true,
     };
-    send_file(provider, parts_http, &build.id, &desc, opts, clock, outcome).await?;
+    send_file(
+        provider,
+        parts_http,
+        &build.id,
+        &desc,
+        &desc_identity,
+        opts,
+        clock,
+        outcome,
+    )
+    .await?;
     let ipa = FileToSend {
         path: req.ipa_path.clone(),
         name: req.file_name.replace([':', ' '], "_"),
@@ -168,8 +199,8 @@ async fn run(
         quiet: false,
     };
     let t = clock.now();
-    let reconciled = send_file(provider, parts_http, &build.id, &ipa, opts, clock, outcome).await?;
-    eprintln!(
+    let reconciled = send_file(provider, parts_http, &build.id, &ipa, identity, opts, clock, outcome).await?;
+    crate::output::eprintln_redacted!(
         "upload committed{}",
         if reconciled {
             " (confirmed by reading it back)"
@@ -183,7 +214,7 @@ async fn run(
         outcome.status = Status::Uploaded;
         return Ok(());
     }
-    eprintln!("waiting for App Store Connect to process the build");
+    crate::output::eprintln_redacted!("waiting for App Store Connect to process the build");
     let t = clock.now();
     let r = wait(provider, &build.id, opts, outcome).await;
     outcome.time("processing", since(clock.now(), t));
@@ -200,11 +231,20 @@ struct FileToSend {
 }
 
 /// Reserve, PUT the parts, commit. Returns whether the commit was confirmed by reading back.
+///
+/// `identity` is the file as recorded when the run started. The protocol declares the file's MD5
+/// (`sourceFileChecksum`) when the file is reserved, before any part is sent, and the commit
+/// carries no checksum; so the declared MD5 comes from a read of the file, and before the commit
+/// the MD5 of the bytes the parts actually sent (`sent_md5`) must equal it, and the file must
+/// still be the one recorded. Otherwise Apple would be told it received one file while it
+/// received (parts of) another, so the delivery is not committed ([`PublishError::FileChanged`]).
+#[allow(clippy::too_many_arguments)]
 async fn send_file(
     provider: &Provider,
     parts_http: &reqwest::Client,
     build: &str,
     f: &FileToSend,
+    identity: &FileIdentity,
     opts: &NativeOptions,
     clock: &SharedClock,
     outcome: &mut Outcome,
@@ -217,7 +257,7 @@ async fn send_file(
     if !f.quiet {
         outcome.upload_file_id = Some(file.id.clone());
         outcome.md5 = Some(md5.clone());
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "uploading {} in {} parts ({} at a time)",
             mib(f.size),
             parts_list.len(),
@@ -240,7 +280,30 @@ async fn send_file(
     progress.finish();
     outcome.bytes_sent = outcome.bytes_sent.saturating_add(report.bytes_sent);
     outcome.requests = outcome.requests.saturating_add(report.parts as u64 + report.retries);
+    verify_sent(&f.path, identity, &md5, &report.md5)?;
     Ok(provider.commit_file(&file.id).await?)
+}
+
+/// Before a commit: the file is still the one recorded, and `sent` (the MD5 of the bytes the parts
+/// sent) is the `declared` one.
+fn verify_sent(
+    path: &std::path::Path,
+    identity: &FileIdentity,
+    declared: &str,
+    sent: &str,
+) -> Result<(), PublishError> {
+    identity.check(path)?;
+    if !sent.eq_ignore_ascii_case(declared) {
+        return Err(PublishError::FileChanged {
+            path: path.display().to_string(),
+            detail: format!(
+                "the bytes sent have MD5 {}, not the {} declared before sending",
+                sent.to_ascii_uppercase(),
+                declared.to_ascii_uppercase()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A record of this build number that nothing was delivered to (`processingState: null`), left by
@@ -291,7 +354,7 @@ async fn wait(provider: &Provider, build: &str, opts: &NativeOptions, outcome: &
             .clone()
             .unwrap_or_else(|| "WAITING_FOR_UPLOAD".into());
         if last.as_deref() != Some(state.as_str()) {
-            eprintln!("  processing state: {state}");
+            crate::output::eprintln_redacted!("  processing state: {state}");
             last = Some(state.clone());
         }
         outcome.processing_state = Some(state.clone());
@@ -333,5 +396,31 @@ async fn wait(provider: &Provider, build: &str, opts: &NativeOptions, outcome: &
         }
         tokio::time::sleep(interval).await;
         interval = (interval * 2).min(Duration::from_secs(30));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_needs_the_same_file_and_the_declared_checksum_of_what_was_sent() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("App.ipa");
+        std::fs::write(&path, b"the bytes").unwrap_or_else(|e| panic!("{e}"));
+        let id = FileIdentity::of(&path).unwrap_or_else(|e| panic!("{e}"));
+        let declared = "0123456789ABCDEF0123456789ABCDEF";
+        assert!(verify_sent(&path, &id, declared, &declared.to_ascii_lowercase()).is_ok());
+        // The file unchanged on disk, but other bytes went out than the ones declared.
+        match verify_sent(&path, &id, declared, "ffffffffffffffffffffffffffffffff") {
+            Err(PublishError::FileChanged { detail, .. }) => assert!(detail.contains("declared"), "{detail}"),
+            other => panic!("expected FileChanged, got {other:?}"),
+        }
+        // The declared checksum matches, but the file was rewritten meanwhile.
+        std::fs::write(&path, b"other bytes").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            verify_sent(&path, &id, declared, declared),
+            Err(PublishError::FileChanged { .. })
+        ));
     }
 }

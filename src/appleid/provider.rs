@@ -301,7 +301,7 @@ impl Provider {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     if self.verbose {
-                        eprintln!("  {method} {} -> {status}", url.path());
+                        crate::output::eprintln_redacted!("  {method} {} -> {status}", url.path());
                     }
                     let bytes = match resp.bytes().await {
                         Ok(b) => b,
@@ -335,7 +335,7 @@ impl Provider {
 
     async fn pause(&self, attempt: u32, why: &str) {
         if self.verbose {
-            eprintln!("  {why}; retrying");
+            crate::output::eprintln_redacted!("  {why}; retrying");
         }
         tokio::time::sleep(Duration::from_millis(250u64.saturating_mul(1 << attempt.min(6)))).await;
     }
@@ -426,7 +426,7 @@ impl Provider {
                 Ok(_) => return Ok(round > 0),
                 Err(CallError::Lost(m)) => {
                     if self.verbose {
-                        eprintln!("  commit answer lost ({m}); reading the file back");
+                        crate::output::eprintln_redacted!("  commit answer lost ({m}); reading the file back");
                     }
                     let f = self.file(id).await?;
                     if f.state.as_deref() == Some("COMPLETE") {

@@ -292,7 +292,7 @@ impl Session {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     if self.verbose {
-                        eprintln!("  POST {} ({method}) -> {status}", self.endpoint.path());
+                        crate::output::eprintln_redacted!("  POST {} ({method}) -> {status}", self.endpoint.path());
                     }
                     if status >= 500 && attempt < ATTEMPTS {
                         format!("HTTP {status}")
@@ -318,7 +318,7 @@ impl Session {
                 Err(e) => return Err(AppleIdError::Network(redact(&describe(&e), creds))),
             };
             if self.verbose {
-                eprintln!("  {method}: {retry}; retrying");
+                crate::output::eprintln_redacted!("  {method}: {retry}; retrying");
             }
             tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
         }

@@ -467,7 +467,7 @@ impl AscClient {
                 })
                 .unwrap_or_default();
             let q = url.query().map(|q| format!("?{}", sanitize(q))).unwrap_or_default();
-            eprintln!("  {} {}{} → {}{}", method, url.path(), q, status, rl);
+            crate::output::eprintln_redacted!("  {} {}{} → {}{}", method, url.path(), q, status, rl);
         }
         Attempt::Done(Response {
             status,
@@ -478,7 +478,7 @@ impl AscClient {
 
     fn log(&self, line: &str) {
         if self.inner.verbose {
-            eprintln!("  {}", sanitize(line));
+            crate::output::eprintln_redacted!("  {}", sanitize(line));
         }
     }
 }

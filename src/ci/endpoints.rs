@@ -77,7 +77,7 @@ pub fn print_warnings(warnings: &[String]) {
     let env: EnvMap = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    eprint!("{}", crate::output::redact(&warning_lines(&env, warnings)));
+    crate::output::eprint_redacted(&warning_lines(&env, warnings));
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ impl Section {
         if !on_gitlab {
             return Section { name: None };
         }
-        eprint!("{}", section_start(name, title, false, unix_now()));
+        crate::output::eprint_redacted(&section_start(name, title, false, unix_now()));
         Section { name: Some(name) }
     }
 }
@@ -146,7 +146,7 @@ impl Section {
 impl Drop for Section {
     fn drop(&mut self) {
         if let Some(name) = self.name {
-            eprint!("{}", section_end(name, unix_now()));
+            crate::output::eprint_redacted(&section_end(name, unix_now()));
         }
     }
 }

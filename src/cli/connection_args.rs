@@ -58,7 +58,7 @@ pub fn connect(c: &ConnectionArgs, env: &Env, clock: SharedClock) -> Result<(Asc
         } else {
             "individual"
         };
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "  using {kind} API key {} (private key from {})",
             crate::asc::error::sanitize(&credentials.key_id),
             credentials.key_source
@@ -70,7 +70,7 @@ pub fn connect(c: &ConnectionArgs, env: &Env, clock: SharedClock) -> Result<(Asc
         (None, None) => (DEFAULT_API_URL.to_string(), "the default"),
     };
     if c.verbose > 0 && api_url != DEFAULT_API_URL {
-        eprintln!("  App Store Connect API at {}", crate::asc::error::sanitize(&api_url));
+        crate::output::eprintln_redacted!("  App Store Connect API at {}", crate::asc::error::sanitize(&api_url));
     }
     let config = ClientConfig {
         api_url,

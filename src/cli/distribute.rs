@@ -102,7 +102,7 @@ pub fn render(outcome: &Outcome, format: Format) {
     match format {
         Format::Json => match serde_json::to_string_pretty(outcome) {
             Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("error: cannot serialise the outcome: {e}"),
+            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
         },
         Format::Text => {
             if let Some(b) = &outcome.build_id {
@@ -351,7 +351,7 @@ async fn wait_for_build(
             .with_hint("raise --timeout, or re-run distribute later"));
         }
         if !quiet {
-            eprintln!("  build {build_id}: PROCESSING");
+            crate::output::eprintln_redacted!("  build {build_id}: PROCESSING");
         }
         // Never a busy loop (a 0s interval) and never past the deadline by more than one poll.
         clock.sleep(interval.max(Duration::from_millis(100))).await;

@@ -115,7 +115,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     if let Some((flags, vars)) = cli.command.secrets() {
         let masks = reporting::protect_secrets(&reporting::process_env(), &flags, &vars);
         if !masks.is_empty() {
-            eprint!("{masks}");
+            crate::output::eprint_masks(&masks);
         }
     }
     let extra_root_ca = match &cli.command {
@@ -148,9 +148,9 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
 /// when JSON was asked for (so a pipeline parsing stdout still gets a document). Redacted: an
 /// error may quote what a server or a file said.
 pub fn render_error(err: &Error, format: Format) {
-    eprintln!("error: {}", crate::output::redact(err.message()));
+    crate::output::eprintln_redacted!("error: {}", err.message());
     if let Some(hint) = err.hint() {
-        eprintln!("  fix: {}", crate::output::redact(hint));
+        crate::output::eprintln_redacted!("  fix: {}", hint);
     }
     if format == Format::Json {
         let mut doc = serde_json::json!({ "error": err.to_json() });

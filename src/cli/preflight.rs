@@ -11,7 +11,7 @@ use clap::Args;
 use crate::asc::AscClient;
 use crate::asc::clock::SystemClock;
 use crate::asc::credentials::Env;
-use crate::asc::model::{App, Build, BuildUploadState, Document};
+use crate::asc::model::{Build, BuildUploadState};
 use crate::cli::upload::UploadArgs;
 use crate::error::{Error, ErrorKind, ExitCode};
 use crate::outcome::{Outcome, Status};
@@ -19,7 +19,7 @@ use crate::output::Format;
 use crate::publish::UploadRequest;
 use crate::publish::distribution::plan::{self, ok, problem};
 use crate::publish::error::PublishError;
-use crate::publish::preflight::{compare_build_numbers, find_app, list_uploads, next_build_number, seg};
+use crate::publish::preflight::{check_app, compare_build_numbers, find_app, list_uploads, next_build_number};
 use crate::publish::progress::mib;
 
 #[derive(Debug, Args)]
@@ -43,9 +43,9 @@ pub fn run(args: PreflightArgs) -> Result<i32, Error> {
             outcome.fail(&e);
             render_plan(&outcome, format);
             if format == Format::Json {
-                eprintln!("error: {}", crate::output::redact(e.message()));
+                crate::output::eprintln_redacted!("error: {}", e.message());
                 if let Some(h) = e.hint() {
-                    eprintln!("  fix: {}", crate::output::redact(h));
+                    crate::output::eprintln_redacted!("  fix: {}", h);
                 }
                 Ok(e.exit_code())
             } else {
@@ -69,7 +69,7 @@ pub fn render_plan(outcome: &Outcome, format: Format) {
     match format {
         Format::Json => match serde_json::to_string_pretty(outcome) {
             Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("error: cannot serialise the outcome: {e}"),
+            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
         },
         Format::Text => {
             println!("plan:");
@@ -92,14 +92,11 @@ fn read_request(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadReques
     if !args.skip_validation {
         let options = crate::validate::Options::default();
         let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
-        eprint!(
-            "{}",
-            crate::output::redact(&crate::cli::validate::render_text(
-                &inspected.inspection,
-                &report,
-                &options
-            ))
-        );
+        crate::output::eprint_redacted(&crate::cli::validate::render_text(
+            &inspected.inspection,
+            &report,
+            &options,
+        ));
         outcome.findings = report.findings.clone();
         if report.errors() > 0 {
             let e = Error::new(
@@ -179,19 +176,7 @@ async fn checks(
 ) -> Result<(), Error> {
     // Credentials and the app record: the first GET is also the credential check.
     let app = match &args.app_id {
-        Some(id) => {
-            let url = client.url(&format!("/v1/apps/{}", seg(id)), &[])?;
-            client.get::<Document<App>>(url).await.map(|d| d.data.id).map_err(|e| {
-                if e.is_not_found() {
-                    PublishError::AppNotFound {
-                        bundle_id: req.bundle_id.clone(),
-                    }
-                    .into()
-                } else {
-                    Error::from(e)
-                }
-            })
-        }
+        Some(id) => check_app(client, id, &req.bundle_id).await,
         None => find_app(client, &req.bundle_id).await,
     };
     let app_id = match app {

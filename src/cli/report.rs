@@ -33,11 +33,11 @@ pub fn run(args: ReportCmdArgs) -> Result<i32, Error> {
         Format::Text => print!("{}", crate::report::markdown::render(&crate::report::view(&outcome))),
         Format::Json => match serde_json::to_string_pretty(&outcome) {
             Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("error: cannot serialise the outcome: {e}"),
+            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
         },
     }
     for w in reporting::finish_run(&outcome, &args.report, &[]) {
-        eprintln!("warning: {w}");
+        crate::output::eprintln_redacted!("warning: {w}");
     }
     Ok(crate::ExitCode::Success.code())
 }

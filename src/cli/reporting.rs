@@ -306,7 +306,7 @@ pub fn conclude(
 ) -> Result<i32, crate::Error> {
     let publish = |outcome: &Outcome| {
         for w in finish_run(outcome, report, secrets) {
-            eprintln!("warning: {}", crate::output::redact(&w));
+            crate::output::eprintln_redacted!("warning: {}", &w);
         }
     };
     match result {
@@ -321,9 +321,9 @@ pub fn conclude(
             outcome.fail(&e);
             let outcome = redacted(&outcome, secrets);
             if format == crate::output::Format::Json {
-                eprintln!("error: {}", crate::output::redact(e.message()));
+                crate::output::eprintln_redacted!("error: {}", e.message());
                 if let Some(h) = e.hint() {
-                    eprintln!("  fix: {}", crate::output::redact(h));
+                    crate::output::eprintln_redacted!("  fix: {}", h);
                 }
             }
             render(&outcome, format);
@@ -354,7 +354,7 @@ pub fn finish_run(outcome: &Outcome, args: &ReportArgs, secrets_to_mask: &[&str]
     match finished {
         Ok(Ok(done)) => {
             if !done.log.is_empty() {
-                eprint!("{}", done.log);
+                crate::output::eprint_redacted(&done.log);
             }
             done.warnings
         }

@@ -262,9 +262,9 @@ pub fn run(args: SimArgs) -> Result<i32, Error> {
             Value::from(handle.private_key_path.to_string_lossy().as_ref()),
         );
         println!("{line}");
-        eprintln!("sim: App Store Connect simulator listening on {}", handle.api_url);
+        crate::output::eprintln_redacted!("sim: App Store Connect simulator listening on {}", handle.api_url);
         wait_for_signal().await;
-        eprintln!("sim: shutting down");
+        crate::output::eprintln_redacted!("sim: shutting down");
         handle.shutdown().await;
         Ok(crate::ExitCode::Success.code())
     })

@@ -92,7 +92,7 @@ fn render(outcome: &Outcome, format: Format) {
     match format {
         Format::Json => match serde_json::to_string_pretty(outcome) {
             Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("error: cannot serialise the outcome: {e}"),
+            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
         },
         Format::Text => {
             let (Some(v), Some(b)) = (&outcome.version, &outcome.build_number) else {
@@ -151,7 +151,7 @@ pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome:
     let r = upload_with(&client, &parts_http, args, &req, outcome).await;
     outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
     if r.is_ok() && outcome.status == Status::Success && args.format == Format::Text {
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "done in {}",
             format_duration(clock.now().duration_since(started).unwrap_or_default())
         );
@@ -181,14 +181,11 @@ pub fn read_ipa(
         };
         let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
         // The same report `validate` prints, on stderr: stdout carries the outcome.
-        eprint!(
-            "{}",
-            crate::output::redact(&crate::cli::validate::render_text(
-                &inspected.inspection,
-                &report,
-                &options
-            ))
-        );
+        crate::output::eprint_redacted(&crate::cli::validate::render_text(
+            &inspected.inspection,
+            &report,
+            &options,
+        ));
         for f in report.findings.iter().filter(|f| !f.is_error()) {
             outcome.warnings.push(format!("{}: {}", f.code, f.message));
         }
@@ -278,7 +275,7 @@ pub async fn upload_with(
         Err(e) => Err(e),
     };
     if let Some(rl) = client.stats().rate_limit().filter(|_| args.connection.verbose > 0) {
-        eprintln!(
+        crate::output::eprintln_redacted!(
             "  rate limit: {} of {} requests left this hour",
             rl.remaining.map_or("?".into(), |v| v.to_string()),
             rl.limit.map_or("?".into(), |v| v.to_string())

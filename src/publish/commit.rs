@@ -34,7 +34,7 @@ pub async fn commit(client: &AscClient, upload_id: &str, file_id: &str, md5: &st
             Ok(doc) => return Ok(from_file(&doc.data, round > 0)),
             Err(AscError::Ambiguous { message, .. }) => {
                 if client.verbose() {
-                    eprintln!("  commit answer lost ({message}); reading the upload back");
+                    crate::output::eprintln_redacted!("  commit answer lost ({message}); reading the upload back");
                 }
                 if let Some(c) = reconcile(client, upload_id, file_id).await? {
                     return Ok(c);

@@ -6,6 +6,12 @@ use crate::error::{Error, ErrorKind};
 pub enum PublishError {
     #[error("no app with bundle id {bundle_id} in this App Store Connect account")]
     AppNotFound { bundle_id: String },
+    #[error("app {app_id} has bundle id {app_bundle_id}, but the IPA's bundle id is {ipa_bundle_id}")]
+    AppBundleMismatch {
+        app_id: String,
+        app_bundle_id: String,
+        ipa_bundle_id: String,
+    },
     #[error("build {version} ({build}) was already uploaded to App Store Connect{detail}")]
     BuildNumberUsed {
         version: String,
@@ -38,6 +44,13 @@ impl From<PublishError> for Error {
                 Some(format!(
                     "create the app record in App Store Connect first (Apps → + → New App, bundle id {bundle_id}), \
                      or pass --app-id; also check that the API key has access to this app"
+                )),
+            ),
+            PublishError::AppBundleMismatch { ipa_bundle_id, .. } => (
+                ErrorKind::Conflict,
+                Some(format!(
+                    "pass the app id of the app with bundle id {ipa_bundle_id} (or leave --app-id / ASC_APP_ID \
+                     empty to look it up); Apple would fail processing with ITMS-90054 after the whole upload"
                 )),
             ),
             PublishError::BuildNumberUsed { next, highest, .. } => (

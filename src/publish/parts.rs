@@ -285,7 +285,7 @@ async fn upload_part(
         retries.fetch_add(1, Ordering::Relaxed);
         let d = config.retry.delay(attempt, retry_after);
         if config.verbose {
-            eprintln!(
+            crate::output::eprintln_redacted!(
                 "  part {}: {why}; retry {attempt} in {:.1}s",
                 part.number,
                 d.as_secs_f64()
@@ -351,7 +351,7 @@ fn range_body(
         let chunk = blocking(move || read_exact_at(&file, want, at)).await?;
         // Handed over before the body yields it: what is hashed is exactly what is sent. Here, not
         // inside the blocking read: there, reads queued behind the hasher's lock kept more chunks
-        // alive (tests/upload_memory.rs peaked at +34 MiB instead of +25 MiB).
+        // alive (tests/it/upload_memory.rs peaked at +34 MiB instead of +25 MiB).
         st.hashed.hasher.sent(st.hashed.part, st.hashed.attempt, at, &chunk);
         st.offset += want as u64;
         st.left -= want as u64;

@@ -35,6 +35,32 @@ pub async fn find_app(client: &AscClient, bundle_id: &str) -> Result<String, Err
         })
 }
 
+/// Checks that the app record named by an explicit app id (`--app-id`, `ASC_APP_ID`) is the IPA's
+/// app: a stale or mistyped id would otherwise upload the whole file and fail processing with
+/// ITMS-90054 only afterwards.
+pub async fn check_app(client: &AscClient, app_id: &str, bundle_id: &str) -> Result<String, Error> {
+    let url = client.url(&format!("/v1/apps/{}", seg(app_id)), &[("fields[apps]", "bundleId")])?;
+    let app = match client.get::<crate::asc::model::Document<App>>(url).await {
+        Ok(doc) => doc.data,
+        Err(e) if e.is_not_found() => {
+            return Err(PublishError::AppNotFound {
+                bundle_id: bundle_id.to_string(),
+            }
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match app.attributes.as_ref().and_then(|a| a.bundle_id.as_deref()) {
+        Some(found) if found != bundle_id => Err(PublishError::AppBundleMismatch {
+            app_id: app_id.to_string(),
+            app_bundle_id: found.to_string(),
+            ipa_bundle_id: bundle_id.to_string(),
+        }
+        .into()),
+        _ => Ok(app.id),
+    }
+}
+
 /// What to do about the requested version/build.
 #[derive(Debug)]
 pub enum Plan {

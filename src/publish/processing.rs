@@ -56,7 +56,7 @@ fn record_messages(outcome: &mut Outcome, upload: &BuildUpload, quiet: bool) {
             let m = message(level, d);
             if !outcome.apple_messages.contains(&m) {
                 if !quiet {
-                    eprintln!(
+                    crate::output::eprintln_redacted!(
                         "  Apple {level}: {}{}",
                         m.code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
                         m.description
@@ -124,7 +124,7 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             if outcome.processing_state.as_deref() != Some(state_name(&ps)) {
                 outcome.processing_state = Some(state_name(&ps).to_string());
                 if !cfg.quiet {
-                    eprintln!("  build {build_id}: {}", state_name(&ps));
+                    crate::output::eprintln_redacted!("  build {build_id}: {}", state_name(&ps));
                 }
             }
             let encryption = attrs.and_then(|a| a.uses_non_exempt_encryption);
@@ -174,7 +174,7 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             // Kept in step when quiet too: the sleep below is capped at the next heartbeat.
             last_heartbeat = waited;
             if !cfg.quiet {
-                eprintln!("{}", heartbeat_line(outcome, stage, waited, cfg.timeout));
+                crate::output::eprintln_redacted!("{}", heartbeat_line(outcome, stage, waited, cfg.timeout));
             }
         }
         clock
@@ -250,7 +250,7 @@ fn set_upload_state(outcome: &mut Outcome, state: BuildUploadState, quiet: bool)
     };
     if outcome.upload_state.as_deref() != Some(name) {
         if !quiet {
-            eprintln!("  upload: {name}");
+            crate::output::eprintln_redacted!("  upload: {name}");
         }
         outcome.upload_state = Some(name.to_string());
     }
@@ -314,7 +314,7 @@ async fn answer_compliance(
         Ok(_) => {
             outcome.uses_non_exempt_encryption = Some(uses);
             if !cfg.quiet {
-                eprintln!("  export compliance answered: usesNonExemptEncryption = {uses}");
+                crate::output::eprintln_redacted!("  export compliance answered: usesNonExemptEncryption = {uses}");
             }
             Ok(true)
         }

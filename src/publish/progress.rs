@@ -132,7 +132,7 @@ impl Progress {
                     .map(|mut t| t.due(elapsed, done, self.total))
                     .unwrap_or(false);
                 if due {
-                    eprintln!("  {}", self.line(done, elapsed));
+                    crate::output::eprintln_redacted!("  {}", self.line(done, elapsed));
                 }
             }
             ProgressMode::Silent => {}
@@ -180,7 +180,7 @@ impl Progress {
         }
         if self.mode != ProgressMode::Silent {
             let secs = elapsed.as_secs_f64().max(0.001);
-            eprintln!(
+            crate::output::eprintln_redacted!(
                 "  uploaded {} in {} ({:.1} MB/s)",
                 mib(self.total),
                 super::duration::format_duration(elapsed),

@@ -51,6 +51,22 @@ impl UploadRequest {
         outcome.platform = Some(self.platform.clone());
         outcome.file_size = self.file_size;
     }
+
+    /// The file's identity when an upload path starts, to check before it commits; a file whose
+    /// size is no longer the one inspected has already changed.
+    pub fn identity(&self) -> Result<FileIdentity, PublishError> {
+        let identity = FileIdentity::of(&self.ipa_path)?;
+        if identity.size != self.file_size {
+            return Err(PublishError::FileChanged {
+                path: self.ipa_path.display().to_string(),
+                detail: format!(
+                    "it was {} bytes when inspected and is {} now",
+                    self.file_size, identity.size
+                ),
+            });
+        }
+        Ok(identity)
+    }
 }
 
 /// How to upload.
@@ -116,29 +132,19 @@ async fn run_inner(
 ) -> Result<(), Error> {
     let clock = client.clock();
     req.record_in(outcome);
-    let identity = FileIdentity::of(&req.ipa_path)?;
-    if identity.size != req.file_size {
-        return Err(PublishError::FileChanged {
-            path: req.ipa_path.display().to_string(),
-            detail: format!(
-                "it was {} bytes when inspected and is {} now",
-                req.file_size, identity.size
-            ),
-        }
-        .into());
-    }
+    let identity = req.identity()?;
     // Only re-run detection needs a checksum before anything is sent; read the file only then.
     let md5 = &FileMd5::on_demand(&req.ipa_path);
     let say = |s: &str| {
         if !opts.quiet {
-            eprintln!("{s}");
+            crate::output::eprintln_redacted!("{s}");
         }
     };
 
     // 1. The app and the build number.
     let t = clock.now();
     let app_id = match &opts.app_id {
-        Some(id) => id.clone(),
+        Some(id) => preflight::check_app(client, id, &req.bundle_id).await?,
         None => preflight::find_app(client, &req.bundle_id).await?,
     };
     outcome.app_id = Some(app_id.clone());

@@ -155,7 +155,7 @@ pub fn needs_compliance(groups: &[groups::ResolvedGroup], d: &Distribution) -> b
 
 pub(crate) fn say(quiet: bool, line: &str) {
     if !quiet {
-        eprintln!("{line}");
+        crate::output::eprintln_redacted!("{line}");
     }
 }
 

@@ -4,7 +4,7 @@
 //! uploads, part storage and processing as the public API (so such a build also appears there).
 //!
 //! Answer shapes follow the recorded ones in tests/fixtures/recorded/appleid (see SOURCES.md there);
-//! tests/appleid_recorded.rs fails on a field that differs. Answers chosen where none is recorded:
+//! tests/it/appleid_recorded.rs fails on a field that differs. Answers chosen where none is recorded:
 //! - a wrong Apple ID or password: HTTP 200, JSON-RPC `result` `{"Success":false,"ErrorMessage":"Unable to authenticate."}`
 //!   (the field ios-uploader reads; the words of altool's recorded refusal);
 //! - an unknown bundle id in `lookupSoftwareForBundleId`: `result`

@@ -1,0 +1,89 @@
+//! Long processing waits never end in 401: the client and the simulator share one virtual clock, so
+//! a 45-minute wait (longer than any token may live) runs in moments.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use crate::support::e2e::World;
+use asc_publish::asc::Env;
+use asc_publish::asc::clock::Sleep;
+use asc_publish::cli::{Cli, Command};
+use asc_publish::outcome::{Outcome, Status};
+use asc_publish::sample::app::SampleApp;
+use asc_publish::sim::{Faults, Processing, ProcessingResult, SimConfig};
+use clap::Parser;
+
+/// Time that moves only when someone sleeps: the client's sleeps advance it, the simulator reads it.
+#[derive(Debug, Clone)]
+struct VirtualTime(Arc<Mutex<SystemTime>>);
+
+impl VirtualTime {
+    fn new() -> Self {
+        VirtualTime(Arc::new(Mutex::new(SystemTime::now())))
+    }
+}
+
+impl asc_publish::asc::Clock for VirtualTime {
+    fn now(&self) -> SystemTime {
+        *self.0.lock().unwrap()
+    }
+    fn sleep(&self, d: Duration) -> Sleep {
+        *self.0.lock().unwrap() += d;
+        Box::pin(tokio::task::yield_now())
+    }
+}
+
+async fn long_wait(token_max_age: Option<Duration>) -> (World, Outcome, Result<(), asc_publish::Error>, Duration) {
+    let time = VirtualTime::new();
+    let w = World::start(SimConfig {
+        clock: Arc::new(time.clone()),
+        processing: Processing {
+            duration: Duration::from_secs(45 * 60),
+            result: ProcessingResult::Valid,
+        },
+        faults: Faults {
+            token_max_age,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let ipa = w.ipa("Demo.ipa", SampleApp::default());
+    let mut argv = vec!["asc-publish".to_string()];
+    argv.extend(w.upload_args(&ipa, &["--timeout", "2h", "--poll-interval", "5s"]));
+    let Command::Upload(args) = Cli::try_parse_from(argv).unwrap().command else {
+        unreachable!()
+    };
+    let start = asc_publish::asc::Clock::now(&time);
+    let mut outcome = Outcome::new();
+    let r = asc_publish::cli::upload::run_with(&args, &Env::from_pairs([]), Arc::new(time.clone()), &mut outcome).await;
+    let waited = asc_publish::asc::Clock::now(&time)
+        .duration_since(start)
+        .unwrap_or_default();
+    (w, outcome, r, waited)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_45_minute_wait_re_mints_tokens_before_they_expire() {
+    let (w, outcome, r, waited) = long_wait(None).await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(outcome.status, Status::Success);
+    assert_eq!(outcome.processing_state.as_deref(), Some("VALID"));
+    assert!(
+        waited >= Duration::from_secs(45 * 60),
+        "the wait outlived any token: {waited:?}"
+    );
+    let refused: Vec<_> = w.sim.requests().into_iter().filter(|r| r.status == 401).collect();
+    assert!(refused.is_empty(), "no token was ever refused: {refused:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_refused_for_age_mid_wait_are_re_minted_and_the_run_succeeds() {
+    // The simulator refuses tokens older than 2 minutes, far shorter than the wait.
+    let (w, outcome, r, waited) = long_wait(Some(Duration::from_secs(120))).await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(outcome.status, Status::Success);
+    assert!(waited > Duration::from_secs(120));
+    // The run crossed the simulator's age limit many times over and still never failed.
+    assert!(w.sim.requests().iter().filter(|r| r.path.starts_with("/v1/")).count() > 10);
+}
