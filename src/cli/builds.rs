@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::asc::AscClient;
 use crate::asc::clock::SystemClock;
 use crate::asc::credentials::Env;
+use crate::asc::endpoints::{build_uploads, builds};
 use crate::asc::error::sanitize;
 use crate::asc::model::{Build, BuildUpload, Document, ListDocument};
 use crate::cli::connection_args::ConnectionArgs;
@@ -18,7 +19,7 @@ use crate::outcome::Message;
 use crate::output::Format;
 use crate::publish::distribution::DistributionError;
 use crate::publish::distribution::expire::{Expired, expire};
-use crate::publish::preflight::{find_app, seg};
+use crate::publish::preflight::find_app;
 
 #[derive(Debug, Args)]
 pub struct BuildsArgs {
@@ -183,7 +184,7 @@ pub async fn list(client: &AscClient, a: &ListArgs) -> Result<Vec<BuildRow>, Err
     if let Some(v) = &a.version {
         q.push(("filter[preReleaseVersion.version]", v.as_str()));
     }
-    let url = client.url("/v1/builds", &q)?;
+    let url = builds::list(client, &q)?;
     let doc: ListDocument<Build> = client.get(url).await?;
     let mut rows = Vec::new();
     for b in &doc.data {
@@ -301,7 +302,7 @@ fn upload_messages(u: &BuildUpload) -> Vec<Message> {
 
 /// Tries the id as an upload, then as a build; neither → exit 4.
 pub async fn status(client: &AscClient, id: &str) -> Result<Status, Error> {
-    let url = client.url(&format!("/v1/buildUploads/{}", seg(id)), &[("include", "build")])?;
+    let url = build_uploads::one(client, id, &[("include", "build")])?;
     let (upload, kind) = match client.get::<Document<BuildUpload>>(url).await {
         Ok(doc) => (Some(doc.data), "upload"),
         Err(e) if e.is_not_found() => (None, "build"),
@@ -313,7 +314,7 @@ pub async fn status(client: &AscClient, id: &str) -> Result<Status, Error> {
     };
     let mut build = None;
     if let Some(b) = &build_id {
-        let url = client.url(&format!("/v1/builds/{}", seg(b)), &[("include", "buildUpload")])?;
+        let url = builds::one(client, b, &[("include", "buildUpload")])?;
         match client.get::<Document<Build>>(url).await {
             Ok(doc) => build = Some(doc.data),
             Err(e) if e.is_not_found() && upload.is_none() => {
@@ -330,7 +331,7 @@ pub async fn status(client: &AscClient, id: &str) -> Result<Status, Error> {
     let upload = match (upload, build.as_ref().and_then(|b| b.related_id("buildUpload"))) {
         (Some(u), _) => Some(u),
         (None, Some(uid)) => {
-            let url = client.url(&format!("/v1/buildUploads/{}", seg(uid)), &[])?;
+            let url = build_uploads::one(client, uid, &[])?;
             client.get::<Document<BuildUpload>>(url).await.ok().map(|d| d.data)
         }
         (None, None) => None,

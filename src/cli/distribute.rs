@@ -10,6 +10,7 @@ use reqwest::Method;
 use crate::asc::AscClient;
 use crate::asc::clock::{SharedClock, SystemClock};
 use crate::asc::credentials::Env;
+use crate::asc::endpoints::{build_uploads, builds};
 use crate::asc::model::{Build, BuildUpload, Document, ProcessingState, request};
 use crate::cli::connection_args::ConnectionArgs;
 use crate::cli::distribution_args::DistributionArgs;
@@ -18,7 +19,7 @@ use crate::outcome::{GroupResult, Outcome, Status};
 use crate::output::Format;
 use crate::publish::distribution::{self, DistributionError, Target};
 use crate::publish::duration::parse_duration;
-use crate::publish::preflight::{BuildQuery, builds_of, find_app, seg};
+use crate::publish::preflight::{BuildQuery, builds_of, find_app};
 use crate::publish::processing::{self, WaitConfig};
 
 /// Order and exit codes, shown by `distribute --help`.
@@ -159,7 +160,7 @@ pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut O
     let quiet = args.format == Format::Json;
     let d = args.distribution.to_distribution(quiet)?;
     let build_id = if let Some(upload_id) = &args.upload_id {
-        let url = client.url(&format!("/v1/buildUploads/{}", seg(upload_id)), &[])?;
+        let url = build_uploads::one(client, upload_id, &[])?;
         let doc: Document<BuildUpload> = client
             .get(url)
             .await
@@ -229,7 +230,7 @@ pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut O
     let mut encryption = attrs.and_then(|a| a.uses_non_exempt_encryption);
     if encryption.is_none() {
         if let Some(uses) = args.uses_non_exempt_encryption {
-            let url = client.url(&format!("/v1/builds/{}", seg(&build_id)), &[])?;
+            let url = builds::one(client, &build_id, &[])?;
             client
                 .mutate(Method::PATCH, url, Some(&request::set_encryption(&build_id, uses)))
                 .await?;
@@ -332,10 +333,7 @@ async fn wait_for_build(
     let start = clock.now();
     let mut interval = args.poll_interval;
     loop {
-        let url = client.url(
-            &format!("/v1/builds/{}", seg(build_id)),
-            &[("include", "app,preReleaseVersion")],
-        )?;
+        let url = builds::one(client, build_id, &[("include", "app,preReleaseVersion")])?;
         let doc: Document<Build> = client
             .get(url)
             .await

@@ -11,6 +11,7 @@ use clap::Args;
 use crate::asc::AscClient;
 use crate::asc::clock::SystemClock;
 use crate::asc::credentials::Env;
+use crate::asc::endpoints::builds;
 use crate::asc::model::{Build, BuildUploadState};
 use crate::cli::upload::UploadArgs;
 use crate::error::{Error, ErrorKind};
@@ -247,8 +248,8 @@ async fn build_number(
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     let uploads = list_uploads(client, app_id, req, None).await?;
-    let url = client.url(
-        "/v1/builds",
+    let url = builds::list(
+        client,
         &[
             ("filter[app]", app_id),
             ("filter[preReleaseVersion.version]", req.short_version.as_str()),
