@@ -5,6 +5,7 @@ pub mod commit;
 pub mod distribution;
 pub mod duration;
 pub mod error;
+pub mod number_check;
 pub mod parts;
 pub mod preflight;
 pub mod processing;
