@@ -1,5 +1,6 @@
 //! Publishing: upload (reservation, parts, commit), waiting for processing, and their results.
 
+pub mod build_info;
 pub mod checksum;
 pub mod commit;
 pub mod distribution;
