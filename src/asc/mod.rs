@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod credentials;
+pub mod endpoints;
 pub mod error;
 pub mod fastlane_key;
 pub mod model;

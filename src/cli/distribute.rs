@@ -5,20 +5,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use reqwest::Method;
 
 use crate::asc::AscClient;
 use crate::asc::clock::{SharedClock, SystemClock};
 use crate::asc::credentials::Env;
-use crate::asc::model::{Build, BuildUpload, Document, ProcessingState, request};
 use crate::cli::connection_args::ConnectionArgs;
 use crate::cli::distribution_args::DistributionArgs;
 use crate::error::{Error, ErrorKind};
 use crate::outcome::{GroupResult, Outcome, Status};
 use crate::output::Format;
+use crate::publish::distribution::lookup::{self, BuildFacts};
 use crate::publish::distribution::{self, DistributionError, Target};
 use crate::publish::duration::parse_duration;
-use crate::publish::preflight::{BuildQuery, builds_of, find_app, seg};
+use crate::publish::preflight::{BuildQuery, builds_of, find_app};
 use crate::publish::processing::{self, WaitConfig};
 
 /// Order and exit codes, shown by `distribute --help`.
@@ -154,20 +153,14 @@ pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut O
     let quiet = args.format == Format::Json;
     let d = args.distribution.to_distribution(quiet)?;
     let build_id = if let Some(upload_id) = &args.upload_id {
-        let url = client.url(&format!("/v1/buildUploads/{}", seg(upload_id)), &[])?;
-        let doc: Document<BuildUpload> = client
-            .get(url)
+        let upload = lookup::upload_facts(client, upload_id)
             .await
             .map_err(|e| not_found_as(e, &format!("no build upload with id {upload_id}")))?;
-        let a = doc.data.attributes.as_ref();
         outcome.upload_id = Some(upload_id.clone());
-        outcome.version = a.and_then(|a| a.cf_bundle_short_version_string.clone());
-        outcome.build_number = a.and_then(|a| a.cf_bundle_version.clone());
-        outcome.platform = a.and_then(|a| a.platform.clone());
-        outcome.app_id = args
-            .app_id
-            .clone()
-            .or_else(|| doc.data.related_id("app").map(str::to_string));
+        outcome.version = upload.short_version;
+        outcome.build_number = upload.build_number;
+        outcome.platform = upload.platform;
+        outcome.app_id = args.app_id.clone().or(upload.app_id);
         let cfg = WaitConfig {
             timeout: args.timeout,
             interval: args.poll_interval,
@@ -199,46 +192,36 @@ pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut O
                 .with_hint("`asc-publish builds list` shows the ids"),
         );
     };
-    let (build, included) = wait_for_build(client, &build_id, args, quiet).await?;
-    let attrs = build.attributes.as_ref();
-    let ps = attrs
-        .and_then(|a| a.processing_state)
-        .unwrap_or(ProcessingState::Unknown);
+    let build = wait_for_build(client, &build_id, args, quiet).await?;
     outcome.build_id = Some(build_id.clone());
-    outcome.processing_state = Some(format!("{ps:?}").to_uppercase());
-    if ps != ProcessingState::Valid || attrs.and_then(|a| a.expired) == Some(true) {
-        let state = if attrs.and_then(|a| a.expired) == Some(true) {
+    outcome.processing_state = Some(build.processing.clone());
+    if !build.valid || build.expired {
+        let state = if build.expired {
             "expired".to_string()
         } else {
-            format!("{ps:?}").to_uppercase()
+            build.processing.clone()
         };
         return Err(DistributionError::NotDistributable { build_id, state }.into());
     }
     let app_id = build
-        .related_id("app")
-        .map(str::to_string)
+        .app_id
+        .clone()
         .or_else(|| outcome.app_id.clone())
         .or_else(|| args.app_id.clone())
         .ok_or_else(|| DistributionError::NotFound(format!("build {build_id} names no app")))?;
     outcome.app_id = Some(app_id.clone());
-    let mut encryption = attrs.and_then(|a| a.uses_non_exempt_encryption);
+    let mut encryption = build.uses_non_exempt_encryption;
     if encryption.is_none() {
         if let Some(uses) = args.uses_non_exempt_encryption {
-            let url = client.url(&format!("/v1/builds/{}", seg(&build_id)), &[])?;
-            client
-                .mutate(Method::PATCH, url, Some(&request::set_encryption(&build_id, uses)))
-                .await?;
+            lookup::answer_export_compliance(client, &build_id, uses).await?;
             encryption = Some(uses);
         }
     }
     outcome.uses_non_exempt_encryption = encryption;
-    let short_version = outcome
-        .version
-        .clone()
-        .or_else(|| pre_release_version(&build, &included, "version"));
+    let short_version = outcome.version.clone().or_else(|| build.train_version.clone());
     outcome.version = short_version.clone();
     // The train Apple linked the build to is the truth; the upload's platform is the fallback.
-    let platform = pre_release_version(&build, &included, "platform").or_else(|| outcome.platform.clone());
+    let platform = build.train_platform.clone().or_else(|| outcome.platform.clone());
     outcome.platform = platform.clone();
     outcome.app_store_connect_url = Some(format!(
         "https://appstoreconnect.apple.com/apps/{app_id}/testflight/ios"
@@ -256,17 +239,6 @@ pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut O
         outcome.status = Status::Success;
     }
     r
-}
-
-/// An attribute (`version`, `platform`) of the preReleaseVersion the build links to, from `included`.
-fn pre_release_version(build: &Build, included: &[serde_json::Value], attribute: &str) -> Option<String> {
-    let linked = build.related_id("preReleaseVersion");
-    included
-        .iter()
-        .filter(|i| i["type"] == "preReleaseVersions")
-        .find(|i| linked.is_none_or(|id| i["id"] == id))
-        .and_then(|i| i["attributes"][attribute].as_str())
-        .map(crate::asc::error::sanitize)
 }
 
 fn not_found_as(e: crate::asc::AscError, message: &str) -> Error {
@@ -322,22 +294,16 @@ async fn wait_for_build(
     build_id: &str,
     args: &DistributeArgs,
     quiet: bool,
-) -> Result<(Build, Vec<serde_json::Value>), Error> {
+) -> Result<BuildFacts, Error> {
     let clock: SharedClock = client.clock();
     let start = clock.now();
     let mut interval = args.poll_interval;
     loop {
-        let url = client.url(
-            &format!("/v1/builds/{}", seg(build_id)),
-            &[("include", "app,preReleaseVersion")],
-        )?;
-        let doc: Document<Build> = client
-            .get(url)
+        let build = lookup::build_facts(client, build_id)
             .await
             .map_err(|e| not_found_as(e, &format!("no build with id {build_id}")))?;
-        let ps = doc.data.attributes.as_ref().and_then(|a| a.processing_state);
-        if ps != Some(ProcessingState::Processing) {
-            return Ok((doc.data, doc.included));
+        if !build.processing_now {
+            return Ok(build);
         }
         let waited = clock.now().duration_since(start).unwrap_or_default();
         if waited >= args.timeout {

@@ -11,7 +11,6 @@ use clap::Args;
 use crate::asc::AscClient;
 use crate::asc::clock::SystemClock;
 use crate::asc::credentials::Env;
-use crate::asc::model::{Build, BuildUploadState};
 use crate::cli::upload::UploadArgs;
 use crate::error::{Error, ErrorKind, ExitCode};
 use crate::outcome::{Outcome, Status};
@@ -19,7 +18,8 @@ use crate::output::Format;
 use crate::publish::UploadRequest;
 use crate::publish::distribution::plan::{self, ok, problem};
 use crate::publish::error::PublishError;
-use crate::publish::preflight::{check_app, compare_build_numbers, find_app, list_uploads, next_build_number};
+use crate::publish::number_check::{NumberCheck, NumberState, check_build_number};
+use crate::publish::preflight::{check_app, find_app, next_build_number};
 use crate::publish::progress::mib;
 
 #[derive(Debug, Args)]
@@ -232,29 +232,7 @@ async fn build_number(
     req: &UploadRequest,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    let uploads = list_uploads(client, app_id, req, None).await?;
-    let url = client.url(
-        "/v1/builds",
-        &[
-            ("filter[app]", app_id),
-            ("filter[preReleaseVersion.version]", req.short_version.as_str()),
-            ("filter[processingState]", "PROCESSING,FAILED,INVALID,VALID"),
-            ("limit", "200"),
-        ],
-    )?;
-    let builds: Vec<Build> = client.get_all(url).await?;
-    let numbers = uploads
-        .iter()
-        .filter_map(|u| u.attributes.as_ref()?.cf_bundle_version.clone())
-        .chain(builds.iter().filter_map(|b| b.attributes.as_ref()?.version.clone()));
-    let highest = numbers.max_by(|a, b| compare_build_numbers(a, b));
-    let same = uploads
-        .iter()
-        .find(|u| u.attributes.as_ref().and_then(|a| a.cf_bundle_version.as_deref()) == Some(req.version.as_str()));
-    let state = same.and_then(|u| u.attributes.as_ref()?.state.as_ref().map(|s| s.state));
-    let taken = builds
-        .iter()
-        .any(|b| b.attributes.as_ref().and_then(|a| a.version.as_deref()) == Some(req.version.as_str()));
+    let NumberCheck { state, highest } = check_build_number(client, app_id, req).await?;
     let used = |detail: &str| -> Error {
         PublishError::BuildNumberUsed {
             version: req.short_version.clone(),
@@ -266,38 +244,18 @@ async fn build_number(
         .into()
     };
     let step = match state {
-        Some(BuildUploadState::AwaitingUpload) => ok(
+        NumberState::Interrupted => ok(
             "upload",
             "an interrupted reservation for this build exists: resume it or replace it, then upload",
         ),
-        Some(BuildUploadState::Failed) => problem("build number", &used(" and failed processing")),
-        Some(_) | None if same.is_some() || taken => {
-            // The same file re-run is no conflict: upload skips to waiting.
-            let md5 = crate::publish::checksum::md5_file(&req.ipa_path).await?;
-            let file = match same {
-                Some(u) => crate::publish::preflight::asset_file(client, &u.id).await?,
-                None => None,
-            };
-            let attrs = file.as_ref().and_then(|f| f.attributes.as_ref());
-            let server = attrs
-                .and_then(|a| a.source_file_checksums.as_ref()?.file.as_ref())
-                .filter(|c| !c.hash.is_empty())
-                .map(|c| c.hash.clone());
-            // Without Apple's checksum, the same name and size is how `upload` recognises it too.
-            let same_file = match server {
-                Some(s) => s.eq_ignore_ascii_case(&md5),
-                None => crate::publish::preflight::recognised_without_checksum(attrs, req) == Some(true),
-            };
-            if same_file {
-                ok(
-                    "upload",
-                    "this file was already uploaded: nothing to send, upload would wait for it",
-                )
-            } else {
-                problem("build number", &used(""))
-            }
-        }
-        _ => ok(
+        NumberState::Failed => problem("build number", &used(" and failed processing")),
+        // The same file re-run is no conflict: upload skips to waiting.
+        NumberState::SameFile => ok(
+            "upload",
+            "this file was already uploaded: nothing to send, upload would wait for it",
+        ),
+        NumberState::Used => problem("build number", &used("")),
+        NumberState::Free => ok(
             "upload",
             format!(
                 "reserve {} ({}) and send {} in parts",

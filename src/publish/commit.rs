@@ -4,13 +4,13 @@
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::endpoints::build_uploads;
 use crate::asc::error::AscError;
 use crate::asc::model::{
     AssetDeliveryState, BuildUpload, BuildUploadFile, BuildUploadState, Document, StateDetail, request,
 };
 use crate::error::Error;
 use crate::publish::error::PublishError;
-use crate::publish::preflight::seg;
 
 /// What the commit established.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct Committed {
 }
 
 pub async fn commit(client: &AscClient, upload_id: &str, file_id: &str, md5: &str) -> Result<Committed, Error> {
-    let url = client.url(&format!("/v1/buildUploadFiles/{}", seg(file_id)), &[])?;
+    let url = build_uploads::file(client, file_id)?;
     let body = request::commit_build_upload_file(file_id, md5);
     // At most one re-send, and only after reading proved the first one was not applied.
     for round in 0..2 {
@@ -61,7 +61,7 @@ fn from_file(f: &BuildUploadFile, reconciled: bool) -> Committed {
 
 /// Reads the file, then the upload: `Some` when the commit evidently took effect.
 async fn reconcile(client: &AscClient, upload_id: &str, file_id: &str) -> Result<Option<Committed>, Error> {
-    let url = client.url(&format!("/v1/buildUploadFiles/{}", seg(file_id)), &[])?;
+    let url = build_uploads::file(client, file_id)?;
     let file: Document<BuildUploadFile> = client.get(url).await?;
     let c = from_file(&file.data, true);
     if matches!(
@@ -70,7 +70,7 @@ async fn reconcile(client: &AscClient, upload_id: &str, file_id: &str) -> Result
     ) {
         return Ok(Some(c));
     }
-    let url = client.url(&format!("/v1/buildUploads/{}", seg(upload_id)), &[])?;
+    let url = build_uploads::one(client, upload_id, &[])?;
     let upload: Document<BuildUpload> = client.get(url).await?;
     let state = upload
         .data

@@ -1,10 +1,12 @@
 //! Publishing: upload (reservation, parts, commit), waiting for processing, and their results.
 
+pub mod build_info;
 pub mod checksum;
 pub mod commit;
 pub mod distribution;
 pub mod duration;
 pub mod error;
+pub mod number_check;
 pub mod parts;
 pub mod preflight;
 pub mod processing;

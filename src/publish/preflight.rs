@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::endpoints::{apps, build_uploads, builds};
 use crate::asc::error::{AscError, sanitize};
 use crate::asc::model::{App, AssetDeliveryState, Build, BuildUpload, BuildUploadFile, BuildUploadState};
 use crate::error::Error;
@@ -15,8 +16,8 @@ use crate::publish::upload::UploadRequest;
 
 /// Finds the app record by exact bundle id.
 pub async fn find_app(client: &AscClient, bundle_id: &str) -> Result<String, Error> {
-    let url = client.url(
-        "/v1/apps",
+    let url = apps::list(
+        client,
         &[
             ("filter[bundleId]", bundle_id),
             ("fields[apps]", "bundleId,name"),
@@ -39,7 +40,7 @@ pub async fn find_app(client: &AscClient, bundle_id: &str) -> Result<String, Err
 /// app: a stale or mistyped id would otherwise upload the whole file and fail processing with
 /// ITMS-90054 only afterwards.
 pub async fn check_app(client: &AscClient, app_id: &str, bundle_id: &str) -> Result<String, Error> {
-    let url = client.url(&format!("/v1/apps/{}", seg(app_id)), &[("fields[apps]", "bundleId")])?;
+    let url = apps::one(client, app_id, &[("fields[apps]", "bundleId")])?;
     let app = match client.get::<crate::asc::model::Document<App>>(url).await {
         Ok(doc) => doc.data,
         Err(e) if e.is_not_found() => {
@@ -90,7 +91,7 @@ pub async fn list_uploads(
     if let Some(b) = build {
         q.push(("filter[cfBundleVersion]", b));
     }
-    let url = client.url(&format!("/v1/apps/{}/buildUploads", seg(app_id)), &q)?;
+    let url = apps::build_uploads(client, app_id, &q)?;
     let all: Vec<BuildUpload> = client.get_all(url).await?;
     // Filter on our side too: a server that ignores a filter must not make us match the wrong record.
     Ok(all
@@ -106,8 +107,8 @@ pub async fn list_uploads(
 
 /// The builds of this app for the short version, in every processing state.
 async fn list_builds(client: &AscClient, app_id: &str, req: &UploadRequest) -> Result<Vec<Build>, AscError> {
-    let url = client.url(
-        "/v1/builds",
+    let url = builds::list(
+        client,
         &[
             ("filter[app]", app_id),
             ("filter[preReleaseVersion.version]", &req.short_version),
@@ -158,7 +159,7 @@ pub async fn builds_of(client: &AscClient, q: BuildQuery<'_>) -> Result<Vec<Trai
     if q.unexpired_only {
         params.push(("filter[expired]", "false"));
     }
-    let url = client.url("/v1/builds", &params)?;
+    let url = builds::list(client, &params)?;
     let (builds, included) = client.get_all_included::<Build>(url).await?;
     Ok(builds
         .into_iter()
@@ -192,10 +193,7 @@ pub async fn builds_of(client: &AscClient, q: BuildQuery<'_>) -> Result<Vec<Trai
 
 /// The ASSET file of an upload.
 pub async fn asset_file(client: &AscClient, upload_id: &str) -> Result<Option<BuildUploadFile>, AscError> {
-    let url = client.url(
-        &format!("/v1/buildUploads/{}/buildUploadFiles", seg(upload_id)),
-        &[("limit", "50")],
-    )?;
+    let url = build_uploads::files_of(client, upload_id, &[("limit", "50")])?;
     let files: Vec<BuildUploadFile> = client.get_all(url).await?;
     Ok(files.into_iter().find(|f| {
         f.attributes
@@ -330,7 +328,7 @@ pub async fn plan(
     }
     for id in stale {
         // An abandoned reservation holds no binary; removing it keeps the new one unambiguous.
-        let url = client.url(&format!("/v1/buildUploads/{}", seg(&id)), &[])?;
+        let url = build_uploads::one(client, &id, &[])?;
         match client.mutate(Method::DELETE, url, None).await {
             Ok(_) => warnings.push(format!("deleted an abandoned upload reservation ({id}) for this build")),
             Err(e) if e.is_not_found() => {}
@@ -450,11 +448,6 @@ pub fn next_build_number(v: &str) -> String {
     }
 }
 
-/// A path segment, percent-encoded so an id can never change the path.
-pub fn seg(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,6 +459,5 @@ mod tests {
         assert_eq!(next_build_number("41"), "42");
         assert_eq!(next_build_number("1.2.9"), "1.2.10");
         assert_eq!(next_build_number("abc"), "abc.1");
-        assert_eq!(seg("a/b?c"), "a%2Fb%3Fc");
     }
 }

@@ -6,13 +6,13 @@ use std::time::{Duration, SystemTime};
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::endpoints::{build_uploads, builds};
 use crate::asc::error::{AscError, sanitize};
 use crate::asc::model::{Build, BuildUpload, BuildUploadState, Document, ProcessingState, StateDetail, request};
 use crate::error::Error;
 use crate::outcome::{Message, Outcome};
 use crate::publish::duration::format_duration;
 use crate::publish::error::PublishError;
-use crate::publish::preflight::seg;
 
 /// How often a waiting run says it is still waiting: under a minute apart even with a slow poll
 /// request in between (CI users and their log watchdogs expect a line at least every 60 s).
@@ -82,7 +82,7 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
     loop {
         polls += 1;
         if !upload_done {
-            let url = client.url(&format!("/v1/buildUploads/{}", seg(upload_id)), &[("include", "build")])?;
+            let url = build_uploads::one(client, upload_id, &[("include", "build")])?;
             let doc: Document<BuildUpload> = client.get(url).await?;
             let state = doc
                 .data
@@ -99,7 +99,7 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
                 BuildUploadState::Failed => {
                     if let Some(b) = outcome.build_id.clone() {
                         // Best effort: record the build's own verdict next to the upload's.
-                        if let Ok(url) = client.url(&format!("/v1/builds/{}", seg(&b)), &[]) {
+                        if let Ok(url) = builds::one(client, &b, &[]) {
                             if let Ok(doc) = client.get::<Document<Build>>(url).await {
                                 if let Some(ps) = doc.data.attributes.and_then(|a| a.processing_state) {
                                     outcome.processing_state = Some(state_name(&ps).to_string());
@@ -115,7 +115,7 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
         }
         if let Some(build_id) = outcome.build_id.clone() {
             stage = "build processing";
-            let url = client.url(&format!("/v1/builds/{}", seg(&build_id)), &[])?;
+            let url = builds::one(client, &build_id, &[])?;
             let doc: Document<Build> = client.get(url).await?;
             let attrs = doc.data.attributes.as_ref();
             let ps = attrs
@@ -229,7 +229,7 @@ fn heartbeat_line(outcome: &Outcome, stage: &str, waited: Duration, timeout: Dur
 /// (`state.errors`, with the ITMS codes) live on the upload: read it once more, best effort, so the
 /// outcome carries the upload's final state and every message.
 async fn refresh_upload(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome: &mut Outcome) {
-    let Ok(url) = client.url(&format!("/v1/buildUploads/{}", seg(upload_id)), &[]) else {
+    let Ok(url) = build_uploads::one(client, upload_id, &[]) else {
         return;
     };
     if let Ok(doc) = client.get::<Document<BuildUpload>>(url).await {
@@ -306,7 +306,7 @@ async fn answer_compliance(
         }
         return Ok(false);
     };
-    let url = client.url(&format!("/v1/builds/{}", seg(build_id)), &[])?;
+    let url = builds::one(client, build_id, &[])?;
     match client
         .mutate(Method::PATCH, url, Some(&request::set_encryption(build_id, uses)))
         .await

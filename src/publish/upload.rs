@@ -13,6 +13,7 @@ use std::time::Duration;
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::endpoints::build_uploads;
 use crate::asc::error::AscError;
 use crate::asc::model::{AssetDeliveryState, BuildUpload, BuildUploadFile, Document, request};
 use crate::asc::retry::RetryPolicy;
@@ -22,7 +23,7 @@ use crate::publish::checksum::{FileIdentity, FileMd5};
 use crate::publish::commit;
 use crate::publish::error::PublishError;
 use crate::publish::parts::{self, PartsConfig};
-use crate::publish::preflight::{self, Plan, seg};
+use crate::publish::preflight::{self, Plan};
 use crate::publish::processing::{self, WaitConfig, since};
 use crate::publish::progress::{Progress, ProgressMode, mib};
 
@@ -285,7 +286,7 @@ async fn run_inner(
 
 /// `POST /v1/buildUploads`; a lost answer is reconciled by listing this version/build's uploads.
 async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) -> Result<BuildUpload, Error> {
-    let url = client.url("/v1/buildUploads", &[])?;
+    let url = build_uploads::collection(client)?;
     let body = request::create_build_upload(app_id, &req.short_version, &req.version, &req.platform);
     for round in 0..2 {
         match client
@@ -318,7 +319,7 @@ async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) ->
 
 /// `POST /v1/buildUploadFiles`; a lost answer is reconciled by listing the upload's files.
 async fn create_file(client: &AscClient, upload_id: &str, req: &UploadRequest) -> Result<BuildUploadFile, Error> {
-    let url = client.url("/v1/buildUploadFiles", &[])?;
+    let url = build_uploads::files(client)?;
     let uti = if req.platform == "MAC_OS" {
         "com.apple.pkg"
     } else {
@@ -332,10 +333,7 @@ async fn create_file(client: &AscClient, upload_id: &str, req: &UploadRequest) -
         {
             Ok(doc) => return Ok(doc.data),
             Err(AscError::Ambiguous { message, .. }) => {
-                let list = client.url(
-                    &format!("/v1/buildUploads/{}/buildUploadFiles", seg(upload_id)),
-                    &[("limit", "50")],
-                )?;
+                let list = build_uploads::files_of(client, upload_id, &[("limit", "50")])?;
                 let files: Vec<BuildUploadFile> = client.get_all(list).await?;
                 if let Some(f) = files.into_iter().find(|f| {
                     f.attributes

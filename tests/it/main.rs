@@ -11,6 +11,7 @@ mod appleid_sim;
 mod appleid_upload_file_changes;
 mod asc_client;
 mod asc_credentials;
+mod asc_endpoints;
 mod asc_recorded;
 mod asc_replay;
 mod asc_requests_openapi;

@@ -127,3 +127,30 @@ async fn upload_dry_run_sends_nothing() {
     assert_eq!(r.unwrap_err().exit_code(), 4);
     assert!(w.writes().is_empty());
 }
+
+#[tokio::test]
+async fn a_rerun_of_the_same_file_is_no_conflict_but_another_file_with_its_number_is() {
+    let w = World::start(scene(|_| {})).await;
+    let ipa = w.ipa("1.0.0", "7");
+    let (r, _) = w.upload(&ipa, &["--no-wait"]).await;
+    r.unwrap();
+    let writes = w.writes().len();
+
+    let (r, o) = w.preflight(&ipa, &[]).await;
+    r.unwrap();
+    let step = o.plan.iter().find(|s| s.step == "upload").unwrap();
+    assert!(step.ok && step.detail.contains("already uploaded"), "{step:?}");
+
+    // Same version and build number, another build of the app (freshly signed): the number is taken.
+    let first = std::fs::read(&ipa.0).unwrap();
+    let other = w.ipa("1.0.0", "7");
+    assert_ne!(
+        std::fs::read(&other.0).unwrap(),
+        first,
+        "the sample must differ to test this"
+    );
+    let (r, o) = w.preflight(&other, &[]).await;
+    assert_eq!(r.unwrap_err().exit_code(), 4);
+    assert_eq!(o.plan.iter().find(|s| !s.ok).unwrap().step, "build number");
+    assert_eq!(w.writes().len(), writes, "preflight wrote: {:?}", w.writes());
+}

@@ -4,13 +4,13 @@
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::endpoints::{apps, beta};
 use crate::asc::error::AscError;
 use crate::asc::model::Document;
 use crate::asc::testflight::{BetaAppLocalization, BetaAppReviewDetail, BetaAppReviewSubmission, request};
 use crate::error::Error;
 use crate::outcome::Outcome;
 use crate::publish::distribution::say;
-use crate::publish::preflight::seg;
 
 fn filled(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|s| !s.trim().is_empty())
@@ -20,10 +20,7 @@ fn filled(v: &Option<String>) -> bool {
 /// of App Store Connect → TestFlight → Test Information), empty when complete.
 pub async fn missing_info(client: &AscClient, app_id: &str) -> Result<Vec<String>, Error> {
     let mut missing = Vec::new();
-    let url = client.url(
-        &format!("/v1/apps/{}/betaAppLocalizations", seg(app_id)),
-        &[("limit", "200")],
-    )?;
+    let url = apps::beta_app_localizations(client, app_id, &[("limit", "200")])?;
     let locs: Vec<BetaAppLocalization> = client.get_all(url).await?;
     let any = |f: &dyn Fn(&BetaAppLocalization) -> bool| locs.iter().any(f);
     const INFO: &str = "Beta App Information";
@@ -35,7 +32,7 @@ pub async fn missing_info(client: &AscClient, app_id: &str) -> Result<Vec<String
     if !any(&|l| l.attributes.as_ref().is_some_and(|a| filled(&a.feedback_email))) {
         missing.push(format!("{INFO}: Feedback Email (betaAppLocalizations.feedbackEmail)"));
     }
-    let url = client.url(&format!("/v1/apps/{}/betaAppReviewDetail", seg(app_id)), &[])?;
+    let url = apps::beta_app_review_detail(client, app_id)?;
     let detail: Document<BetaAppReviewDetail> = client.get(url).await?;
     let a = detail.data.attributes;
     const REVIEW: &str = "Beta App Review Information";
@@ -76,10 +73,7 @@ pub async fn missing_info(client: &AscClient, app_id: &str) -> Result<Vec<String
 }
 
 async fn existing(client: &AscClient, build_id: &str) -> Result<Option<BetaAppReviewSubmission>, Error> {
-    let url = client.url(
-        "/v1/betaAppReviewSubmissions",
-        &[("filter[build]", build_id), ("limit", "10")],
-    )?;
+    let url = beta::review_submissions(client, &[("filter[build]", build_id), ("limit", "10")])?;
     let list: Vec<BetaAppReviewSubmission> = client.get_all(url).await?;
     Ok(list.into_iter().next())
 }
@@ -101,7 +95,7 @@ pub async fn submit(client: &AscClient, build_id: &str, quiet: bool, outcome: &m
         outcome.beta_review = Some(st);
         return Ok(());
     }
-    let url = client.url("/v1/betaAppReviewSubmissions", &[])?;
+    let url = beta::review_submissions(client, &[])?;
     match client
         .mutate_json::<Document<BetaAppReviewSubmission>>(Method::POST, url, &request::submit_beta_review(build_id))
         .await

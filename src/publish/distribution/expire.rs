@@ -4,12 +4,13 @@
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::endpoints::builds;
 use crate::asc::model::{Build, Document};
 use crate::asc::testflight::request;
 use crate::error::Error;
 use crate::outcome::Outcome;
 use crate::publish::distribution::say;
-use crate::publish::preflight::{BuildQuery, TrainBuild, builds_of, seg};
+use crate::publish::preflight::{BuildQuery, TrainBuild, builds_of};
 
 /// What expiring one build did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub enum Expired {
 
 /// Expires one build; an already expired one is reported as such.
 pub async fn expire(client: &AscClient, build_id: &str) -> Result<Expired, Error> {
-    let url = client.url(&format!("/v1/builds/{}", seg(build_id)), &[])?;
+    let url = builds::one(client, build_id, &[])?;
     let doc: Document<Build> = client.get(url.clone()).await?;
     if doc.data.attributes.as_ref().and_then(|a| a.expired) == Some(true) {
         return Ok(Expired::Already);

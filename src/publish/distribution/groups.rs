@@ -4,12 +4,12 @@
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::endpoints::{apps, beta, builds};
 use crate::asc::error::{AscError, sanitize};
 use crate::asc::testflight::{BetaGroup, request};
 use crate::error::Error;
 use crate::outcome::{GroupKind, GroupOutcome, GroupResult, Outcome};
 use crate::publish::distribution::{DistributionError, say};
-use crate::publish::preflight::seg;
 
 /// A requested group, found.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +21,7 @@ pub struct ResolvedGroup {
 
 /// The app's beta groups.
 pub async fn list(client: &AscClient, app_id: &str) -> Result<Vec<BetaGroup>, Error> {
-    let url = client.url(&format!("/v1/apps/{}/betaGroups", seg(app_id)), &[("limit", "200")])?;
+    let url = apps::beta_groups(client, app_id, &[("limit", "200")])?;
     Ok(client.get_all(url).await?)
 }
 
@@ -108,7 +108,7 @@ pub fn kind_name(k: GroupKind) -> &'static str {
 
 /// The ids of the groups the build is already in.
 async fn groups_of_build(client: &AscClient, build_id: &str) -> Result<Vec<String>, Error> {
-    let url = client.url("/v1/betaGroups", &[("filter[builds]", build_id), ("limit", "200")])?;
+    let url = beta::groups(client, &[("filter[builds]", build_id), ("limit", "200")])?;
     let groups: Vec<BetaGroup> = client.get_all(url).await?;
     Ok(groups.into_iter().map(|g| g.id).collect())
 }
@@ -131,7 +131,7 @@ pub async fn add(
         } else if already.contains(&g.id) {
             (GroupResult::Already, None)
         } else {
-            let url = client.url(&format!("/v1/builds/{}/relationships/betaGroups", seg(build_id)), &[])?;
+            let url = builds::beta_groups_link(client, build_id)?;
             match client
                 .mutate(Method::POST, url, Some(&request::linkages("betaGroups", &[&g.id])))
                 .await

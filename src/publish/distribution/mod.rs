@@ -18,6 +18,7 @@
 pub mod beta_review;
 pub mod expire;
 pub mod groups;
+pub mod lookup;
 pub mod notify;
 pub mod plan;
 pub mod testers;

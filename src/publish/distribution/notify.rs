@@ -3,6 +3,7 @@
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::endpoints::beta;
 use crate::asc::error::AscError;
 use crate::asc::testflight::request;
 use crate::error::Error;
@@ -12,7 +13,7 @@ use crate::publish::distribution::say;
 /// POSTs a buildBetaNotification. "auto-notify already enabled" (409) is a success: testers were
 /// or will be notified by App Store Connect itself.
 pub async fn notify(client: &AscClient, build_id: &str, quiet: bool, outcome: &mut Outcome) -> Result<(), Error> {
-    let url = client.url("/v1/buildBetaNotifications", &[])?;
+    let url = beta::build_notifications(client)?;
     match client.mutate(Method::POST, url, Some(&request::notify(build_id))).await {
         Ok(_) => {
             say(quiet, "  testers notified");

@@ -3,12 +3,12 @@
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::endpoints::{beta, builds};
 use crate::asc::error::sanitize;
 use crate::asc::testflight::{BetaTester, request};
 use crate::error::Error;
 use crate::outcome::Outcome;
 use crate::publish::distribution::{DistributionError, say};
-use crate::publish::preflight::seg;
 
 /// (email, tester id) for each email. Unknown emails fail together (exit 4): inviting a new tester
 /// sends them an email, which a CI run should not do behind anyone's back.
@@ -19,8 +19,8 @@ pub async fn resolve(client: &AscClient, app_id: &str, emails: &[String]) -> Res
         .filter(|e| !e.is_empty())
         .collect();
     let joined = wanted.join(",");
-    let url = client.url(
-        "/v1/betaTesters",
+    let url = beta::testers(
+        client,
         &[("filter[apps]", app_id), ("filter[email]", &joined), ("limit", "200")],
     )?;
     let found: Vec<BetaTester> = client.get_all(url).await?;
@@ -56,10 +56,7 @@ pub async fn add(
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     let ids: Vec<&str> = testers.iter().map(|(_, id)| id.as_str()).collect();
-    let url = client.url(
-        &format!("/v1/builds/{}/relationships/individualTesters", seg(build_id)),
-        &[],
-    )?;
+    let url = builds::individual_testers_link(client, build_id)?;
     client
         .mutate(Method::POST, url, Some(&request::linkages("betaTesters", &ids)))
         .await?;

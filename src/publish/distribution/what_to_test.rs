@@ -5,11 +5,11 @@
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::endpoints::{beta, builds};
 use crate::asc::testflight::{BetaBuildLocalization, request};
 use crate::error::Error;
 use crate::outcome::Outcome;
 use crate::publish::distribution::{DistributionError, say};
-use crate::publish::preflight::seg;
 
 /// Apple's limit on `whatsNew`, in UTF-8 bytes.
 pub const MAX_BYTES: usize = 4000;
@@ -137,10 +137,7 @@ pub async fn upsert(
     quiet: bool,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    let url = client.url(
-        &format!("/v1/builds/{}/betaBuildLocalizations", seg(build_id)),
-        &[("limit", "200")],
-    )?;
+    let url = builds::beta_build_localizations(client, build_id, &[("limit", "200")])?;
     let existing: Vec<BetaBuildLocalization> = client.get_all(url).await?;
     for (locale, text) in entries {
         let text = fit(locale, text, &mut outcome.warnings);
@@ -152,7 +149,7 @@ pub async fn upsert(
         });
         match found {
             Some(l) => {
-                let url = client.url(&format!("/v1/betaBuildLocalizations/{}", seg(&l.id)), &[])?;
+                let url = beta::build_localization(client, &l.id)?;
                 client
                     .mutate(
                         Method::PATCH,
@@ -162,7 +159,7 @@ pub async fn upsert(
                     .await?;
             }
             None => {
-                let url = client.url("/v1/betaBuildLocalizations", &[])?;
+                let url = beta::build_localizations(client)?;
                 client
                     .mutate(
                         Method::POST,
