@@ -45,6 +45,9 @@ pub struct ListArgs {
     /// Only this CFBundleShortVersionString.
     #[arg(long, value_name = "VERSION")]
     pub version: Option<String>,
+    /// Only builds of this platform's version trains.
+    #[arg(long, value_parser = ["IOS", "MAC_OS", "TV_OS", "VISION_OS"])]
+    pub platform: Option<String>,
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=200))]
     pub limit: u16,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -182,6 +185,9 @@ pub async fn list(client: &AscClient, a: &ListArgs) -> Result<Vec<BuildRow>, Err
     ];
     if let Some(v) = &a.version {
         q.push(("filter[preReleaseVersion.version]", v.as_str()));
+    }
+    if let Some(p) = &a.platform {
+        q.push(("filter[preReleaseVersion.platform]", p.as_str()));
     }
     let url = client.url("/v1/builds", &q)?;
     let doc: ListDocument<Build> = client.get(url).await?;

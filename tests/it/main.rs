@@ -44,6 +44,7 @@ mod ipa_sample;
 mod preflight_cli;
 mod profile_real;
 mod profile_rules;
+mod platform_upload;
 mod profile_synth;
 mod redirects;
 mod report_from;

@@ -16,6 +16,8 @@ const PLATFORM_CODES: &[&str] = &[
     "ITMS-90362",
     "ITMS-90542",
     "ITMS-90087",
+    // iOS-only: visionOS's deployment targets (1.0, 2.0) are not iOS versions below 8.0.
+    "ITMS-90098",
 ];
 
 fn executable(build_platform: u32, min_os: (u32, u32, u32)) -> Vec<u8> {
