@@ -12,7 +12,7 @@
 
 use plist::{Dictionary, Value};
 
-use crate::ipa::{Bundle, Platform, PlatformEvidence};
+use crate::ipa::{Bundle, BundleKind, Inspection, Platform, PlatformEvidence};
 use crate::validate::Finding;
 use crate::validate::context::RuleContext;
 use crate::validate::rules::sdk::Version;
@@ -46,6 +46,7 @@ pub fn check(ctx: &RuleContext, out: &mut Vec<Finding>) {
     let evidence = app.platform_evidence();
     consistency(app, &evidence, out);
     let platform = ctx.ipa.app.platform;
+    nested_platforms(ctx.ipa, platform, out);
     match platform {
         Platform::TvOs => {
             tvos_icon(ctx, app, info, &path, out);
@@ -103,6 +104,58 @@ fn consistency(app: &Bundle, e: &PlatformEvidence, out: &mut Vec<Finding>) {
          TARGETED_DEVICE_FAMILY to that platform's devices (iPhone/iPad 1,2; Apple TV 3; Apple Vision 7), and link \
          only frameworks built for that platform.",
     ));
+}
+
+/// Extensions, frameworks and app clips run on the app's platform: an executable built for
+/// another one (an iOS framework in a tvOS app) cannot load. Watch apps and what they contain are
+/// watchOS by design; simulator slices are ITMS-90087's.
+fn nested_platforms(ipa: &Inspection, platform: Platform, out: &mut Vec<Finding>) {
+    for bundle in ipa.bundles.iter().skip(1) {
+        if !bundle.kind.is_code_bundle() || in_watch_app(ipa, bundle) {
+            continue;
+        }
+        let Some(exe) = &bundle.executable else { continue };
+        let Some(binary) = exe.ok() else { continue };
+        let Some(build) = binary.slices.iter().find_map(|s| s.build.as_ref()) else {
+            continue;
+        };
+        let Some((found, _simulator)) = Platform::from_build_platform(build.platform) else {
+            continue;
+        };
+        if found == platform {
+            continue;
+        }
+        out.push(Finding::error(
+            "ASC-PLATFORM-MISMATCH",
+            &exe.path,
+            format!(
+                "The executable of '{}' was built for {} (build-version platform {} ({})), but the app is a {} app.",
+                bundle.path,
+                found.display_name(),
+                build.platform,
+                build.platform_name,
+                platform.display_name()
+            ),
+            format!(
+                "Use the {} build of this extension or framework (the matching slice of its XCFramework), and \
+                 archive every target of the app for the same platform.",
+                platform.display_name()
+            ),
+        ));
+    }
+}
+
+fn in_watch_app(ipa: &Inspection, bundle: &Bundle) -> bool {
+    let mut current = Some(bundle);
+    // Bounded: a malformed parent chain cannot loop for ever.
+    for _ in 0..=ipa.bundles.len() {
+        match current {
+            Some(b) if b.kind == BundleKind::WatchApp => return true,
+            Some(b) => current = ipa.parent_of(b),
+            None => return false,
+        }
+    }
+    false
 }
 
 fn non_empty(v: Option<&Value>) -> Option<&str> {

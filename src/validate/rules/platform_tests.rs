@@ -179,3 +179,25 @@ fn deployment_target_before_the_platform_existed_is_itms_90362() {
     assert_eq!(vision, ["ITMS-90362"]);
     assert!(codes(app(Platform::TvOs, |s| s.set("MinimumOSVersion", "9.0").executable(executable(3, (9, 0, 0))))).is_empty());
 }
+
+#[test]
+fn an_ios_framework_inside_a_tvos_app_is_a_mismatch_but_a_watch_app_is_not() {
+    let framework = |build_platform: u32| {
+        let mut fw = BundleSpec::framework("Kit", "com.example.app.kit");
+        apply_bundle_keys(&mut fw.info, Platform::TvOs, "26.1");
+        fw.executable(executable(build_platform, (17, 0, 0)))
+    };
+    let found = platform_findings(app(Platform::TvOs, |s| s).framework(framework(2)));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "ASC-PLATFORM-MISMATCH");
+    assert!(
+        found[0].2.contains("Kit.framework") && found[0].2.contains("built for iOS") && found[0].2.contains("a tvOS app"),
+        "{}",
+        found[0].2
+    );
+    assert!(codes(app(Platform::TvOs, |s| s).framework(framework(3))).is_empty());
+    // watchOS inside an iOS app is how watch apps ship.
+    let watch = BundleSpec::watch_app("Watch", "com.example.app.watchkitapp", "com.example.app")
+        .executable(executable(4, (9, 0, 0)));
+    assert!(codes(app(Platform::Ios, |s| s).watch_app(watch)).is_empty());
+}
