@@ -203,7 +203,12 @@ impl Bundle {
 
     /// `UIDeviceFamily` as numbers (Xcode writes integers; strings of digits are accepted too).
     pub fn device_families(&self) -> Vec<u64> {
-        let Some(list) = self.info.as_ref().and_then(|i| i.get("UIDeviceFamily")).and_then(|v| v.as_array()) else {
+        let Some(list) = self
+            .info
+            .as_ref()
+            .and_then(|i| i.get("UIDeviceFamily"))
+            .and_then(|v| v.as_array())
+        else {
             return Vec::new();
         };
         list.iter()

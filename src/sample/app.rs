@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use plist::{Dictionary, Value};
 
-use crate::ipa::{PlistFormat, Platform};
 use crate::ipa::assets_car::testing::write_car;
+use crate::ipa::{Platform, PlistFormat};
 use crate::profile::ProfileKind;
 use crate::sample::ipa::{BundleSpec, Entry, IpaBuilder, Method, plist_bytes};
 use crate::sample::macho::{
@@ -111,8 +111,10 @@ impl SampleApp {
             Some(v) => app.info.insert("ITSAppUsesNonExemptEncryption".into(), v.into()),
             None => app.info.remove("ITSAppUsesNonExemptEncryption"),
         };
-        app.files
-            .push(("Assets.car".into(), write_car(platform::catalog_names(self.platform), 64)));
+        app.files.push((
+            "Assets.car".into(),
+            write_car(platform::catalog_names(self.platform), 64),
+        ));
         if self.platform == Platform::Ios {
             app.files.push(("AppIcon60x60@2x.png".into(), tiny_png()));
             app.files.push(("AppIcon76x76@2x~ipad.png".into(), tiny_png()));

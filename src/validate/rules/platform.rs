@@ -67,9 +67,8 @@ fn consistency(app: &Bundle, e: &PlatformEvidence, out: &mut Vec<Finding>) {
     let families = e.from_families();
     let build = e.from_build();
     let said: Vec<Platform> = [dt, families, build].into_iter().flatten().collect();
-    let mixed_families = !e.device_families.is_empty()
-        && families.is_none()
-        && e.device_families.iter().any(|f| matches!(f, 3 | 7));
+    let mixed_families =
+        !e.device_families.is_empty() && families.is_none() && e.device_families.iter().any(|f| matches!(f, 3 | 7));
     if said.windows(2).all(|w| w[0] == w[1]) && !mixed_families {
         return;
     }
@@ -178,9 +177,8 @@ fn tvos_icon(ctx: &RuleContext, app: &Bundle, info: &Dictionary, path: &str, out
     let fix = "Add an 'App Icon & Top Shelf Image' brand-assets set to the tvOS target's asset catalog (App Icon, \
                App Icon - App Store, Top Shelf Image, Top Shelf Image Wide) and set ASSETCATALOG_COMPILER_APPICON_NAME \
                to its name.";
-    let message = |detail: String| {
-        format!("Missing Image Asset. Your app is missing the App Store Icon asset. ({detail})")
-    };
+    let message =
+        |detail: String| format!("Missing Image Asset. Your app is missing the App Store Icon asset. ({detail})");
     let Some(name) = primary_icon_name(info) else {
         out.push(Finding::error(
             "ITMS-90471",
@@ -194,12 +192,17 @@ fn tvos_icon(ctx: &RuleContext, app: &Bundle, info: &Dictionary, path: &str, out
         out.push(Finding::error(
             "ITMS-90471",
             &car_path,
-            message(format!("The bundle has no compiled asset catalog (Assets.car) to hold '{name}'.")),
+            message(format!(
+                "The bundle has no compiled asset catalog (Assets.car) to hold '{name}'."
+            )),
             fix,
         ));
         return;
     }
-    let names = match ctx.entries.read(&car_path, crate::ipa::assets_car::MAX_ASSETS_CAR_BYTES) {
+    let names = match ctx
+        .entries
+        .read(&car_path, crate::ipa::assets_car::MAX_ASSETS_CAR_BYTES)
+    {
         Ok(bytes) => crate::ipa::assets_car::names(&bytes).ok(),
         Err(_) => None,
     };
@@ -308,7 +311,9 @@ fn minimum_os(platform: Platform, info: &Dictionary, path: &str, out: &mut Vec<F
         format!(
             "Invalid Info.plist value. The value for the key 'MinimumOSVersion' in bundle {} is invalid. The minimum \
              value is {floor}",
-            path.strip_prefix("Payload/").unwrap_or(path).trim_end_matches("/Info.plist")
+            path.strip_prefix("Payload/")
+                .unwrap_or(path)
+                .trim_end_matches("/Info.plist")
         ),
         format!("Set the {os} deployment target to {floor} or later (e.g. the SDK's current major version)."),
     ));

@@ -37,12 +37,10 @@ fn app(platform: Platform, edit: impl FnOnce(BundleSpec) -> BundleSpec) -> IpaBu
     apply_bundle_keys(&mut spec.info, platform, "26.1");
     apply_app_keys(&mut spec.info, platform);
     spec.info.insert("DTPlatformVersion".into(), "26.1".into());
-    let spec = spec
-        .executable(executable(f.build_platform, f.min_os))
-        .file(
-            "Assets.car",
-            crate::ipa::assets_car::testing::write_car(catalog_names(platform), 8),
-        );
+    let spec = spec.executable(executable(f.build_platform, f.min_os)).file(
+        "Assets.car",
+        crate::ipa::assets_car::testing::write_car(catalog_names(platform), 8),
+    );
     IpaBuilder::new().app(edit(spec))
 }
 
@@ -87,18 +85,31 @@ fn device_families_of_another_platform_or_of_several_are_a_mismatch() {
     let found = platform_findings(iphone);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].2.contains("UIDeviceFamily [1, 2] says iOS"), "{}", found[0].2);
-    assert!(found[0].2.contains("platform 11 (visionOS) says visionOS"), "{}", found[0].2);
+    assert!(
+        found[0].2.contains("platform 11 (visionOS) says visionOS"),
+        "{}",
+        found[0].2
+    );
 
     let mixed = platform_findings(app(Platform::Ios, |s| s.set("UIDeviceFamily", families(&[1, 2, 3]))));
     assert_eq!(mixed.len(), 1, "{mixed:?}");
-    assert!(mixed[0].2.contains("UIDeviceFamily [1, 2, 3] mixes platforms"), "{}", mixed[0].2);
+    assert!(
+        mixed[0].2.contains("UIDeviceFamily [1, 2, 3] mixes platforms"),
+        "{}",
+        mixed[0].2
+    );
 }
 
 #[test]
 fn tvos_and_visionos_simulator_builds_are_refused_with_apples_codes() {
-    for (p, sdk, build) in [(Platform::TvOs, "appletvsimulator", 8), (Platform::VisionOs, "xrsimulator", 12)] {
+    for (p, sdk, build) in [
+        (Platform::TvOs, "appletvsimulator", 8),
+        (Platform::VisionOs, "xrsimulator", 12),
+    ] {
         let min_os = facts(p).min_os;
-        let found = codes(app(p, |s| s.set("DTPlatformName", sdk).executable(executable(build, min_os))));
+        let found = codes(app(p, |s| {
+            s.set("DTPlatformName", sdk).executable(executable(build, min_os))
+        }));
         // Same platform in every source: refused as a simulator build, not as a mismatch.
         assert_eq!(found, ["ITMS-90087", "ITMS-90542"], "{p:?}");
     }
@@ -131,7 +142,10 @@ fn tvos_app_icon_missing_from_plist_or_catalog_is_itms_90471() {
 fn tvos_app_without_top_shelf_image_is_warned() {
     let found = platform_findings(app(Platform::TvOs, |s| s.remove("TVTopShelfImage")));
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!((found[0].0.as_str(), found[0].1), ("ASC-TVOS-TOP-SHELF", Severity::Warning));
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1),
+        ("ASC-TVOS-TOP-SHELF", Severity::Warning)
+    );
 }
 
 #[test]
@@ -150,10 +164,22 @@ fn capabilities_no_device_of_the_platform_has_are_warned() {
     }));
     assert_eq!(tv.len(), 1, "{tv:?}");
     assert_eq!(tv[0].0, "ASC-PLATFORM-CAPABILITY");
-    assert!(tv[0].2.contains("[telephony, gps]") && tv[0].2.contains("tvOS"), "{}", tv[0].2);
+    assert!(
+        tv[0].2.contains("[telephony, gps]") && tv[0].2.contains("tvOS"),
+        "{}",
+        tv[0].2
+    );
     // The same values are fine on iOS, and arm64 is fine on tvOS.
-    assert!(codes(app(Platform::Ios, |s| s.set("UIRequiredDeviceCapabilities", caps(&["telephony"])))).is_empty());
-    assert!(codes(app(Platform::TvOs, |s| s.set("UIRequiredDeviceCapabilities", caps(&["arm64"])))).is_empty());
+    assert!(
+        codes(app(Platform::Ios, |s| s
+            .set("UIRequiredDeviceCapabilities", caps(&["telephony"]))))
+        .is_empty()
+    );
+    assert!(
+        codes(app(Platform::TvOs, |s| s
+            .set("UIRequiredDeviceCapabilities", caps(&["arm64"]))))
+        .is_empty()
+    );
     // Dictionary form: only `true` entries are requirements.
     let mut d = plist::Dictionary::new();
     d.insert("nfc".into(), true.into());
@@ -177,7 +203,12 @@ fn deployment_target_before_the_platform_existed_is_itms_90362() {
         s.set("MinimumOSVersion", "0.9").executable(executable(11, (0, 9, 0)))
     }));
     assert_eq!(vision, ["ITMS-90362"]);
-    assert!(codes(app(Platform::TvOs, |s| s.set("MinimumOSVersion", "9.0").executable(executable(3, (9, 0, 0))))).is_empty());
+    assert!(
+        codes(app(Platform::TvOs, |s| s
+            .set("MinimumOSVersion", "9.0")
+            .executable(executable(3, (9, 0, 0)))))
+        .is_empty()
+    );
 }
 
 #[test]
@@ -191,7 +222,9 @@ fn an_ios_framework_inside_a_tvos_app_is_a_mismatch_but_a_watch_app_is_not() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "ASC-PLATFORM-MISMATCH");
     assert!(
-        found[0].2.contains("Kit.framework") && found[0].2.contains("built for iOS") && found[0].2.contains("a tvOS app"),
+        found[0].2.contains("Kit.framework")
+            && found[0].2.contains("built for iOS")
+            && found[0].2.contains("a tvOS app"),
         "{}",
         found[0].2
     );
