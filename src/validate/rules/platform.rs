@@ -66,10 +66,13 @@ fn consistency(app: &Bundle, e: &PlatformEvidence, out: &mut Vec<Finding>) {
     let dt = e.from_dt();
     let families = e.from_families();
     let build = e.from_build();
-    let said: Vec<Platform> = [dt, families, build].into_iter().flatten().collect();
-    let mixed_families =
-        !e.device_families.is_empty() && families.is_none() && e.device_families.iter().any(|f| matches!(f, 3 | 7));
-    if said.windows(2).all(|w| w[0] == w[1]) && !mixed_families {
+    let sdk_sources_differ = matches!((dt, build), (Some(a), Some(b)) if a != b);
+    // A target with several destinations may list other platforms' families too (e.g. `1,2,7`):
+    // what matters is that the platform the SDK and the binary name is among them.
+    let agreed = dt.or(build);
+    let families_miss = !e.device_families.is_empty()
+        && agreed.is_some_and(|p| !e.device_families.iter().any(|f| family_platform(*f) == Some(p)));
+    if !sdk_sources_differ && !families_miss {
         return;
     }
     let name = |p: Option<Platform>| p.map_or("no known platform", Platform::display_name);
@@ -81,10 +84,10 @@ fn consistency(app: &Bundle, e: &PlatformEvidence, out: &mut Vec<Finding>) {
         "UIDeviceFamily is missing".to_string()
     } else {
         let list: Vec<String> = e.device_families.iter().map(u64::to_string).collect();
-        let verdict = if mixed_families {
-            "mixes platforms".to_string()
-        } else {
-            format!("says {}", name(families))
+        let verdict = match families {
+            Some(p) => format!("says {}", p.display_name()),
+            None if e.device_families.iter().any(|f| family_platform(*f).is_some()) => "mixes platforms".to_string(),
+            None => "names no device of a known platform".to_string(),
         };
         format!("UIDeviceFamily [{}] {verdict}", list.join(", "))
     };
@@ -155,6 +158,11 @@ fn in_watch_app(ipa: &Inspection, bundle: &Bundle) -> bool {
         }
     }
     false
+}
+
+/// The platform a `UIDeviceFamily` value belongs to.
+fn family_platform(family: u64) -> Option<Platform> {
+    Platform::from_device_families(&[family])
 }
 
 fn non_empty(v: Option<&Value>) -> Option<&str> {

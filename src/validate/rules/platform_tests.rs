@@ -91,12 +91,23 @@ fn device_families_of_another_platform_or_of_several_are_a_mismatch() {
         found[0].2
     );
 
-    let mixed = platform_findings(app(Platform::Ios, |s| s.set("UIDeviceFamily", families(&[1, 2, 3]))));
+    // A target with several destinations may list other platforms' families as well.
+    assert!(codes(app(Platform::VisionOs, |s| s.set("UIDeviceFamily", families(&[1, 2, 7])))).is_empty());
+    let mixed = platform_findings(app(Platform::TvOs, |s| s.set("UIDeviceFamily", families(&[1, 7]))));
     assert_eq!(mixed.len(), 1, "{mixed:?}");
     assert!(
-        mixed[0].2.contains("UIDeviceFamily [1, 2, 3] mixes platforms"),
+        mixed[0].2.contains("UIDeviceFamily [1, 7] mixes platforms"),
         "{}",
         mixed[0].2
+    );
+    let unknown = platform_findings(app(Platform::TvOs, |s| s.set("UIDeviceFamily", families(&[4]))));
+    assert_eq!(unknown.len(), 1, "{unknown:?}");
+    assert!(
+        unknown[0]
+            .2
+            .contains("UIDeviceFamily [4] names no device of a known platform"),
+        "{}",
+        unknown[0].2
     );
 }
 
