@@ -42,6 +42,9 @@ pub struct ListArgs {
     /// Only this CFBundleShortVersionString.
     #[arg(long, value_name = "VERSION")]
     pub version: Option<String>,
+    /// Only builds of this platform's version trains.
+    #[arg(long, value_parser = ["IOS", "MAC_OS", "TV_OS", "VISION_OS"])]
+    pub platform: Option<String>,
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=200))]
     pub limit: u16,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -135,7 +138,7 @@ pub async fn list(client: &AscClient, a: &ListArgs) -> Result<Vec<BuildRow>, Err
         (None, Some(b)) => find_app(client, b).await?,
         (None, None) => return Err(Error::usage("pass --app-id or --bundle-id")),
     };
-    build_info::list(client, &app_id, a.version.as_deref(), a.limit).await
+    build_info::list(client, &app_id, a.version.as_deref(), a.platform.as_deref(), a.limit).await
 }
 
 /// Rows as an aligned table.

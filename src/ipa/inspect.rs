@@ -127,7 +127,7 @@ fn summarise(inspection: &Inspection) -> AppSummary {
         bundle_id: app.identifier.clone(),
         short_version: app.short_version.clone(),
         version: app.version.clone(),
-        platform: Platform::from_dt_platform_name(app.info_str("DTPlatformName")),
+        platform: app.platform_evidence().detect(),
         minimum_os: app.minimum_os.clone(),
         sdk: app.info_str("DTSDKName").map(str::to_string),
         xcode: app.info_str("DTXcode").map(str::to_string),

@@ -14,4 +14,4 @@ pub mod stack;
 
 pub use archive::{Archive, EntryMeta, IpaError, Limits};
 pub use inspect::{Inspected, PlistFormat, inspect};
-pub use model::{AppSummary, Bundle, BundleKind, FileFacts, Inspection, Located, Parsed, Platform};
+pub use model::{AppSummary, Bundle, BundleKind, FileFacts, Inspection, Located, Parsed, Platform, PlatformEvidence};

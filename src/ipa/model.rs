@@ -58,11 +58,72 @@ pub enum Platform {
 impl Platform {
     /// From Info.plist `DTPlatformName`; unknown or missing means iOS (what App Store Connect assumes).
     pub fn from_dt_platform_name(name: Option<&str>) -> Platform {
-        match name.map(str::to_ascii_lowercase).as_deref() {
-            Some("appletvos") => Platform::TvOs,
-            Some("xros") => Platform::VisionOs,
-            Some("macosx") => Platform::MacOs,
-            _ => Platform::Ios,
+        name.and_then(Platform::from_sdk_name).unwrap_or(Platform::Ios)
+    }
+
+    /// The platform a `DTPlatformName` belongs to, simulators included (`appletvsimulator` is
+    /// tvOS); `None` when missing from the table.
+    pub fn from_sdk_name(name: &str) -> Option<Platform> {
+        match name.to_ascii_lowercase().as_str() {
+            "iphoneos" | "iphonesimulator" => Some(Platform::Ios),
+            "appletvos" | "appletvsimulator" => Some(Platform::TvOs),
+            "xros" | "xrsimulator" => Some(Platform::VisionOs),
+            "macosx" => Some(Platform::MacOs),
+            _ => None,
+        }
+    }
+
+    /// From a Mach-O `LC_BUILD_VERSION.platform` (`PLATFORM_*` of `<mach-o/loader.h>`): the
+    /// platform and whether it is that platform's simulator. `None` for platforms an IPA never
+    /// targets (watchOS, Mac Catalyst, DriverKit, unknown values).
+    pub fn from_build_platform(value: u32) -> Option<(Platform, bool)> {
+        match value {
+            1 => Some((Platform::MacOs, false)),
+            2 => Some((Platform::Ios, false)),
+            3 => Some((Platform::TvOs, false)),
+            7 => Some((Platform::Ios, true)),
+            8 => Some((Platform::TvOs, true)),
+            11 => Some((Platform::VisionOs, false)),
+            12 => Some((Platform::VisionOs, true)),
+            _ => None,
+        }
+    }
+
+    /// From Info.plist `UIDeviceFamily` (1 iPhone, 2 iPad, 3 Apple TV, 7 Apple Vision Pro): the
+    /// platform the families belong to, or `None` when there are none or they name more than one
+    /// platform (e.g. `[1, 3]`).
+    pub fn from_device_families(families: &[u64]) -> Option<Platform> {
+        let mut found = None;
+        for f in families {
+            let p = match f {
+                1 | 2 => Platform::Ios,
+                3 => Platform::TvOs,
+                7 => Platform::VisionOs,
+                6 => Platform::MacOs,
+                _ => continue,
+            };
+            match found {
+                None => found = Some(p),
+                Some(q) if q != p => return None,
+                Some(_) => {}
+            }
+        }
+        found
+    }
+
+    /// Whether a `DTPlatformName` names a simulator SDK (`iphonesimulator`, `appletvsimulator`,
+    /// `xrsimulator`).
+    pub fn is_simulator_sdk(name: &str) -> bool {
+        name.to_ascii_lowercase().ends_with("simulator")
+    }
+
+    /// The name users know the platform by.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Platform::Ios => "iOS",
+            Platform::TvOs => "tvOS",
+            Platform::VisionOs => "visionOS",
+            Platform::MacOs => "macOS",
         }
     }
 
@@ -139,6 +200,74 @@ impl Bundle {
     pub fn info_str(&self, key: &str) -> Option<&str> {
         self.info.as_ref()?.get(key)?.as_string()
     }
+
+    /// `UIDeviceFamily` as numbers (Xcode writes integers; strings of digits are accepted too).
+    pub fn device_families(&self) -> Vec<u64> {
+        let Some(list) = self
+            .info
+            .as_ref()
+            .and_then(|i| i.get("UIDeviceFamily"))
+            .and_then(|v| v.as_array())
+        else {
+            return Vec::new();
+        };
+        list.iter()
+            .filter_map(|v| v.as_unsigned_integer().or_else(|| v.as_string()?.trim().parse().ok()))
+            .collect()
+    }
+
+    /// What each source in the bundle says about its platform, for detection and the
+    /// consistency rule.
+    pub fn platform_evidence(&self) -> PlatformEvidence {
+        let build = self
+            .executable
+            .as_ref()
+            .and_then(Located::ok)
+            .and_then(|b| b.slices.iter().find_map(|s| s.build.as_ref()))
+            .map(|b| (b.platform, b.platform_name.clone()));
+        PlatformEvidence {
+            dt_platform_name: self.info_str("DTPlatformName").map(str::to_string),
+            device_families: self.device_families(),
+            build_version: build,
+        }
+    }
+}
+
+/// The three places a bundle states its platform.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlatformEvidence {
+    /// Info.plist `DTPlatformName` (`iphoneos`, `appletvos`, `xros`, `…simulator`).
+    pub dt_platform_name: Option<String>,
+    /// Info.plist `UIDeviceFamily`.
+    pub device_families: Vec<u64>,
+    /// The main executable's `LC_BUILD_VERSION` (or `LC_VERSION_MIN_*`) platform, value and name.
+    pub build_version: Option<(u32, String)>,
+}
+
+impl PlatformEvidence {
+    pub fn from_dt(&self) -> Option<Platform> {
+        self.dt_platform_name.as_deref().and_then(Platform::from_sdk_name)
+    }
+
+    pub fn from_families(&self) -> Option<Platform> {
+        Platform::from_device_families(&self.device_families)
+    }
+
+    pub fn from_build(&self) -> Option<Platform> {
+        self.build_version
+            .as_ref()
+            .and_then(|(v, _)| Platform::from_build_platform(*v))
+            .map(|(p, _)| p)
+    }
+
+    /// The platform, by the first source that names one: `DTPlatformName` (what App Store Connect
+    /// reads), then the executable, then the device families; iOS when none does.
+    pub fn detect(&self) -> Platform {
+        self.from_dt()
+            .or_else(|| self.from_build())
+            .or_else(|| self.from_families())
+            .unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -188,5 +317,43 @@ impl Inspection {
 
     pub fn parent_of(&self, bundle: &Bundle) -> Option<&Bundle> {
         bundle.parent.and_then(|i| self.bundles.get(i))
+    }
+}
+
+#[cfg(test)]
+mod platform_tests {
+    use super::*;
+
+    #[test]
+    fn each_source_maps_to_apples_platform() {
+        assert_eq!(Platform::from_sdk_name("AppleTVOS"), Some(Platform::TvOs));
+        assert_eq!(Platform::from_sdk_name("xrsimulator"), Some(Platform::VisionOs));
+        assert_eq!(Platform::from_sdk_name("watchos"), None);
+        assert_eq!(Platform::from_build_platform(3), Some((Platform::TvOs, false)));
+        assert_eq!(Platform::from_build_platform(11), Some((Platform::VisionOs, false)));
+        assert_eq!(Platform::from_build_platform(12), Some((Platform::VisionOs, true)));
+        assert_eq!(Platform::from_build_platform(6), None);
+        assert_eq!(Platform::from_device_families(&[1, 2]), Some(Platform::Ios));
+        assert_eq!(Platform::from_device_families(&[3]), Some(Platform::TvOs));
+        assert_eq!(Platform::from_device_families(&[7]), Some(Platform::VisionOs));
+        assert_eq!(Platform::from_device_families(&[1, 3]), None);
+        assert_eq!(Platform::from_device_families(&[]), None);
+    }
+
+    #[test]
+    fn detection_prefers_dt_platform_name_then_the_executable_then_families() {
+        let mut e = PlatformEvidence {
+            dt_platform_name: Some("appletvos".into()),
+            device_families: vec![7],
+            build_version: Some((11, "visionOS".into())),
+        };
+        assert_eq!(e.detect(), Platform::TvOs);
+        e.dt_platform_name = None;
+        assert_eq!(e.detect(), Platform::VisionOs);
+        e.build_version = None;
+        e.device_families = vec![3];
+        assert_eq!(e.detect(), Platform::TvOs);
+        e.device_families.clear();
+        assert_eq!(e.detect(), Platform::Ios);
     }
 }

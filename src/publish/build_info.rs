@@ -51,7 +51,13 @@ fn state_text<T: Serialize>(v: &Option<T>) -> Option<String> {
 }
 
 /// The app's builds, newest first, with their TestFlight states and groups.
-pub async fn list(client: &AscClient, app_id: &str, version: Option<&str>, limit: u16) -> Result<Vec<BuildRow>, Error> {
+pub async fn list(
+    client: &AscClient,
+    app_id: &str,
+    version: Option<&str>,
+    platform: Option<&str>,
+    limit: u16,
+) -> Result<Vec<BuildRow>, Error> {
     let limit = limit.to_string();
     let mut q = vec![
         ("filter[app]", app_id),
@@ -62,6 +68,9 @@ pub async fn list(client: &AscClient, app_id: &str, version: Option<&str>, limit
     ];
     if let Some(v) = version {
         q.push(("filter[preReleaseVersion.version]", v));
+    }
+    if let Some(p) = platform {
+        q.push(("filter[preReleaseVersion.platform]", p));
     }
     let url = builds::list(client, &q)?;
     let doc: ListDocument<Build> = client.get(url).await?;

@@ -9,14 +9,15 @@ use std::sync::Arc;
 
 use plist::{Dictionary, Value};
 
-use crate::ipa::PlistFormat;
 use crate::ipa::assets_car::testing::write_car;
+use crate::ipa::{Platform, PlistFormat};
 use crate::profile::ProfileKind;
 use crate::sample::ipa::{BundleSpec, Entry, IpaBuilder, Method, plist_bytes};
 use crate::sample::macho::{
     Arch, CmsSigner, CodeResourcesBuilder, MH_DYLIB, MH_EXECUTE, MachOBuilder, SignatureSpec, SliceSpec, primary_cdhash,
 };
 use crate::sample::pki::{PkiError, TestPki};
+use crate::sample::platform::{self, PlatformFacts};
 use crate::sample::profile::ProfileBuilder;
 
 /// What to build. `Default` is the demo app: `com.example.demo` 1.0.0 (1) with a share extension
@@ -35,6 +36,9 @@ pub struct SampleApp {
     /// Size of an extra sealed resource (`Payload/<Name>.app/Content.bin`, stored uncompressed with
     /// pseudo-random bytes), streamed so even gigabytes never sit in memory. For benchmarks.
     pub padding: u64,
+    /// The platform the app is built for: Info.plist keys, executable `LC_BUILD_VERSION`, icons and
+    /// profile follow it. iOS by default.
+    pub platform: Platform,
 }
 
 impl Default for SampleApp {
@@ -48,6 +52,7 @@ impl Default for SampleApp {
             with_extension: true,
             with_framework: true,
             padding: 0,
+            platform: Platform::Ios,
         }
     }
 }
@@ -80,8 +85,8 @@ impl From<SampleError> for crate::Error {
     }
 }
 
-const MIN_OS: (u32, u32, u32) = (15, 0, 0);
 const SDK: (u32, u32, u32) = (26, 1, 0);
+const SDK_STRING: &str = "26.1";
 
 impl SampleApp {
     /// Writes the IPA to `path`.
@@ -94,8 +99,11 @@ impl SampleApp {
             Arc::new(move |cd: &[u8]| pki.distribution.sign_cms(cd, true).unwrap_or_default())
         };
 
+        let target = platform::facts(self.platform);
         let mut app = BundleSpec::app(&self.name, &self.bundle_id);
         current_xcode(&mut app.info);
+        platform::apply_bundle_keys(&mut app.info, self.platform, SDK_STRING);
+        platform::apply_app_keys(&mut app.info, self.platform);
         app.info
             .insert("CFBundleShortVersionString".into(), self.short_version.clone().into());
         app.info.insert("CFBundleVersion".into(), self.version.clone().into());
@@ -103,19 +111,29 @@ impl SampleApp {
             Some(v) => app.info.insert("ITSAppUsesNonExemptEncryption".into(), v.into()),
             None => app.info.remove("ITSAppUsesNonExemptEncryption"),
         };
-        app.files
-            .push(("Assets.car".into(), write_car(&["AppIcon", "AccentColor"], 64)));
-        app.files.push(("AppIcon60x60@2x.png".into(), tiny_png()));
-        app.files.push(("AppIcon76x76@2x~ipad.png".into(), tiny_png()));
+        app.files.push((
+            "Assets.car".into(),
+            write_car(platform::catalog_names(self.platform), 64),
+        ));
+        if self.platform == Platform::Ios {
+            app.files.push(("AppIcon60x60@2x.png".into(), tiny_png()));
+            app.files.push(("AppIcon76x76@2x~ipad.png".into(), tiny_png()));
+        }
         app.files.push(("PrivacyInfo.xcprivacy".into(), privacy_manifest()));
-        app.profile = Some(ProfileBuilder::for_pki(ProfileKind::AppStore, &pki, &self.bundle_id).build_signed(&pki)?);
+        let profile = |id: &str| -> Result<Vec<u8>, SampleError> {
+            let mut b = ProfileBuilder::for_pki(ProfileKind::AppStore, &pki, id);
+            b.platforms = vec![target.profile_platform.to_string()];
+            Ok(b.build_signed(&pki)?)
+        };
+        app.profile = Some(profile(&self.bundle_id)?);
 
         let mut nested_cdhashes = Vec::new();
         if self.with_framework {
             let mut fw = BundleSpec::framework(&format!("{}Kit", self.name), &format!("{}.kit", self.bundle_id));
             current_xcode(&mut fw.info);
+            platform::apply_bundle_keys(&mut fw.info, self.platform, SDK_STRING);
             version_like(&mut fw.info, &self.short_version, &self.version);
-            let exe = seal(&mut fw, &pki, &signer, MH_DYLIB, &[])?;
+            let exe = seal(&mut fw, &pki, &signer, MH_DYLIB, &target)?;
             nested_cdhashes.push((
                 format!("Frameworks/{}", fw.dir),
                 primary_cdhash(&exe).unwrap_or_default(),
@@ -126,9 +144,10 @@ impl SampleApp {
             let id = format!("{}.share", self.bundle_id);
             let mut ext = BundleSpec::extension("Share", &id);
             current_xcode(&mut ext.info);
+            platform::apply_bundle_keys(&mut ext.info, self.platform, SDK_STRING);
             version_like(&mut ext.info, &self.short_version, &self.version);
-            ext.profile = Some(ProfileBuilder::for_pki(ProfileKind::AppStore, &pki, &id).build_signed(&pki)?);
-            let exe = seal(&mut ext, &pki, &signer, MH_EXECUTE, &[])?;
+            ext.profile = Some(profile(&id)?);
+            let exe = seal(&mut ext, &pki, &signer, MH_EXECUTE, &target)?;
             nested_cdhashes.push((format!("PlugIns/{}", ext.dir), primary_cdhash(&exe).unwrap_or_default()));
             app.nested.push(("PlugIns".into(), ext));
         }
@@ -143,7 +162,7 @@ impl SampleApp {
             .iter()
             .map(|(p, h)| (p.as_str(), h.as_slice()))
             .collect();
-        seal_with(&mut app, &pki, &signer, MH_EXECUTE, &nested_refs, &extra)?;
+        seal_with(&mut app, &pki, &signer, MH_EXECUTE, &target, &nested_refs, &extra)?;
 
         let mut builder = IpaBuilder::new().app(app);
         if self.padding > 0 {
@@ -182,9 +201,9 @@ fn seal(
     pki: &TestPki,
     signer: &CmsSigner,
     filetype: u32,
-    nested: &[(&str, &[u8])],
+    target: &PlatformFacts,
 ) -> Result<Vec<u8>, SampleError> {
-    seal_with(spec, pki, signer, filetype, nested, &[])
+    seal_with(spec, pki, signer, filetype, target, &[], &[])
 }
 
 /// Seals a bundle the way Xcode does: CodeResources over its files (and nested code by cdhash),
@@ -195,6 +214,7 @@ fn seal_with(
     pki: &TestPki,
     signer: &CmsSigner,
     filetype: u32,
+    target: &PlatformFacts,
     nested: &[(&str, &[u8])],
     presealed: &[(String, [u8; 32])],
 ) -> Result<Vec<u8>, SampleError> {
@@ -239,7 +259,8 @@ fn seal_with(
         .slice(
             SliceSpec::new(Arch::Arm64)
                 .filetype(filetype)
-                .minos(MIN_OS.0, MIN_OS.1, MIN_OS.2)
+                .platform(target.build_platform)
+                .minos(target.min_os.0, target.min_os.1, target.min_os.2)
                 .sdk(SDK.0, SDK.1, SDK.2)
                 .code_pages(4)
                 .signature(signature),

@@ -6,4 +6,5 @@ pub mod app;
 pub mod ipa;
 pub mod macho;
 pub mod pki;
+pub mod platform;
 pub mod profile;

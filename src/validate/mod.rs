@@ -69,6 +69,7 @@ const RULES: &[(&str, Check)] = &[
     ("nested", rules::nested::check),
     ("info_plist", rules::info_plist::check),
     ("icons", rules::icons::check),
+    ("platform", rules::platform::check),
     ("privacy", rules::privacy::check),
     ("sdk", rules::sdk::check),
     ("macho", rules::macho::check),

@@ -4,7 +4,7 @@
 use plist::Value;
 
 use super::Target;
-use crate::ipa::BundleKind;
+use crate::ipa::{BundleKind, Platform};
 use crate::validate::Finding;
 use crate::validate::context::RuleContext;
 use crate::validate::rules::sdk::Version;
@@ -225,7 +225,9 @@ fn required_capabilities<'a>(t: &Target<'a>) -> Vec<&'a str> {
 fn device_capabilities(t: &Target, out: &mut Vec<Finding>) {
     let caps = required_capabilities(t);
     let minimum = t.string("MinimumOSVersion").and_then(Version::parse);
-    if caps.contains(&"arm64") && minimum.is_some_and(|m| m < Version([8, 0, 0])) {
+    // iOS version numbers: visionOS 1.0–2.x are not "below 8.0" in this sense.
+    let ios = !t.watch && t.platform == Platform::Ios;
+    if ios && caps.contains(&"arm64") && minimum.is_some_and(|m| m < Version([8, 0, 0])) {
         out.push(Finding::warning(
             "ITMS-90098",
             &t.path,

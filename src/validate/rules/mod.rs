@@ -7,6 +7,7 @@ pub mod icons;
 pub mod info_plist;
 pub mod macho;
 pub mod nested;
+pub mod platform;
 pub mod privacy;
 pub mod profile;
 pub mod sdk;
