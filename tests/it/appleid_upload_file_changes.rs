@@ -7,46 +7,17 @@
 //! never completed (only the asset description's `PATCH` reached the simulator, nothing was
 //! processed).
 
-use std::io::{Seek, SeekFrom, Write};
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use crate::support::e2e::{Run, World, quick_processing, wait_until};
+use crate::support::file_change::{Change, change};
 use asc_publish::sample::app::SampleApp;
 use asc_publish::sim::{Faults, SimConfig};
 
 const EMAIL: &str = "dev@example.com";
 const PASSWORD: &str = "zxcv-bnma-sdfg-hjkl";
 const DELIVERY_FILES: &str = "/v1/buildDeliveryFiles";
-
-#[derive(Debug, Clone, Copy)]
-enum Change {
-    /// Same size, new bytes.
-    RewriteInPlace,
-    Append,
-    /// Another file renamed over it (what a re-export does).
-    Replace,
-}
-
-fn change(path: &Path, how: Change) {
-    match how {
-        Change::RewriteInPlace => {
-            let mut f = std::fs::File::options().write(true).open(path).unwrap();
-            f.seek(SeekFrom::Start(4096)).unwrap();
-            f.write_all(&[0xAB; 4096]).unwrap();
-        }
-        Change::Append => {
-            let mut f = std::fs::File::options().append(true).open(path).unwrap();
-            f.write_all(b"appended").unwrap();
-        }
-        Change::Replace => {
-            let other = path.with_extension("new");
-            std::fs::copy(path, &other).unwrap();
-            std::fs::rename(&other, path).unwrap();
-        }
-    }
-}
 
 /// Requests to the content-delivery provider resources whose path contains `resource`.
 fn provider_calls(w: &World, method: &str, resource: &str) -> usize {

@@ -4,41 +4,12 @@
 //! another file. Each time: exit 2, a message saying the file changed, the outcome written, and
 //! no commit (`PATCH /v1/buildUploadFiles/…`) reached the simulator.
 
-use std::io::{Seek, SeekFrom, Write};
-use std::path::Path;
 use std::time::Duration;
 
 use crate::support::e2e::{World, quick_processing, wait_until};
+use crate::support::file_change::{Change, change};
 use asc_publish::sample::app::SampleApp;
 use asc_publish::sim::{Faults, SimConfig};
-
-#[derive(Debug, Clone, Copy)]
-enum Change {
-    /// Same size, new bytes.
-    RewriteInPlace,
-    Append,
-    /// Another file renamed over it (what a re-export does).
-    Replace,
-}
-
-fn change(path: &Path, how: Change) {
-    match how {
-        Change::RewriteInPlace => {
-            let mut f = std::fs::File::options().write(true).open(path).unwrap();
-            f.seek(SeekFrom::Start(4096)).unwrap();
-            f.write_all(&[0xAB; 4096]).unwrap();
-        }
-        Change::Append => {
-            let mut f = std::fs::File::options().append(true).open(path).unwrap();
-            f.write_all(b"appended").unwrap();
-        }
-        Change::Replace => {
-            let other = path.with_extension("new");
-            std::fs::copy(path, &other).unwrap();
-            std::fs::rename(&other, path).unwrap();
-        }
-    }
-}
 
 async fn upload_while_changing(how: Change) {
     let w = World::start(SimConfig {

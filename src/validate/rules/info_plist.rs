@@ -72,7 +72,7 @@ pub(crate) fn info_path(bundle: &Bundle) -> String {
     format!("{}/Info.plist", bundle.path)
 }
 
-fn in_watch_app(ipa: &Inspection, bundle: &Bundle) -> bool {
+pub(crate) fn in_watch_app(ipa: &Inspection, bundle: &Bundle) -> bool {
     let mut current = Some(bundle);
     // Bounded: a malformed parent chain cannot loop for ever.
     for _ in 0..=ipa.bundles.len() {

@@ -12,9 +12,10 @@
 
 use plist::{Dictionary, Value};
 
-use crate::ipa::{Bundle, BundleKind, Inspection, Platform, PlatformEvidence};
+use crate::ipa::{Bundle, Inspection, Platform, PlatformEvidence};
 use crate::validate::Finding;
 use crate::validate::context::RuleContext;
+use crate::validate::rules::info_plist::in_watch_app;
 use crate::validate::rules::sdk::Version;
 
 /// The first release of each platform: no MinimumOSVersion below it exists (ITMS-90362).
@@ -145,19 +146,6 @@ fn nested_platforms(ipa: &Inspection, platform: Platform, out: &mut Vec<Finding>
             ),
         ));
     }
-}
-
-fn in_watch_app(ipa: &Inspection, bundle: &Bundle) -> bool {
-    let mut current = Some(bundle);
-    // Bounded: a malformed parent chain cannot loop for ever.
-    for _ in 0..=ipa.bundles.len() {
-        match current {
-            Some(b) if b.kind == BundleKind::WatchApp => return true,
-            Some(b) => current = ipa.parent_of(b),
-            None => return false,
-        }
-    }
-    false
 }
 
 /// The platform a `UIDeviceFamily` value belongs to.

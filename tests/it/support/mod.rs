@@ -8,6 +8,7 @@ pub mod asc;
 pub mod distribute;
 pub mod e2e;
 pub mod e2e_ci;
+pub mod file_change;
 pub mod forge_mock;
 pub mod ipa;
 pub mod openapi;
