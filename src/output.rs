@@ -85,9 +85,7 @@ pub fn protect_with(secret: &str, github: bool) -> String {
             break;
         }
         if known.insert(part.clone()) && github {
-            out.push_str("::add-mask::");
-            out.push_str(&crate::ci::github::escape_data(&part));
-            out.push('\n');
+            out.push_str(&crate::ci::github::mask_command(&part));
         }
     }
     out

@@ -26,13 +26,15 @@ pub fn escape_property(s: &str) -> String {
 /// line of a PEM key, because the runner masks line by line, but not its public armour lines nor
 /// short pieces, which would turn every fix hint quoting `-----BEGIN PRIVATE KEY-----` into `***`.
 pub fn mask_commands(secret: &str) -> String {
-    let mut out = String::new();
-    for part in crate::output::secret_parts(secret) {
-        out.push_str("::add-mask::");
-        out.push_str(&escape_data(&part));
-        out.push('\n');
-    }
-    out
+    crate::output::secret_parts(secret)
+        .iter()
+        .map(|p| mask_command(p))
+        .collect()
+}
+
+/// The `::add-mask::` line for one part, as it is (no splitting).
+pub fn mask_command(part: &str) -> String {
+    format!("::add-mask::{}\n", escape_data(part))
 }
 
 pub fn group_start(title: &str) -> String {

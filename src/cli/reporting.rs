@@ -13,7 +13,7 @@ use clap::Args;
 
 use crate::asc::credentials::{Secret, env_names};
 use crate::ci::publish::{ReportMode, publish};
-use crate::ci::{CiContext, EnvMap, detect, github};
+use crate::ci::{CiContext, EnvMap, detect};
 use crate::outcome::Outcome;
 use crate::report::RunView;
 
@@ -136,31 +136,21 @@ fn read_small(path: &Path) -> Option<String> {
     Some(text)
 }
 
-/// `::add-mask::` lines for every secret part, on GitHub Actions only (empty elsewhere).
-pub fn mask_lines(env: &EnvMap, secrets: &[&str]) -> String {
-    if !matches!(detect(env), CiContext::GitHub(_)) {
-        return String::new();
-    }
-    let mut out = String::new();
-    for s in known_secrets(env, secrets) {
-        out.push_str(&github::mask_commands(&s));
-    }
-    out
-}
-
 /// The one place a run's secrets are protected, called by `cli::run` before any command that
 /// reads a secret does anything: every secret from `flag_secrets`, the key and token variables
 /// and the variables named in `secret_vars` (`--password-env`) is masked on GitHub Actions (on
 /// stderr, before anything else is printed) and redacted from everything rendered afterwards.
 pub fn protect_secrets(env: &EnvMap, flag_secrets: &[&str], secret_vars: &[&str]) -> String {
+    let (secrets, github) = secrets_to_protect(env, flag_secrets, secret_vars);
+    secrets.iter().map(|s| crate::output::protect_with(s, github)).collect()
+}
+
+/// What [`protect_secrets`] protects, and whether it masks them (on GitHub Actions only).
+fn secrets_to_protect(env: &EnvMap, flag_secrets: &[&str], secret_vars: &[&str]) -> (Vec<String>, bool) {
     let github = matches!(detect(env), CiContext::GitHub(_));
     let mut explicit: Vec<&str> = flag_secrets.to_vec();
     explicit.extend(secret_vars.iter().filter_map(|n| env.get(*n)).map(String::as_str));
-    let mut out = String::new();
-    for s in known_secrets(env, &explicit) {
-        out.push_str(&crate::output::protect_with(&s, github));
-    }
-    out
+    (known_secrets(env, &explicit), github)
 }
 
 /// A copy of `outcome` with every known secret (and `extra`) redacted from every field: the one
