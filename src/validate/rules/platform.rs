@@ -15,7 +15,7 @@ use plist::{Dictionary, Value};
 use crate::ipa::{Bundle, Inspection, Platform, PlatformEvidence};
 use crate::validate::Finding;
 use crate::validate::context::RuleContext;
-use crate::validate::rules::info_plist::in_watch_app;
+use crate::validate::rules::info_plist::{in_watch_app, info_path};
 use crate::validate::rules::sdk::Version;
 
 /// The first release of each platform: no MinimumOSVersion below it exists (ITMS-90362).
@@ -43,7 +43,7 @@ const VISIONOS_IMPOSSIBLE: &[&str] = &["telephony", "sms", "camera-flash", "gps"
 pub fn check(ctx: &RuleContext, out: &mut Vec<Finding>) {
     let Some(app) = ctx.ipa.main_app() else { return };
     let Some(info) = &app.info else { return };
-    let path = format!("{}/Info.plist", app.path);
+    let path = info_path(app);
     let evidence = app.platform_evidence();
     consistency(app, &evidence, out);
     let platform = ctx.ipa.app.platform;
@@ -98,7 +98,7 @@ fn consistency(app: &Bundle, e: &PlatformEvidence, out: &mut Vec<Finding>) {
     };
     out.push(Finding::error(
         "ASC-PLATFORM-MISMATCH",
-        format!("{}/Info.plist", app.path),
+        info_path(app),
         format!(
             "The bundle '{}' names more than one platform: {dt_text}; {families_text}; {build_text}.",
             app.path
