@@ -112,12 +112,16 @@ pub fn detect(env: &EnvMap) -> CiContext {
     }
 }
 
-/// [`detect`] over the process environment (non-UTF-8 variables are skipped).
-pub fn detect_process() -> CiContext {
-    let env: EnvMap = std::env::vars_os()
+/// The process environment as a map (non-UTF-8 variables are skipped).
+pub fn process_env() -> EnvMap {
+    std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
-    detect(&env)
+        .collect()
+}
+
+/// [`detect`] over the process environment.
+pub fn detect_process() -> CiContext {
+    detect(&process_env())
 }
 
 fn github(env: &EnvMap) -> GitHubContext {

@@ -74,10 +74,7 @@ pub fn print_warnings(warnings: &[String]) {
     if warnings.is_empty() {
         return;
     }
-    let env: EnvMap = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
-    crate::output::eprint_redacted(&warning_lines(&env, warnings));
+    crate::output::eprint_redacted(&warning_lines(&super::process_env(), warnings));
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub mod publish;
 
 use std::path::PathBuf;
 
-pub use detect::{CiContext, EnvMap, detect};
+pub use detect::{CiContext, EnvMap, detect, process_env};
 
 /// A failure writing a CI system's files or calling its tools.
 #[derive(Debug, thiserror::Error)]

@@ -113,7 +113,7 @@ impl Command {
 /// command can forget to.
 pub fn run(cli: Cli) -> Result<i32, Error> {
     if let Some((flags, vars)) = cli.command.secrets() {
-        let masks = reporting::protect_secrets(&reporting::process_env(), &flags, &vars);
+        let masks = reporting::protect_secrets(&crate::ci::process_env(), &flags, &vars);
         if !masks.is_empty() {
             crate::output::eprint_masks(&masks);
         }

@@ -70,12 +70,7 @@ fn parse_secret(s: &str) -> Result<Secret<String>, String> {
     Ok(Secret::new(s.to_string()))
 }
 
-/// The process environment as a map (non-UTF-8 variables are skipped).
-pub fn process_env() -> EnvMap {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
-}
+use crate::ci::process_env;
 
 /// Environment variables whose values are secrets (besides the key variables): forge tokens and
 /// the app-specific password's default variables (`--password-env` names another one).
