@@ -13,6 +13,7 @@ use crate::appleid::AppleIdError;
 use crate::appleid::session::USER_AGENT;
 use crate::asc::client::describe;
 use crate::asc::credentials::Secret;
+use crate::asc::endpoints::seg;
 use crate::asc::error::sanitize;
 use crate::asc::model::UploadOperation;
 
@@ -447,10 +448,6 @@ impl Provider {
             "the commit of a delivery file was never confirmed".into(),
         ))
     }
-}
-
-fn seg(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
 
 #[cfg(test)]
