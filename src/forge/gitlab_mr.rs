@@ -135,6 +135,17 @@ async fn check(resp: reqwest::Response) -> Result<reqwest::Response, CallError> 
     }
 }
 
+/// An authenticated GET, its status checked.
+async fn get(http: &reqwest::Client, url: url::Url, token: &Token) -> Result<reqwest::Response, CallError> {
+    let resp = http
+        .get(url)
+        .header("PRIVATE-TOKEN", token.expose())
+        .send()
+        .await
+        .map_err(net)?;
+    check(resp).await
+}
+
 /// The id of the user the token belongs to (`GET /user`).
 async fn whoami(http: &reqwest::Client, t: &GitLabTarget, token: &Token) -> Result<u64, CallError> {
     let mut url =
@@ -143,13 +154,7 @@ async fn whoami(http: &reqwest::Client, t: &GitLabTarget, token: &Token) -> Resu
         .map_err(|()| CallError::Other("CI_API_V4_URL cannot be a base URL".to_string()))?
         .pop_if_empty()
         .push("user");
-    let resp = http
-        .get(url)
-        .header("PRIVATE-TOKEN", token.expose())
-        .send()
-        .await
-        .map_err(net)?;
-    let user: UserRef = check(resp).await?.json().await.map_err(net)?;
+    let user: UserRef = get(http, url, token).await?.json().await.map_err(net)?;
     Ok(user.id)
 }
 
@@ -179,13 +184,7 @@ async fn sticky_note(t: &GitLabTarget, token: &Token, marker: &str, body: &str) 
         url.query_pairs_mut()
             .append_pair("per_page", "100")
             .append_pair("page", &page.to_string());
-        let resp = http
-            .get(url)
-            .header("PRIVATE-TOKEN", token.expose())
-            .send()
-            .await
-            .map_err(net)?;
-        let resp = check(resp).await?;
+        let resp = get(&http, url, token).await?;
         let next = resp
             .headers()
             .get("x-next-page")
