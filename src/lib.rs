@@ -23,6 +23,7 @@ pub mod ipa;
 pub mod macho;
 pub mod outcome;
 pub mod output;
+pub mod pkg;
 pub mod profile;
 pub mod publish;
 pub mod report;

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod codesign;
 pub mod icons;
 pub mod info_plist;
+pub mod mac_pkg;
 pub mod macho;
 pub mod nested;
 pub mod platform;
