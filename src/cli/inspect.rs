@@ -12,7 +12,7 @@ use crate::profile::TrustStore;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Path to the .ipa file (read in place, never extracted).
+    /// Path to the .ipa file, or a macOS .pkg (read in place, never extracted).
     pub ipa: PathBuf,
     /// Output format: aligned text for people, or one JSON document on stdout for scripts.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -42,10 +42,15 @@ pub fn trust_store(extra_root_ca: Option<&Path>) -> Result<TrustStore, Error> {
 
 pub fn run(args: InspectArgs) -> Result<i32, Error> {
     let trust = trust_store(args.extra_root_ca.as_deref())?;
-    let inspected = crate::ipa::inspect(&args.ipa, &trust)?;
+    let subject = crate::pkg::Subject::open(&args.ipa, &trust)?;
     match args.format {
-        Format::Json => println!("{}", to_json(&inspected.inspection)?),
-        Format::Text => print!("{}", render_text(&inspected.inspection)),
+        Format::Json => println!("{}", to_json(&subject.to_json_value().map_err(|e| Error::usage(e.to_string()))?)?),
+        Format::Text => {
+            print!("{}", render_text(subject.inspection()));
+            if let crate::pkg::Subject::Pkg(p) = &subject {
+                print!("{}", render_package(&p.package));
+            }
+        }
     }
     Ok(crate::ExitCode::Success.code())
 }
@@ -74,6 +79,43 @@ pub(crate) fn human_size(bytes: u64) -> String {
 /// `1.0.0 (1)`, with `?` for what is missing.
 pub(crate) fn version_pair(short: Option<&str>, build: Option<&str>) -> String {
     format!("{} ({})", short.unwrap_or("?"), build.unwrap_or("?"))
+}
+
+/// The installer package's own facts, after the bundle tree.
+pub fn render_package(p: &crate::pkg::PackageFacts) -> String {
+    let mut out = String::from("\nInstaller package\n");
+    let signed = match [&p.signature, &p.x_signature].into_iter().flatten().next() {
+        Some(s) => format!("{} signature, {}", s.style, s.signer.as_deref().unwrap_or("signer unreadable")),
+        None => "not signed".into(),
+    };
+    let toc = serde_json::to_value(&p.toc_checksum)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let sandbox = match p.app_sandbox {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "unknown (no entitlements read)",
+    };
+    let product = p
+        .distribution
+        .as_ref()
+        .map(|d| version_pair(d.product_id.as_deref(), d.product_version.as_deref()))
+        .unwrap_or_else(|| "no Distribution (component package)".into());
+    let rows = [
+        ("Signature", signed),
+        ("TOC", format!("checksum {toc}")),
+        ("Product", product),
+        ("Component", p.app_component.clone().unwrap_or_else(|| "?".into())),
+        ("App Sandbox", sandbox.to_string()),
+    ];
+    for (key, value) in rows {
+        let _ = writeln!(out, "  {key:<12} {value}");
+    }
+    for problem in &p.problems {
+        let _ = writeln!(out, "  problem      {problem}");
+    }
+    out
 }
 
 fn kind_label(kind: BundleKind) -> &'static str {

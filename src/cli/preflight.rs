@@ -88,12 +88,12 @@ pub fn render_plan(outcome: &Outcome, format: Format) {
 /// twice: findings go into the outcome and the plan.
 fn read_request(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadRequest, Error> {
     let trust = crate::cli::inspect::trust_store(args.extra_root_ca.as_deref())?;
-    let inspected = crate::ipa::inspect(&args.ipa, &trust)?;
+    let inspected = crate::pkg::Subject::open(&args.ipa, &trust)?;
     if !args.skip_validation {
         let options = crate::validate::Options::default();
-        let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
+        let report = inspected.validate(&trust, &options, SystemTime::now());
         crate::output::eprint_redacted(&crate::cli::validate::render_text(
-            &inspected.inspection,
+            inspected.inspection(),
             &report,
             &options,
         ));
@@ -110,7 +110,7 @@ fn read_request(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadReques
         }
         outcome.plan.push(ok("local validation", "passed"));
     }
-    let app = &inspected.inspection.app;
+    let app = &inspected.inspection().app;
     let missing = |what: &str| Error::usage(format!("the IPA's main app has no {what} in its Info.plist"));
     Ok(UploadRequest {
         ipa_path: args.ipa.clone(),

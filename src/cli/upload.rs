@@ -168,8 +168,8 @@ pub fn read_ipa(
 ) -> Result<(UploadRequest, crate::ipa::model::Inspection), Error> {
     let t = SystemTime::now();
     let trust = crate::cli::inspect::trust_store(args.extra_root_ca.as_deref())?;
-    let inspected = crate::ipa::inspect(&args.ipa, &trust)?;
-    let app = &inspected.inspection.app;
+    let inspected = crate::pkg::Subject::open(&args.ipa, &trust)?;
+    let app = &inspected.inspection().app;
     outcome.bundle_id = app.bundle_id.clone();
     outcome.version = app.short_version.clone();
     outcome.build_number = app.version.clone();
@@ -179,10 +179,10 @@ pub fn read_ipa(
             strict: args.strict,
             ..crate::validate::Options::default()
         };
-        let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
+        let report = inspected.validate(&trust, &options, SystemTime::now());
         // The same report `validate` prints, on stderr: stdout carries the outcome.
         crate::output::eprint_redacted(&crate::cli::validate::render_text(
-            &inspected.inspection,
+            inspected.inspection(),
             &report,
             &options,
         ));
@@ -203,7 +203,7 @@ pub fn read_ipa(
         }
     }
     outcome.time("validate", t.elapsed().unwrap_or_default());
-    let app = &inspected.inspection.app;
+    let app = &inspected.inspection().app;
     let missing = |what: &str| {
         Error::usage(format!("the IPA's main app has no {what} in its Info.plist"))
             .with_hint("re-export the IPA from Xcode")
@@ -227,7 +227,7 @@ pub fn read_ipa(
         platform: app.platform.as_api_str().to_string(),
         uses_non_exempt_encryption: app.uses_non_exempt_encryption,
     };
-    Ok((req, inspected.inspection))
+    Ok((req, inspected.inspection().clone()))
 }
 
 /// Resolves credentials and the API URL into the API and part-upload clients.

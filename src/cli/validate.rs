@@ -15,7 +15,7 @@ use crate::validate::{Finding, Options, Report};
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Path to the .ipa file (read in place, never extracted).
+    /// Path to the .ipa file, or a macOS .pkg (read in place, never extracted).
     pub ipa: PathBuf,
     /// Output format: findings as text for people, or one JSON document on stdout for scripts.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -73,18 +73,18 @@ impl<'a> ValidationDocument<'a> {
 
 pub fn run(args: ValidateArgs) -> Result<i32, Error> {
     let trust = trust_store(args.extra_root_ca.as_deref())?;
-    let inspected = crate::ipa::inspect(&args.ipa, &trust)?;
+    let subject = crate::pkg::Subject::open(&args.ipa, &trust)?;
     let options = Options {
         strict: args.strict,
         deep: args.deep,
     };
-    let report = crate::validate::validate(&inspected, &trust, &options, SystemTime::now());
+    let report = subject.validate(&trust, &options, SystemTime::now());
     match args.format {
         Format::Json => println!(
             "{}",
-            to_json(&ValidationDocument::new(&inspected.inspection, &report, &options))?
+            to_json(&ValidationDocument::new(subject.inspection(), &report, &options))?
         ),
-        Format::Text => print!("{}", render_text(&inspected.inspection, &report, &options)),
+        Format::Text => print!("{}", render_text(subject.inspection(), &report, &options)),
     }
     Ok(if report.passed(options.strict) {
         ExitCode::Success

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod ipa;
 pub mod macho;
+pub mod pkg;
 pub mod pki;
 pub mod platform;
 pub mod profile;

@@ -42,6 +42,7 @@ mod ipa_mutation;
 mod ipa_nesting;
 mod ipa_robustness;
 mod ipa_sample;
+mod pkg_inspect;
 mod platform_upload;
 mod preflight_cli;
 mod profile_real;
