@@ -44,7 +44,10 @@ pub fn run(args: InspectArgs) -> Result<i32, Error> {
     let trust = trust_store(args.extra_root_ca.as_deref())?;
     let subject = crate::pkg::Subject::open(&args.ipa, &trust)?;
     match args.format {
-        Format::Json => println!("{}", to_json(&subject.to_json_value().map_err(|e| Error::usage(e.to_string()))?)?),
+        Format::Json => println!(
+            "{}",
+            to_json(&subject.to_json_value().map_err(|e| Error::usage(e.to_string()))?)?
+        ),
         Format::Text => {
             print!("{}", render_text(subject.inspection()));
             if let crate::pkg::Subject::Pkg(p) = &subject {
@@ -85,7 +88,11 @@ pub(crate) fn version_pair(short: Option<&str>, build: Option<&str>) -> String {
 pub fn render_package(p: &crate::pkg::PackageFacts) -> String {
     let mut out = String::from("\nInstaller package\n");
     let signed = match [&p.signature, &p.x_signature].into_iter().flatten().next() {
-        Some(s) => format!("{} signature, {}", s.style, s.signer.as_deref().unwrap_or("signer unreadable")),
+        Some(s) => format!(
+            "{} signature, {}",
+            s.style,
+            s.signer.as_deref().unwrap_or("signer unreadable")
+        ),
         None => "not signed".into(),
     };
     let toc = serde_json::to_value(&p.toc_checksum)

@@ -93,7 +93,10 @@ pub struct XarFile {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn zlib(bytes: &[u8]) -> Vec<u8> {
@@ -262,7 +265,9 @@ impl PkgBuilder {
             d.insert("LSApplicationCategoryType".into(), c.clone().into());
         }
         let mut out = Vec::new();
-        plist::Value::Dictionary(d).to_writer_xml(&mut out).expect("write plist");
+        plist::Value::Dictionary(d)
+            .to_writer_xml(&mut out)
+            .expect("write plist");
         out
     }
 
@@ -279,7 +284,11 @@ impl PkgBuilder {
                 "com.apple.application-identifier".into(),
                 format!("ABCDE12345.{}", self.bundle_id).into(),
             );
-            slice = slice.signature(SignatureSpec::new(&self.bundle_id).team_id("ABCDE12345").entitlements(ents));
+            slice = slice.signature(
+                SignatureSpec::new(&self.bundle_id)
+                    .team_id("ABCDE12345")
+                    .entitlements(ents),
+            );
         }
         MachOBuilder::new().slice(slice).build()
     }
@@ -295,7 +304,11 @@ impl PkgBuilder {
         entries.push((format!("{app}/Contents"), 0o040755, Vec::new()));
         entries.push((format!("{app}/Contents/Info.plist"), 0o100644, self.info_plist_bytes()));
         if self.with_executable {
-            entries.push((format!("{app}/Contents/MacOS/{}", self.name), 0o100755, self.executable()));
+            entries.push((
+                format!("{app}/Contents/MacOS/{}", self.name),
+                0o100755,
+                self.executable(),
+            ));
         }
         entries.push((format!("{app}/Contents/PkgInfo"), 0o100644, b"APPL????".to_vec()));
         for i in 0..self.trailing_entries {
@@ -325,7 +338,10 @@ impl PkgBuilder {
 
     fn package_info(&self) -> String {
         let id = self.package_info_bundle_id.as_deref().unwrap_or(&self.bundle_id);
-        let short = self.package_info_short_version.as_deref().unwrap_or(&self.short_version);
+        let short = self
+            .package_info_short_version
+            .as_deref()
+            .unwrap_or(&self.short_version);
         format!(
             "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<pkg-info overwrite-permissions=\"true\" relocatable=\"false\" identifier=\"{id}\" postinstall-action=\"none\" version=\"{short}\" format-version=\"2\" install-location=\"/Applications\" auth=\"root\">\n    <payload numberOfFiles=\"6\" installKBytes=\"64\"/>\n    <bundle path=\"./{name}.app\" id=\"{id}\" CFBundleShortVersionString=\"{short}\" CFBundleVersion=\"{version}\"/>\n    <bundle-version>\n        <bundle id=\"{id}\"/>\n    </bundle-version>\n</pkg-info>\n",
             id = xml_escape(id),

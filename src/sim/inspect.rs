@@ -26,26 +26,36 @@ pub(crate) struct IpaFacts {
 /// Reads the facts; `None` when the bytes are not an IPA with a main app Info.plist.
 /// Blocking: call from `spawn_blocking`.
 pub(crate) fn read_facts(parts: Vec<(PartBytes, u64)>) -> Option<IpaFacts> {
-    let reader = Chain::new(parts);
-    let mut archive = zip::ZipArchive::new(reader).ok()?;
-    let name = archive
-        .file_names()
-        .filter_map(Result::ok)
-        .find(|n| is_main_info_plist(n))?
-        .into_owned();
-    let entry = archive.by_name(&name).ok()?;
-    if entry.size() > MAX_PLIST {
-        return None;
-    }
-    let mut buf = Vec::new();
-    entry.take(MAX_PLIST).read_to_end(&mut buf).ok()?;
+    let mut reader = Chain::new(parts);
+    let mut magic = [0u8; 4];
+    let is_pkg = reader.read_exact(&mut magic).is_ok() && xar_read::is_xar(&magic);
+    reader.seek(SeekFrom::Start(0)).ok()?;
+    let buf = if is_pkg {
+        // A macOS .pkg: the payload is streamed only until the app's Info.plist.
+        let mut xar = xar_read::Xar::open(reader, xar_read::Limits::default()).ok()?;
+        xar_read::app::find_info_plist(&mut xar, MAX_PLIST).ok()??.bytes
+    } else {
+        let mut archive = zip::ZipArchive::new(reader).ok()?;
+        let name = archive
+            .file_names()
+            .filter_map(Result::ok)
+            .find(|n| is_main_info_plist(n))?
+            .into_owned();
+        let entry = archive.by_name(&name).ok()?;
+        if entry.size() > MAX_PLIST {
+            return None;
+        }
+        let mut buf = Vec::new();
+        entry.take(MAX_PLIST).read_to_end(&mut buf).ok()?;
+        buf
+    };
     // An uploaded IPA is untrusted: the same nesting guard as the client's reader, so a hostile
     // upload cannot overflow the simulator's stack when the parsed value is dropped.
     let dict = crate::ipa::plist_guard::parse_dict(&buf).ok()?;
     let get = |k: &str| dict.get(k).and_then(plist::Value::as_string).map(str::to_owned);
     Some(IpaFacts {
         bundle_id: get("CFBundleIdentifier"),
-        min_os_version: get("MinimumOSVersion"),
+        min_os_version: get("MinimumOSVersion").or_else(|| get("LSMinimumSystemVersion")),
     })
 }
 

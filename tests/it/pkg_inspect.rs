@@ -86,7 +86,13 @@ fn assert_code(b: PkgBuilder, code: &str) {
 
 #[test]
 fn each_mac_app_store_rule_fires_on_its_broken_package() {
-    assert_code(PkgBuilder { signer: None, ..PkgBuilder::new() }, "ITMS-90237");
+    assert_code(
+        PkgBuilder {
+            signer: None,
+            ..PkgBuilder::new()
+        },
+        "ITMS-90237",
+    );
     assert_code(
         PkgBuilder {
             signer: Some("Developer ID Installer: Sample Team (ABCDE12345)".into()),
@@ -94,11 +100,41 @@ fn each_mac_app_store_rule_fires_on_its_broken_package() {
         },
         "ITMS-90237",
     );
-    assert_code(PkgBuilder { sandbox: Some(false), ..PkgBuilder::new() }, "ITMS-90296");
-    assert_code(PkgBuilder { sandbox: None, ..PkgBuilder::new() }, "ITMS-90296");
-    assert_code(PkgBuilder { with_executable: false, ..PkgBuilder::new() }, "ASC-PKG-NO-EXECUTABLE");
-    assert_code(PkgBuilder { category: None, ..PkgBuilder::new() }, "ITMS-90242");
-    assert_code(PkgBuilder { min_os: None, ..PkgBuilder::new() }, "ASC-PKG-MIN-OS");
+    assert_code(
+        PkgBuilder {
+            sandbox: Some(false),
+            ..PkgBuilder::new()
+        },
+        "ITMS-90296",
+    );
+    assert_code(
+        PkgBuilder {
+            sandbox: None,
+            ..PkgBuilder::new()
+        },
+        "ITMS-90296",
+    );
+    assert_code(
+        PkgBuilder {
+            with_executable: false,
+            ..PkgBuilder::new()
+        },
+        "ASC-PKG-NO-EXECUTABLE",
+    );
+    assert_code(
+        PkgBuilder {
+            category: None,
+            ..PkgBuilder::new()
+        },
+        "ITMS-90242",
+    );
+    assert_code(
+        PkgBuilder {
+            min_os: None,
+            ..PkgBuilder::new()
+        },
+        "ASC-PKG-MIN-OS",
+    );
     assert_code(
         PkgBuilder {
             distribution_id: Some("com.example.other".into()),
@@ -127,10 +163,34 @@ fn each_mac_app_store_rule_fires_on_its_broken_package() {
         },
         "ASC-PKG-VERSION-MISMATCH",
     );
-    assert_code(PkgBuilder { with_distribution: false, ..PkgBuilder::new() }, "ASC-PKG-NOT-PRODUCT-ARCHIVE");
-    assert_code(PkgBuilder { corrupt_toc_checksum: true, ..PkgBuilder::new() }, "ASC-PKG-TOC-CHECKSUM");
-    assert_code(PkgBuilder { payload_format: PayloadFormat::Pbzx, ..PkgBuilder::new() }, "ASC-PKG-UNREADABLE");
-    assert_code(PkgBuilder { payload_format: PayloadFormat::Pbzx, ..PkgBuilder::new() }, "ASC-PKG-NO-APP");
+    assert_code(
+        PkgBuilder {
+            with_distribution: false,
+            ..PkgBuilder::new()
+        },
+        "ASC-PKG-NOT-PRODUCT-ARCHIVE",
+    );
+    assert_code(
+        PkgBuilder {
+            corrupt_toc_checksum: true,
+            ..PkgBuilder::new()
+        },
+        "ASC-PKG-TOC-CHECKSUM",
+    );
+    assert_code(
+        PkgBuilder {
+            payload_format: PayloadFormat::Pbzx,
+            ..PkgBuilder::new()
+        },
+        "ASC-PKG-UNREADABLE",
+    );
+    assert_code(
+        PkgBuilder {
+            payload_format: PayloadFormat::Pbzx,
+            ..PkgBuilder::new()
+        },
+        "ASC-PKG-NO-APP",
+    );
     assert_code(
         PkgBuilder {
             info_plist: Some(b"not a plist".to_vec()),
@@ -157,7 +217,11 @@ fn the_pbzx_payload_is_named_in_the_problem() {
         payload_format: PayloadFormat::Pbzx,
         ..PkgBuilder::new()
     });
-    assert!(p.package.problems.iter().any(|m| m.contains("pbzx")), "{:?}", p.package.problems);
+    assert!(
+        p.package.problems.iter().any(|m| m.contains("pbzx")),
+        "{:?}",
+        p.package.problems
+    );
     assert!(p.inspection.bundles.is_empty());
 }
 
@@ -204,7 +268,10 @@ fn payload_caps_are_reported_not_fatal() {
     )
     .unwrap();
     assert!(
-        p.package.problems.iter().any(|m| m.contains("decompresses past 100000 bytes")),
+        p.package
+            .problems
+            .iter()
+            .any(|m| m.contains("decompresses past 100000 bytes")),
         "{:?}",
         p.package.problems
     );
@@ -270,7 +337,10 @@ fn open_bytes(bytes: Vec<u8>) -> Result<xar_read::Xar<std::io::Cursor<Vec<u8>>>,
 
 #[test]
 fn crafted_headers_and_tocs_are_refused() {
-    assert!(matches!(open_bytes(b"PK\x03\x04 not xar at all, a zip".to_vec()), Err(XarError::NotXar)));
+    assert!(matches!(
+        open_bytes(b"PK\x03\x04 not xar at all, a zip".to_vec()),
+        Err(XarError::NotXar)
+    ));
     assert!(matches!(open_bytes(b"xar!".to_vec()), Err(XarError::BadHeader(_))));
     let good = PkgBuilder::new().build();
     // The header claims a 1 TiB TOC.
@@ -289,7 +359,10 @@ fn crafted_headers_and_tocs_are_refused() {
     assert!(matches!(open_bytes(garbled), Err(XarError::TocCompression(_))));
     // <file> elements nested past the depth cap.
     let deep = "<file><name>d</name><type>directory</type>".repeat(80) + &"</file>".repeat(80);
-    assert!(matches!(open_bytes(xar_from_toc(&deep, &[], false)), Err(XarError::TooDeep { limit: 64 })));
+    assert!(matches!(
+        open_bytes(xar_from_toc(&deep, &[], false)),
+        Err(XarError::TooDeep { limit: 64 })
+    ));
     // A DOCTYPE (entity expansion) is refused outright.
     let mut toc = xar_from_toc("", &[], false);
     toc.truncate(0);
@@ -319,7 +392,11 @@ fn heap_reads_are_bounded_by_the_file_and_the_caller() {
     let mut xar = open_bytes(xar_from_toc(&xml, &heap, false)).unwrap();
     assert!(matches!(
         xar.read_file("Distribution", 100),
-        Err(XarError::FileTooLarge { size: 5000, limit: 100, .. })
+        Err(XarError::FileTooLarge {
+            size: 5000,
+            limit: 100,
+            ..
+        })
     ));
     assert_eq!(xar.read_file("Distribution", 10_000).unwrap().len(), 5000);
     assert!(matches!(xar.read_file("Nope", 10), Err(XarError::NotFound(_))));
@@ -349,7 +426,13 @@ fn the_cli_inspects_and_validates_a_package() {
     assert_eq!(doc["package"]["app_sandbox"], true);
     assert_eq!(doc["package"]["signature"]["style"], "RSA");
 
-    let broken = write(dir.path(), &PkgBuilder { sandbox: Some(false), ..PkgBuilder::new() });
+    let broken = write(
+        dir.path(),
+        &PkgBuilder {
+            sandbox: Some(false),
+            ..PkgBuilder::new()
+        },
+    );
     let out = std::process::Command::new(bin)
         .args(["validate", "--format", "json"])
         .arg(&broken)

@@ -200,7 +200,7 @@ pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
         (
             f.received.iter().map(|(n, r)| (*n, r.md5.clone())).collect::<Vec<_>>(),
             f.received.iter().map(|(n, r)| (*n, r.length)).collect::<Vec<_>>(),
-            f.asset_type == "ASSET" && f.uti == "com.apple.ipa",
+            f.asset_type == "ASSET" && (f.uti == "com.apple.ipa" || f.uti == "com.apple.pkg"),
         )
     };
 
@@ -231,7 +231,7 @@ pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
         }
     }
 
-    // Like Apple, processing looks inside the IPA (when it is one).
+    // Like Apple, processing looks inside the IPA or .pkg (when it is one).
     let facts = if is_ipa {
         let sources = storage::part_sources(req.shared, id, &lengths);
         tokio::task::spawn_blocking(move || inspect::read_facts(sources))

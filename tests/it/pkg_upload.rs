@@ -1,0 +1,75 @@
+//! A Mac App Store package end to end: a synthesised `.pkg` uploads through the real binary to the
+//! simulator as a `MAC_OS` build (`uti` `com.apple.pkg`), the simulator reads the app's Info.plist
+//! out of the package's payload when processing (a package naming another app fails with 90054),
+//! and `builds list --platform MAC_OS` finds it.
+
+use std::path::Path;
+
+use crate::support::e2e::{World, quick_processing};
+use asc_publish::sample::pkg::PkgBuilder;
+use asc_publish::sim::SimConfig;
+use serde_json::Value;
+
+/// The upload command line without the IPA sample's test root (packages carry no profile).
+fn upload_args(w: &World, pkg: &Path) -> Vec<String> {
+    let mut args = w.upload_args(pkg, &[]);
+    let i = args.iter().position(|a| a == "--extra-root-ca").unwrap();
+    args.drain(i..i + 2);
+    args
+}
+
+fn sample(bundle_id: &str) -> PkgBuilder {
+    PkgBuilder {
+        bundle_id: bundle_id.into(),
+        ..PkgBuilder::new()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pkg_uploads_as_a_mac_os_build_and_is_processed() {
+    let w = World::start(SimConfig {
+        processing: quick_processing(),
+        ..SimConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("Sample.pkg");
+    sample(asc_publish::sim::DEFAULT_BUNDLE_ID).write_to(&pkg).unwrap();
+
+    let run = w.run(upload_args(&w, &pkg)).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let o = run.outcome();
+    assert_eq!(o["platform"], "MAC_OS", "{o}");
+    assert_eq!(o["processing_state"], "VALID", "{o}");
+    let state = w.sim.snapshot();
+    let files: Vec<&Value> = state["files"].as_object().unwrap().values().collect();
+    assert_eq!(files.len(), 1, "{state}");
+    assert_eq!(files[0]["uti"], "com.apple.pkg", "{state}");
+    let uploads: Vec<&Value> = state["uploads"].as_object().unwrap().values().collect();
+    assert_eq!(uploads[0]["platform"], "MAC_OS", "{state}");
+    // Read from the package's Info.plist by the simulator's processing.
+    assert_eq!(uploads[0]["min_os_version"], "13.0", "{state}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_fails_a_pkg_whose_app_names_another_bundle_id() {
+    let w = World::start(SimConfig {
+        processing: quick_processing(),
+        ..SimConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("Other.pkg");
+    sample("com.example.someone-else").write_to(&pkg).unwrap();
+    let mut args = upload_args(&w, &pkg);
+    // Straight to the demo app's record, so only processing can notice the other bundle id.
+    args.extend(["--app-id".into(), asc_publish::sim::DEFAULT_APP_ID.into()]);
+    let run = w.run(args).await;
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("90054") || run.stderr.contains("90054"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+}
