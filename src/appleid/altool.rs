@@ -222,9 +222,7 @@ pub async fn upload(
         }
     };
     outcome.app_id = Some(app_id.clone());
-    outcome.app_store_connect_url = Some(format!(
-        "https://appstoreconnect.apple.com/apps/{app_id}/testflight/ios"
-    ));
+    outcome.app_store_connect_url = Some(crate::outcome::testflight_url(&app_id, Some(&req.platform)));
     let xcrun = find_xcrun().ok_or_else(|| AppleIdError::NoAltool("no xcrun on PATH".into()))?;
     let argv = arguments(&req.ipa_path, &app_id, req, creds);
     if args.verbose > 0 {

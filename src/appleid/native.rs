@@ -92,7 +92,7 @@ pub async fn upload(
     );
     let app = software.apple_id.clone();
     outcome.app_id = Some(app.clone());
-    outcome.app_store_connect_url = Some(format!("https://appstoreconnect.apple.com/apps/{app}/testflight/ios"));
+    outcome.app_store_connect_url = Some(crate::outcome::testflight_url(&app, outcome.platform.as_deref()));
     let provider = Provider::new(http, &opts.base, &provider_id, token.cookie(), opts.verbose)?;
     let r = run(
         &provider,

@@ -146,6 +146,7 @@ pub fn table(rows: &[BuildRow]) -> String {
     let header = [
         "VERSION",
         "BUILD",
+        "PLATFORM",
         "UPLOADED",
         "PROCESSING",
         "INTERNAL",
@@ -160,6 +161,7 @@ pub fn table(rows: &[BuildRow]) -> String {
         cells.push(vec![
             r.version.clone().unwrap_or_else(dash),
             r.build_number.clone().unwrap_or_else(dash),
+            r.platform.clone().unwrap_or_else(dash),
             r.uploaded.clone().unwrap_or_else(dash),
             r.processing_state.clone().unwrap_or_else(dash),
             r.internal_state.clone().unwrap_or_else(dash),

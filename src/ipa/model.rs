@@ -127,6 +127,24 @@ impl Platform {
         }
     }
 
+    /// From the API's name (`IOS`, `MAC_OS`, `TV_OS`, `VISION_OS`).
+    pub fn from_api_str(name: &str) -> Option<Platform> {
+        [Platform::Ios, Platform::MacOs, Platform::TvOs, Platform::VisionOs]
+            .into_iter()
+            .find(|p| p.as_api_str() == name)
+    }
+
+    /// The platform's segment in App Store Connect's TestFlight addresses
+    /// (`/apps/{id}/testflight/{segment}/{build}`), as the web UI spells them.
+    pub fn testflight_segment(self) -> &'static str {
+        match self {
+            Platform::Ios => "ios",
+            Platform::MacOs => "macos",
+            Platform::TvOs => "tvos",
+            Platform::VisionOs => "visionos",
+        }
+    }
+
     pub fn as_api_str(self) -> &'static str {
         match self {
             Platform::Ios => "IOS",

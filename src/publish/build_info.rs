@@ -18,6 +18,8 @@ pub struct BuildRow {
     pub id: String,
     pub version: Option<String>,
     pub build_number: Option<String>,
+    /// The version train's platform (`IOS`, `MAC_OS`, `TV_OS`, `VISION_OS`).
+    pub platform: Option<String>,
     pub uploaded: Option<String>,
     pub processing_state: Option<String>,
     pub internal_state: Option<String>,
@@ -77,10 +79,11 @@ pub async fn list(
     let mut rows = Vec::new();
     for b in &doc.data {
         let attrs = b.attributes.as_ref();
-        let version = b
+        let train = b
             .related_id("preReleaseVersion")
-            .and_then(|id| find_included(&doc.included, "preReleaseVersions", id))
-            .and_then(|p| str_of(p, "/attributes/version"));
+            .and_then(|id| find_included(&doc.included, "preReleaseVersions", id));
+        let version = train.and_then(|p| str_of(p, "/attributes/version"));
+        let platform = train.and_then(|p| str_of(p, "/attributes/platform"));
         let detail = b
             .related_id("buildBetaDetail")
             .and_then(|id| find_included(&doc.included, "buildBetaDetails", id));
@@ -96,6 +99,7 @@ pub async fn list(
             id: b.id.clone(),
             version,
             build_number: attrs.and_then(|a| a.version.as_deref()).map(sanitize),
+            platform,
             uploaded: attrs.and_then(|a| a.uploaded_date.as_deref()).map(sanitize),
             processing_state: attrs.and_then(|a| state_text(&a.processing_state)),
             internal_state: detail.and_then(|d| str_of(d, "/attributes/internalBuildState")),

@@ -149,9 +149,7 @@ async fn run_inner(
         None => preflight::find_app(client, &req.bundle_id).await?,
     };
     outcome.app_id = Some(app_id.clone());
-    outcome.app_store_connect_url = Some(format!(
-        "https://appstoreconnect.apple.com/apps/{app_id}/testflight/ios"
-    ));
+    outcome.app_store_connect_url = Some(crate::outcome::testflight_url(&app_id, Some(&req.platform)));
     let plan = preflight::plan(client, &app_id, req, md5, &mut outcome.warnings).await?;
     outcome.time("preflight", since(clock.now(), t));
 

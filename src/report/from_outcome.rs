@@ -46,6 +46,7 @@ pub fn view(outcome: &Outcome) -> RunView {
             bytes: outcome.bytes_sent,
             duration_ms: raw_millis(outcome, "upload").unwrap_or(0),
         }),
+        platform: outcome.platform.clone(),
         ids: Ids {
             app_id: outcome.app_id.clone(),
             upload_id: outcome.upload_id.clone(),

@@ -74,6 +74,7 @@ pub(crate) mod sample {
                 bytes: 48_200_000,
                 duration_ms: 12_300,
             }),
+            platform: None,
             ids: Ids {
                 app_id: Some("1234567890".into()),
                 upload_id: Some("upl-1".into()),

@@ -26,6 +26,10 @@ pub struct RunView {
     pub apple_messages: Vec<AppleMessage>,
     pub upload: Option<UploadStats>,
     pub ids: Ids,
+    /// The build's platform as the API names it (`IOS`, `MAC_OS`, …); picks the App Store
+    /// Connect address. Absent in views saved before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// Processing state as Apple reports it (e.g. `VALID`, `PROCESSING`, `INVALID`).
     pub processing_state: Option<String>,
     pub groups: Vec<GroupResult>,
@@ -160,14 +164,15 @@ impl RunView {
         let app = self.ids.app_id.as_deref().filter(|s| url_safe_id(s))?;
         let build = self.ids.build_id.as_deref().filter(|s| url_safe_id(s))?;
         Some(format!(
-            "https://appstoreconnect.apple.com/apps/{app}/testflight/ios/{build}"
+            "{}/{build}",
+            crate::outcome::testflight_url(app, self.platform.as_deref())
         ))
     }
 
     /// TestFlight page of the app in App Store Connect.
     pub fn testflight_url(&self) -> Option<String> {
         let app = self.ids.app_id.as_deref().filter(|s| url_safe_id(s))?;
-        Some(format!("https://appstoreconnect.apple.com/apps/{app}/testflight/ios"))
+        Some(crate::outcome::testflight_url(app, self.platform.as_deref()))
     }
 
     /// Findings and Apple messages with errors first, as reports list them.
@@ -226,6 +231,29 @@ mod tests {
             v.asc_url().as_deref(),
             Some("https://appstoreconnect.apple.com/apps/123/testflight/ios/b-9")
         );
+    }
+
+    #[test]
+    fn urls_use_the_builds_platform() {
+        let mut v = RunView::default();
+        v.ids.app_id = Some("123".into());
+        v.ids.build_id = Some("b-9".into());
+        for (platform, segment) in [
+            ("MAC_OS", "macos"),
+            ("TV_OS", "tvos"),
+            ("VISION_OS", "visionos"),
+            ("IOS", "ios"),
+        ] {
+            v.platform = Some(platform.into());
+            assert_eq!(
+                v.asc_url().as_deref(),
+                Some(format!("https://appstoreconnect.apple.com/apps/123/testflight/{segment}/b-9").as_str())
+            );
+            assert_eq!(
+                v.testflight_url().as_deref(),
+                Some(format!("https://appstoreconnect.apple.com/apps/123/testflight/{segment}").as_str())
+            );
+        }
     }
 
     #[test]

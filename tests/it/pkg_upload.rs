@@ -49,6 +49,54 @@ async fn a_pkg_uploads_as_a_mac_os_build_and_is_processed() {
     assert_eq!(uploads[0]["platform"], "MAC_OS", "{state}");
     // Read from the package's Info.plist by the simulator's processing.
     assert_eq!(uploads[0]["min_os_version"], "13.0", "{state}");
+    // App Store Connect's links point at the macOS TestFlight pages.
+    let app_id = o["app_id"].as_str().unwrap();
+    let build_id = o["build_id"].as_str().unwrap().to_string();
+    let macos = format!("https://appstoreconnect.apple.com/apps/{app_id}/testflight/macos");
+    assert_eq!(o["app_store_connect_url"], macos.as_str(), "{o}");
+
+    // `builds list` shows the platform, and `--platform MAC_OS` finds the build.
+    let mac = w.run(builds_list(&w, &pkg, Some("MAC_OS"), "json")).await;
+    assert_eq!(mac.code, 0, "{}", mac.stderr);
+    let rows: Value = serde_json::from_str(&mac.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["id"], build_id.as_str());
+    assert_eq!(rows[0]["platform"], "MAC_OS");
+    let ios = w.run(builds_list(&w, &pkg, Some("IOS"), "json")).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&ios.stdout).unwrap(),
+        serde_json::json!([]),
+        "{}",
+        ios.stdout
+    );
+    let text = w.run(builds_list(&w, &pkg, None, "text")).await;
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert!(lines[0].starts_with("VERSION  BUILD  PLATFORM"), "{}", text.stdout);
+    assert!(lines[1].contains("MAC_OS"), "{}", text.stdout);
+}
+
+fn builds_list(w: &World, pkg: &Path, platform: Option<&str>, format: &str) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "builds",
+        "list",
+        "--bundle-id",
+        asc_publish::sim::DEFAULT_BUNDLE_ID,
+        "--format",
+        format,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(p) = platform {
+        args.extend(["--platform".into(), p.into()]);
+    }
+    let upload = upload_args(w, pkg);
+    for flag in ["--api-url", "--key-id", "--issuer-id", "--private-key"] {
+        let i = upload.iter().position(|a| a == flag).unwrap();
+        args.extend([flag.to_string(), upload[i + 1].clone()]);
+    }
+    args
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,14 +1,14 @@
 //! Rules on each code bundle's executable: architectures, platform, file type, encryption info,
 //! bitcode and deployment target (ITMS-90085/90086/90087/90124/90125/90482/90208).
 
-use crate::ipa::{Bundle, BundleKind, Parsed};
+use crate::ipa::{Bundle, BundleKind, Parsed, Platform};
 use crate::macho::{Binary, FileType};
 use crate::validate::Finding;
 use crate::validate::context::RuleContext;
 
 pub fn check(ctx: &RuleContext, out: &mut Vec<Finding>) {
     for bundle in ctx.ipa.bundles.iter().filter(|b| b.kind.is_code_bundle()) {
-        check_bundle(bundle, out);
+        check_bundle(bundle, ctx.ipa.app.platform, out);
     }
 }
 
@@ -17,7 +17,7 @@ pub(crate) fn display_path(path: &str) -> &str {
     path.strip_prefix("Payload/").unwrap_or(path)
 }
 
-fn check_bundle(bundle: &Bundle, out: &mut Vec<Finding>) {
+fn check_bundle(bundle: &Bundle, platform: Platform, out: &mut Vec<Finding>) {
     let shown = display_path(&bundle.path);
     let exe = match &bundle.executable {
         Some(located) => match &located.parsed {
@@ -47,7 +47,7 @@ fn check_bundle(bundle: &Bundle, out: &mut Vec<Finding>) {
         out.push(no_architectures(path, shown, "it has no architecture slices"));
         return;
     }
-    architectures(binary, path, shown, out);
+    architectures(binary, platform, path, shown, out);
     file_type(bundle, binary, path, out);
     encryption(binary, path, out);
     if binary.slices.iter().any(|s| s.has_bitcode) {
@@ -82,7 +82,20 @@ fn no_architectures(path: &str, shown: &str, why: &str) -> Finding {
     )
 }
 
-fn architectures(binary: &Binary, path: &str, shown: &str, out: &mut Vec<Finding>) {
+/// How the fix texts name the platform's device build: Xcode's destination and the XCFramework
+/// slice to link.
+fn device_build(platform: Platform) -> (&'static str, &'static str) {
+    match platform {
+        Platform::Ios => ("Any iOS Device", "ios-arm64"),
+        Platform::TvOs => ("Any tvOS Device", "tvos-arm64"),
+        Platform::VisionOs => ("Any visionOS Device", "xros-arm64"),
+        Platform::MacOs => ("Any Mac", "macos-arm64_x86_64"),
+    }
+}
+
+fn architectures(binary: &Binary, platform: Platform, path: &str, shown: &str, out: &mut Vec<Finding>) {
+    let (destination, slice) = device_build(platform);
+    let name = platform.display_name();
     // watchOS apps inside the iOS app are arm64_32 (64-bit registers, 32-bit pointers): accepted.
     if !binary
         .slices
@@ -97,7 +110,9 @@ fn architectures(binary: &Binary, path: &str, shown: &str, out: &mut Vec<Finding
                 display_path(path),
                 binary.architectures().join(", ")
             ),
-            "Build for a generic iOS device (arm64): in Xcode set Architectures to $(ARCHS_STANDARD), archive for 'Any iOS Device', and use an XCFramework's ios-arm64 slice for prebuilt frameworks.",
+            format!(
+                "Build for a generic {name} device (arm64): in Xcode set Architectures to $(ARCHS_STANDARD), archive for '{destination}', and use an XCFramework's {slice} slice for prebuilt frameworks."
+            ),
         ));
     }
     let mut unsupported: Vec<String> = Vec::new();
@@ -117,7 +132,9 @@ fn architectures(binary: &Binary, path: &str, shown: &str, out: &mut Vec<Finding
                 "Unsupported Architectures. The executable for {shown} contains unsupported architectures '[{}]'.",
                 unsupported.join(", ")
             ),
-            "Remove simulator and Mac slices: use the device slice of the framework's XCFramework instead of a 'fat' universal framework, or strip them with `lipo -remove x86_64 -remove i386` before signing.",
+            format!(
+                "Remove simulator and Mac slices: use the framework XCFramework's {name} device slice ({slice}) instead of a 'fat' universal framework, or strip them with `lipo -remove x86_64 -remove i386` before signing."
+            ),
         ));
     }
     let legacy: Vec<&str> = binary
@@ -321,6 +338,36 @@ mod tests {
             MachOBuilder::new().slice(SliceSpec::new(Arch::Arm64).platform(7)),
         );
         assert_eq!(codes(&f), ["ITMS-90086", "ITMS-90087"]);
+    }
+
+    #[test]
+    fn architecture_fixes_name_the_apps_platform() {
+        let exe = parse_ok(&MachOBuilder::new().slice(SliceSpec::new(Arch::X86_64)).build());
+        let mut ipa = inspection(vec![bundle(
+            "Payload/A.app",
+            BundleKind::App,
+            "com.example.a",
+            Some(exe),
+            None,
+        )]);
+        ipa.app.platform = Platform::TvOs;
+        let f = run(check, &ipa, &MemEntries::default(), false);
+        assert_eq!(codes(&f), ["ITMS-90086", "ITMS-90087"]);
+        for finding in &f {
+            assert!(!finding.fix.contains("iOS"), "{}", finding.fix);
+            assert!(finding.fix.contains("tvOS"), "{}", finding.fix);
+        }
+        assert!(f[0].fix.contains("'Any tvOS Device'") && f[0].fix.contains("tvos-arm64"));
+        ipa.app.platform = Platform::VisionOs;
+        let f = run(check, &ipa, &MemEntries::default(), false);
+        assert!(
+            f.iter()
+                .all(|x| x.fix.contains("visionOS") && !x.fix.contains("ios-arm64"))
+        );
+        assert!(f[0].fix.contains("'Any visionOS Device'"));
+        ipa.app.platform = Platform::Ios;
+        let f = run(check, &ipa, &MemEntries::default(), false);
+        assert!(f[0].fix.contains("generic iOS device"));
     }
 
     #[test]
