@@ -247,6 +247,16 @@ mod finding_serde {
     }
 }
 
+/// The app's TestFlight page in App Store Connect for the build's platform (an API platform name;
+/// iOS when it is missing or unknown, as App Store Connect assumes).
+pub fn testflight_url(app_id: &str, platform: Option<&str>) -> String {
+    let segment = platform
+        .and_then(crate::ipa::Platform::from_api_str)
+        .unwrap_or_default()
+        .testflight_segment();
+    format!("https://appstoreconnect.apple.com/apps/{app_id}/testflight/{segment}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,14 +301,4 @@ mod tests {
         assert_eq!(old.status, Status::Success);
         assert_eq!(old.timings[0].start_ms, None);
     }
-}
-
-/// The app's TestFlight page in App Store Connect for the build's platform (an API platform name;
-/// iOS when it is missing or unknown, as App Store Connect assumes).
-pub fn testflight_url(app_id: &str, platform: Option<&str>) -> String {
-    let segment = platform
-        .and_then(crate::ipa::Platform::from_api_str)
-        .unwrap_or_default()
-        .testflight_segment();
-    format!("https://appstoreconnect.apple.com/apps/{app_id}/testflight/{segment}")
 }
