@@ -230,3 +230,93 @@ impl<R: Read> Read for EntryData<'_, R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn odc(name: &str, mode: u32, data: &[u8]) -> Vec<u8> {
+        let mut out = format!(
+            "070707{:06o}{:06o}{:06o}{:06o}{:06o}{:06o}{:06o}{:011o}{:06o}{:011o}",
+            0,
+            1,
+            mode,
+            0,
+            0,
+            1,
+            0,
+            0,
+            name.len() + 1,
+            data.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend_from_slice(data);
+        out
+    }
+
+    const L: CpioLimits = CpioLimits {
+        max_bytes: 1 << 20,
+        max_entries: 100,
+        max_name: 256,
+    };
+
+    fn archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, data) in entries {
+            out.extend(odc(name, 0o100644, data));
+        }
+        out.extend(odc("TRAILER!!!", 0, &[]));
+        out
+    }
+
+    #[test]
+    fn entries_come_out_in_order_and_unread_data_is_skipped() {
+        let bytes = archive(&[("./a", b"hello"), ("./b/c", b"world!")]);
+        let mut cpio = Cpio::new(bytes.as_slice(), L);
+        let a = cpio.next_entry().unwrap().unwrap();
+        assert_eq!((a.path.as_str(), a.size, a.is_file()), ("a", 5, true));
+        let b = cpio.next_entry().unwrap().unwrap();
+        assert_eq!(b.path, "b/c");
+        let mut data = Vec::new();
+        cpio.data().read_to_end(&mut data).unwrap();
+        assert_eq!(data, b"world!");
+        assert_eq!(cpio.next_entry().unwrap(), None);
+        assert_eq!(cpio.next_entry().unwrap(), None);
+    }
+
+    #[test]
+    fn every_cap_and_damage_is_a_typed_error() {
+        let bytes = archive(&[("./a", b"x"), ("./b", b"y"), ("./c", b"z")]);
+        let walk = |limits: CpioLimits, bytes: &[u8]| -> Result<(), XarError> {
+            let mut cpio = Cpio::new(bytes, limits);
+            while cpio.next_entry()?.is_some() {}
+            Ok(())
+        };
+        assert!(walk(L, &bytes).is_ok());
+        let few = CpioLimits { max_entries: 2, ..L };
+        assert!(matches!(walk(few, &bytes), Err(XarError::TooManyEntries { limit: 2 })));
+        let small = CpioLimits { max_bytes: 100, ..L };
+        assert!(matches!(
+            walk(small, &bytes),
+            Err(XarError::PayloadTooLarge { limit: 100 })
+        ));
+        let short_names = CpioLimits { max_name: 2, ..L };
+        assert!(matches!(walk(short_names, &bytes), Err(XarError::BadCpio { .. })));
+        // Truncated inside the second entry's header.
+        assert!(matches!(walk(L, &bytes[..90]), Err(XarError::BadCpio { .. })));
+        // Bad magic, and a size field that is not octal.
+        let mut garbled = bytes.clone();
+        garbled[0] = b'X';
+        assert!(matches!(walk(L, &garbled), Err(XarError::BadCpio { offset: 0, .. })));
+        let mut not_octal = bytes.clone();
+        not_octal[70] = b'9';
+        assert!(matches!(walk(L, &not_octal), Err(XarError::BadCpio { .. })));
+        // A declared size past the byte cap is refused before any of it is read.
+        let huge = odc("./big", 0o100644, &[]);
+        let mut huge = huge.clone();
+        huge[65..76].copy_from_slice(b"77777777777");
+        assert!(matches!(walk(L, &huge), Err(XarError::PayloadTooLarge { .. })));
+    }
+}
