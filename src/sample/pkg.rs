@@ -53,6 +53,9 @@ pub struct PkgBuilder {
     pub trailing_entries: usize,
     /// Replaces the app's Info.plist bytes.
     pub info_plist: Option<Vec<u8>>,
+    /// Write `Contents/embedded.provisionprofile` (a Mac App Store profile for the bundle id, as a
+    /// bare plist: the package rules read its app id, not its signature).
+    pub with_profile: bool,
     pub corrupt_toc_checksum: bool,
 }
 
@@ -78,6 +81,7 @@ impl Default for PkgBuilder {
             filler_size: 0,
             trailing_entries: 0,
             info_plist: None,
+            with_profile: true,
             corrupt_toc_checksum: false,
         }
     }
@@ -311,6 +315,19 @@ impl PkgBuilder {
             ));
         }
         entries.push((format!("{app}/Contents/PkgInfo"), 0o100644, b"APPL????".to_vec()));
+        if self.with_profile {
+            let mut profile = crate::sample::profile::ProfileBuilder::new(
+                crate::profile::ProfileKind::AppStore,
+                "ABCDE12345",
+                &format!("ABCDE12345.{}", self.bundle_id),
+            );
+            profile.platforms = vec!["OSX".into()];
+            entries.push((
+                format!("{app}/Contents/embedded.provisionprofile"),
+                0o100644,
+                profile.build_unsigned(),
+            ));
+        }
         for i in 0..self.trailing_entries {
             entries.push((format!("./Trailing/{i:06}.dat"), 0o100644, Vec::new()));
         }

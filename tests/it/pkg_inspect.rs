@@ -62,6 +62,11 @@ fn a_clean_package_inspects_to_the_app_and_passes_every_rule() {
         Some("1")
     );
     assert!(pkg.problems.is_empty(), "{:?}", pkg.problems);
+    let profile = p.inspection.bundles[0].profile.as_ref().and_then(|l| l.ok()).unwrap();
+    assert_eq!(
+        profile.application_identifier.as_deref(),
+        Some("ABCDE12345.com.example.sample")
+    );
     assert_eq!(
         p.inspection.bundles[0].path,
         "com.example.sample.pkg/Payload/Sample.app"
@@ -127,6 +132,20 @@ fn each_mac_app_store_rule_fires_on_its_broken_package() {
             ..PkgBuilder::new()
         },
         "ITMS-90242",
+    );
+    assert_code(
+        PkgBuilder {
+            with_profile: false,
+            ..PkgBuilder::new()
+        },
+        "ITMS-90889",
+    );
+    assert_code(
+        PkgBuilder {
+            sandbox: None,
+            ..PkgBuilder::new()
+        },
+        "ITMS-90886",
     );
     assert_code(
         PkgBuilder {

@@ -37,7 +37,7 @@ pub enum XarError {
     UnsupportedEncoding { path: String, encoding: String },
     #[error("`{path}` cannot be decoded: {detail}")]
     Decode { path: String, detail: String },
-    #[error("the payload is {format}, which this reader does not decode (expected a gzip'd cpio archive)")]
+    #[error("the payload is not a gzip'd cpio archive but {format}, which this reader does not decode")]
     UnsupportedPayload { format: String },
     #[error("the payload's cpio archive is damaged at byte {offset}: {detail}")]
     BadCpio { offset: u64, detail: String },

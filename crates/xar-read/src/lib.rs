@@ -386,8 +386,13 @@ fn decode_payload<'a>(mut stream: Box<dyn Read + 'a>) -> Result<Box<dyn Read + '
     if magic.starts_with(b"0707") {
         return Ok(Box::new(whole));
     }
-    let format = if magic.starts_with(b"pbzx") {
-        "pbzx (xz chunks, used by Apple's own system packages)".to_string()
+    let format = if magic.starts_with(b"pbz") {
+        // Apple's block compression (`compression_tool`): `pbzx` is LZMA, what macOS's own
+        // installers and `pkgbuild/productbuild --compression latest` write.
+        let algorithm = magic.get(3).map(|b| char::from(*b)).unwrap_or('?');
+        format!(
+            "Apple block compression `pbz{algorithm}` (written by `pkgbuild`/`productbuild --compression latest` and by Apple's own installers: rebuild with the default compression)"
+        )
     } else if magic.starts_with(b"BZh") {
         "bzip2".to_string()
     } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z']) {

@@ -10,6 +10,11 @@
 //!   (electron/osx-sign#121, electron/electron#3746);
 //! - ITMS-90242 "The product archive is invalid. The Info.plist must contain a
 //!   LSApplicationCategoryType key" (godotengine/godot#49590, banjun/PhotoStudioPlayer#22);
+//! - ITMS-90889 "Cannot be used with TestFlight because the bundle at … is missing a provisioning
+//!   profile" (a warning; h3poteto/whalebird-desktop#2814, yurvon-screamo/origa#387) and
+//!   ITMS-90886 "… the signature for the bundle … is missing an application identifier but has an
+//!   application identifier in the provisioning profile" (lyskouski/app-finance#537,
+//!   sindresorhus/LaunchAtLogin-Legacy#93);
 //! - ITMS-90056 / ITMS-90057 / ITMS-90049, the Info.plist codes Apple uses for every platform.
 //!
 //! altool reports a package without a findable app as "Could not find the main bundle or the
@@ -41,7 +46,52 @@ pub fn check(pkg: &PkgInspection, out: &mut Vec<Finding>) {
     };
     info_plist(app, out);
     sandbox(pkg, app, out);
+    testflight(app, out);
     identity(pkg, app, out);
+}
+
+/// What TestFlight for Mac needs on top of the App Store: a provisioning profile in the app, and
+/// the profile's app id signed into the executable.
+fn testflight(app: &Bundle, out: &mut Vec<Finding>) {
+    let name = app.path.rsplit('/').next().unwrap_or(&app.path);
+    let Some(profile) = &app.profile else {
+        out.push(Finding::warning(
+            "ITMS-90889",
+            format!("{}/Contents/embedded.provisionprofile", app.path),
+            format!(
+                "Cannot be used with TestFlight because the bundle at \u{201c}{name}\u{201d} is missing a provisioning \
+                 profile. Main bundles are expected to have provisioning profiles in order to be eligible for TestFlight."
+            ),
+            "Sign with a Mac App Store provisioning profile (Xcode's App Store export embeds it); when signing by \
+             hand, copy the profile to <Name>.app/Contents/embedded.provisionprofile before `codesign`.",
+        ));
+        return;
+    };
+    let Some(profile_id) = profile.ok().and_then(|p| p.application_identifier.as_deref()) else {
+        return;
+    };
+    let signed_id = app.executable.as_ref().and_then(|e| e.ok()).and_then(|b| {
+        b.slices
+            .iter()
+            .filter_map(|s| s.signature.as_ref()?.entitlements.as_ref())
+            .find_map(|e| {
+                e.get("com.apple.application-identifier")?
+                    .as_string()
+                    .map(str::to_string)
+            })
+    });
+    if signed_id.is_none() {
+        out.push(Finding::warning(
+            "ITMS-90886",
+            app.executable.as_ref().map(|e| e.path.clone()).unwrap_or_else(|| app.path.clone()),
+            format!(
+                "Cannot be used with TestFlight because the signature for the bundle at \u{201c}{name}\u{201d} is missing \
+                 an application identifier but has an application identifier ({profile_id}) in the provisioning profile."
+            ),
+            "Sign the app with entitlements that include com.apple.application-identifier (TEAMID.bundle.id) and \
+             com.apple.developer.team-identifier, matching the embedded profile; Xcode's App Store export does this.",
+        ));
+    }
 }
 
 fn package(pkg: &PkgInspection, out: &mut Vec<Finding>) {
