@@ -23,6 +23,9 @@ pub enum PayloadFormat {
     GzipOdc,
     /// gzip'd cpio "newc".
     GzipNewc,
+    /// cpio "odc", not compressed (accepted by the reader; lets mutation tests reach the cpio,
+    /// plist and Mach-O parsers without breaking a gzip stream first).
+    RawOdc,
     /// A `pbzx` header (Apple's own system packages): refused by the reader.
     Pbzx,
 }
@@ -341,6 +344,9 @@ impl PkgBuilder {
         match self.payload_format {
             PayloadFormat::GzipNewc => newc_entry(&mut cpio, "TRAILER!!!", 0, &[]),
             _ => odc_entry(&mut cpio, "TRAILER!!!", 0, &[]),
+        }
+        if self.payload_format == PayloadFormat::RawOdc {
+            return cpio;
         }
         if self.payload_format == PayloadFormat::Pbzx {
             let mut out = b"pbzx".to_vec();

@@ -43,6 +43,7 @@ mod ipa_nesting;
 mod ipa_robustness;
 mod ipa_sample;
 mod pkg_inspect;
+mod pkg_mutation;
 mod pkg_upload;
 mod platform_upload;
 mod preflight_cli;
