@@ -21,7 +21,7 @@ use crate::publish::{UploadOptions, UploadRequest, run_upload};
 
 #[derive(Debug, Args)]
 pub struct UploadArgs {
-    /// Path to the .ipa file.
+    /// Path to the .ipa file, or a macOS .pkg (uploaded as MAC_OS).
     pub ipa: std::path::PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
