@@ -270,7 +270,9 @@ pub async fn upload_with(
     let r = match r {
         Ok(()) => {
             let _section = crate::ci::gitlab::Section::open("asc_publish_distribute", "TestFlight distribution");
-            crate::cli::distribute::after_upload(client, args, req, outcome).await
+            let d = args.distribution.to_distribution(false)?;
+            crate::publish::distribution::existing::after_upload(client, &d, &req.short_version, &req.platform, outcome)
+                .await
         }
         Err(e) => Err(e),
     };

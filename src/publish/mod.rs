@@ -1,6 +1,7 @@
 //! Publishing: upload (reservation, parts, commit), waiting for processing, and their results.
 
 pub mod build_info;
+pub mod build_lookup;
 pub mod checksum;
 pub mod commit;
 pub mod distribution;

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::clock::Clock;
 use crate::asc::endpoints::{build_uploads, builds};
 use crate::asc::error::{AscError, sanitize};
 use crate::asc::model::{Build, BuildUpload, BuildUploadState, Document, ProcessingState, StateDetail, request};
@@ -68,20 +69,55 @@ fn record_messages(outcome: &mut Outcome, upload: &BuildUpload, quiet: bool) {
     }
 }
 
+/// What a wait follows: an upload (then the build Apple makes of it), or an existing build.
+#[derive(Debug, Clone, Copy)]
+enum Subject<'a> {
+    Upload(&'a str),
+    Build(&'a str),
+}
+
 /// Polls until Apple's verdict. `Ok` means VALID; a rejection is a `Rejected` error.
 pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome: &mut Outcome) -> Result<(), Error> {
+    poll(client, Subject::Upload(upload_id), cfg, outcome).await
+}
+
+/// Polls an existing build until it leaves PROCESSING, whatever its verdict: `distribute` judges
+/// the verdict and answers export compliance itself. The same schedule and heartbeat as [`wait`].
+pub async fn wait_for_build(
+    client: &AscClient,
+    build_id: &str,
+    cfg: &WaitConfig,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    poll(client, Subject::Build(build_id), cfg, outcome).await
+}
+
+/// The one processing loop: the upload's state until COMPLETE (when following an upload), the
+/// build's until its verdict, with a heartbeat line at least every [`HEARTBEAT`].
+async fn poll(client: &AscClient, subject: Subject<'_>, cfg: &WaitConfig, outcome: &mut Outcome) -> Result<(), Error> {
     let _section = crate::ci::gitlab::Section::open("asc_publish_processing", "Waiting for Apple's processing");
     let clock = client.clock();
     let start = clock.now();
     let mut interval = cfg.interval;
     let mut compliance_done = false;
-    let mut stage = "upload processing";
-    let mut upload_done = false;
+    let upload_id = match subject {
+        Subject::Upload(id) => Some(id),
+        Subject::Build(id) => {
+            outcome.build_id = Some(id.to_string());
+            None
+        }
+    };
+    let mut upload_done = upload_id.is_none();
+    let mut stage = if upload_done {
+        "build processing"
+    } else {
+        "upload processing"
+    };
     let mut polls = 0u32;
     let mut last_heartbeat = Duration::ZERO;
     loop {
         polls += 1;
-        if !upload_done {
+        if let (false, Some(upload_id)) = (upload_done, upload_id) {
             let url = build_uploads::one(client, upload_id, &[("include", "build")])?;
             let doc: Document<BuildUpload> = client.get(url).await?;
             let state = doc
@@ -129,6 +165,17 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             }
             let encryption = attrs.and_then(|a| a.uses_non_exempt_encryption);
             outcome.uses_non_exempt_encryption = encryption.or(outcome.uses_non_exempt_encryption);
+            let Some(upload_id) = upload_id else {
+                if ps != ProcessingState::Processing {
+                    return Ok(());
+                }
+                let waited = clock.now().duration_since(start).unwrap_or_default();
+                if waited >= cfg.timeout {
+                    return Err(still_processing(&build_id, waited));
+                }
+                pause(&*clock, cfg, outcome, stage, waited, &mut last_heartbeat, &mut interval).await;
+                continue;
+            };
             if !compliance_done && encryption.is_none() {
                 compliance_done = answer_compliance(client, &build_id, cfg, outcome, ps).await?;
             } else {
@@ -156,7 +203,7 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
         } else if upload_done || polls % 4 == 0 {
             // No linked build yet: look it up the classic way (every poll once the upload is
             // COMPLETE; now and then before, as upload records have been seen lagging the build).
-            if let Some(id) = find_build(client, outcome).await? {
+            if let Some(id) = find_upload_build(client, outcome).await? {
                 outcome.build_id = Some(id);
                 continue;
             }
@@ -169,20 +216,42 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             }
             .into());
         }
-        // A line at least a minute apart in CI logs, so a long wait visibly is one and not a hang.
-        if heartbeat_due(waited, last_heartbeat) {
-            // Kept in step when quiet too: the sleep below is capped at the next heartbeat.
-            last_heartbeat = waited;
-            if !cfg.quiet {
-                crate::output::eprintln_redacted!("{}", heartbeat_line(outcome, stage, waited, cfg.timeout));
-            }
-        }
-        clock
-            .sleep(next_sleep(interval, waited, cfg.timeout, last_heartbeat))
-            .await;
-        let cap = cfg.max_interval.max(cfg.interval);
-        interval = Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).map_or(cap, |d| d.min(cap));
+        pause(&*clock, cfg, outcome, stage, waited, &mut last_heartbeat, &mut interval).await;
     }
+}
+
+/// Between two polls: the heartbeat line when due, the sleep, and the next (longer) interval.
+async fn pause(
+    clock: &dyn Clock,
+    cfg: &WaitConfig,
+    outcome: &Outcome,
+    stage: &str,
+    waited: Duration,
+    last_heartbeat: &mut Duration,
+    interval: &mut Duration,
+) {
+    // A line at least a minute apart in CI logs, so a long wait visibly is one and not a hang.
+    if heartbeat_due(waited, *last_heartbeat) {
+        // Kept in step when quiet too: the sleep below is capped at the next heartbeat.
+        *last_heartbeat = waited;
+        if !cfg.quiet {
+            crate::output::eprintln_redacted!("{}", heartbeat_line(outcome, stage, waited, cfg.timeout));
+        }
+    }
+    clock
+        .sleep(next_sleep(*interval, waited, cfg.timeout, *last_heartbeat))
+        .await;
+    let cap = cfg.max_interval.max(cfg.interval);
+    *interval = Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).map_or(cap, |d| d.min(cap));
+}
+
+/// An existing build that did not leave PROCESSING in time (exit 5: worth re-running later).
+fn still_processing(build_id: &str, waited: Duration) -> Error {
+    Error::new(
+        crate::error::ErrorKind::Transient,
+        format!("build {build_id} is still processing after {}", format_duration(waited)),
+    )
+    .with_hint("raise --timeout, or re-run distribute later")
 }
 
 fn heartbeat_due(waited: Duration, last_heartbeat: Duration) -> bool {
@@ -331,31 +400,22 @@ async fn answer_compliance(
     }
 }
 
-/// Finds the build for the version/build number on the upload's platform through `/v1/builds`.
-/// A build Apple links to another upload is someone else's (the same number re-sent elsewhere).
-async fn find_build(client: &AscClient, outcome: &Outcome) -> Result<Option<String>, Error> {
+/// The build of the upload's version and number, through the one build lookup
+/// ([`find_build`](crate::publish::build_lookup::find_build)).
+async fn find_upload_build(client: &AscClient, outcome: &Outcome) -> Result<Option<String>, Error> {
     let (Some(app), Some(short), Some(build)) = (&outcome.app_id, &outcome.version, &outcome.build_number) else {
         return Ok(None);
     };
-    let found = crate::publish::preflight::builds_of(
-        client,
-        crate::publish::preflight::BuildQuery {
-            app_id: app,
-            short_version: short,
-            platform: outcome.platform.as_deref(),
-            number: Some(build),
-            unexpired_only: false,
-        },
-    )
-    .await?;
-    Ok(found
-        .into_iter()
-        .find(|t| {
-            t.build
-                .related_id("buildUpload")
-                .is_none_or(|u| outcome.upload_id.as_deref().is_none_or(|mine| u == mine))
-        })
-        .map(|t| t.build.id))
+    let query = crate::publish::build_lookup::Wanted {
+        app_id: app,
+        version: short,
+        number: build,
+        platform: outcome.platform.as_deref(),
+        upload_id: outcome.upload_id.as_deref(),
+    };
+    Ok(crate::publish::build_lookup::find_build(client, query)
+        .await?
+        .map(|f| f.build_id))
 }
 
 /// Seconds since `start`, for stage timings.

@@ -16,6 +16,7 @@
 //! build when `--uses-non-exempt-encryption` is given.
 
 pub mod beta_review;
+pub mod existing;
 pub mod expire;
 pub mod groups;
 pub mod lookup;
