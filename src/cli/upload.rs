@@ -89,6 +89,10 @@ fn finish(result: Result<(), Error>, outcome: Outcome, args: &UploadArgs) -> Res
 }
 
 fn render(outcome: &Outcome, format: Format) {
+    // Only a dry run has a plan; its text is the plan.
+    if format == Format::Text && !outcome.plan.is_empty() {
+        return render_plan(outcome, format);
+    }
     match format {
         Format::Json => match serde_json::to_string_pretty(outcome) {
             Ok(s) => println!("{s}"),
@@ -134,6 +138,38 @@ fn render(outcome: &Outcome, format: Format) {
             }
         }
     }
+}
+
+/// The plan as text (stdout) or, in JSON, the outcome document with its `plan`; redacted here,
+/// as `preflight` and `upload --dry-run` both print through it.
+pub fn render_plan(outcome: &Outcome, format: Format) {
+    let outcome = &crate::cli::reporting::redacted(outcome, &[]);
+    match format {
+        Format::Json => match serde_json::to_string_pretty(outcome) {
+            Ok(s) => println!("{s}"),
+            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
+        },
+        Format::Text => {
+            println!("plan:");
+            for (i, s) in outcome.plan.iter().enumerate() {
+                let mark = if s.ok { "" } else { "PROBLEM " };
+                println!("  {}. {mark}{}: {}", i + 1, s.step, s.detail);
+                if let Some(f) = &s.fix {
+                    println!("     fix: {f}");
+                }
+            }
+        }
+    }
+}
+
+/// The arguments as the plan's settings (`preflight`, `upload --dry-run`).
+pub fn plan_settings(args: &UploadArgs) -> Result<crate::publish::upload_plan::PlanSettings, Error> {
+    Ok(crate::publish::upload_plan::PlanSettings {
+        app_id: args.app_id.clone(),
+        no_wait: args.no_wait,
+        uses_non_exempt_encryption: args.uses_non_exempt_encryption,
+        distribution: args.distribution.to_distribution(true)?,
+    })
 }
 
 /// Everything after argument parsing, with the environment and clock injected. Configuration
@@ -256,10 +292,12 @@ pub async fn upload_with(
         ..UploadOptions::default()
     };
     if args.dry_run {
-        let r = crate::cli::preflight::plan_upload(client, args, req, outcome).await;
+        let r = match plan_settings(args) {
+            Ok(settings) => crate::publish::upload_plan::plan_upload(client, &settings, req, outcome).await,
+            Err(e) => Err(e),
+        };
         if args.format == Format::Text {
-            crate::cli::preflight::render_plan(outcome, Format::Text);
-            // The text summary describes an upload; nothing was uploaded.
+            // The text summary describes an upload; nothing was uploaded (the plan is rendered).
             outcome.version = None;
         }
         return r;

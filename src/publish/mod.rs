@@ -7,13 +7,13 @@ pub mod commit;
 pub mod distribution;
 pub mod duration;
 pub mod error;
-pub mod number_check;
 pub mod parts;
 pub mod preflight;
 pub mod processing;
 pub mod progress;
 pub mod sent_md5;
 pub mod upload;
+pub mod upload_plan;
 
 pub use duration::parse_duration;
 pub use error::PublishError;
