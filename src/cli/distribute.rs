@@ -96,10 +96,7 @@ pub fn finish(result: Result<(), Error>, outcome: Outcome, args: &DistributeArgs
 /// The distribution part of an outcome, as text or one JSON document.
 pub fn render(outcome: &Outcome, format: Format) {
     match format {
-        Format::Json => match serde_json::to_string_pretty(outcome) {
-            Ok(s) => println!("{s}"),
-            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
-        },
+        Format::Json => crate::cli::render::print_outcome_json(outcome),
         Format::Text => {
             if let Some(b) = &outcome.build_id {
                 println!(

@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 use crate::error::Error;
 use crate::output::Format;
 
+pub use render::{render_error, render_error_beside_outcome};
+
 pub mod appleid_args;
 pub mod builds;
 pub mod connection_args;
@@ -13,6 +15,7 @@ pub mod distribute;
 pub mod distribution_args;
 pub mod inspect;
 pub mod preflight;
+pub mod render;
 pub mod report;
 pub mod reporting;
 pub mod sim;
@@ -141,20 +144,5 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Report(args) => report::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
-    }
-}
-
-/// Renders an error once, at the edge: text on stderr always, plus one JSON document on stdout
-/// when JSON was asked for (so a pipeline parsing stdout still gets a document). Redacted: an
-/// error may quote what a server or a file said.
-pub fn render_error(err: &Error, format: Format) {
-    crate::output::eprintln_redacted!("error: {}", err.message());
-    if let Some(hint) = err.hint() {
-        crate::output::eprintln_redacted!("  fix: {}", hint);
-    }
-    if format == Format::Json {
-        let mut doc = serde_json::json!({ "error": err.to_json() });
-        crate::output::redact_json(&mut doc);
-        println!("{doc}");
     }
 }

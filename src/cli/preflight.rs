@@ -38,10 +38,7 @@ pub fn run(args: PreflightArgs) -> Result<i32, Error> {
             outcome.fail(&e);
             crate::cli::upload::render_plan(&outcome, format);
             if format == Format::Json {
-                crate::output::eprintln_redacted!("error: {}", e.message());
-                if let Some(h) = e.hint() {
-                    crate::output::eprintln_redacted!("  fix: {}", h);
-                }
+                crate::cli::render_error_beside_outcome(&e);
                 Ok(e.exit_code())
             } else {
                 Err(e)

@@ -31,10 +31,7 @@ pub fn run(args: ReportCmdArgs) -> Result<i32, Error> {
     let outcome = reporting::redacted(&read_outcome(&args.from)?, &args.report.tokens());
     match args.format {
         Format::Text => print!("{}", crate::report::markdown::render(&crate::report::view(&outcome))),
-        Format::Json => match serde_json::to_string_pretty(&outcome) {
-            Ok(s) => println!("{s}"),
-            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
-        },
+        Format::Json => crate::cli::render::print_outcome_json(&outcome),
     }
     for w in reporting::finish_run(&outcome, &args.report, &[]) {
         crate::output::eprintln_redacted!("warning: {w}");

@@ -306,10 +306,7 @@ pub fn conclude(
             outcome.fail(&e);
             let outcome = redacted(&outcome, secrets);
             if format == crate::output::Format::Json {
-                crate::output::eprintln_redacted!("error: {}", e.message());
-                if let Some(h) = e.hint() {
-                    crate::output::eprintln_redacted!("  fix: {}", h);
-                }
+                crate::cli::render_error_beside_outcome(&e);
             }
             render(&outcome, format);
             publish(&outcome);

@@ -94,10 +94,7 @@ fn render(outcome: &Outcome, format: Format) {
         return render_plan(outcome, format);
     }
     match format {
-        Format::Json => match serde_json::to_string_pretty(outcome) {
-            Ok(s) => println!("{s}"),
-            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
-        },
+        Format::Json => crate::cli::render::print_outcome_json(outcome),
         Format::Text => {
             let (Some(v), Some(b)) = (&outcome.version, &outcome.build_number) else {
                 return;
@@ -145,10 +142,7 @@ fn render(outcome: &Outcome, format: Format) {
 pub fn render_plan(outcome: &Outcome, format: Format) {
     let outcome = &crate::cli::reporting::redacted(outcome, &[]);
     match format {
-        Format::Json => match serde_json::to_string_pretty(outcome) {
-            Ok(s) => println!("{s}"),
-            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
-        },
+        Format::Json => crate::cli::render::print_outcome_json(outcome),
         Format::Text => {
             println!("plan:");
             for (i, s) in outcome.plan.iter().enumerate() {
