@@ -79,7 +79,7 @@ pub fn run(args: DistributeArgs) -> Result<i32, Error> {
     let env = Env::from_process();
     let mut outcome = Outcome::new();
     let result = crate::runtime::block_on(async {
-        let (client, _) = crate::cli::connection_args::connect(&args.connection, &env, Arc::new(SystemClock))?;
+        let client = crate::cli::connection_args::connect(&args.connection, &env, Arc::new(SystemClock))?.api;
         run_with(&client, &args, &mut outcome).await
     })
     .and_then(|r| r);

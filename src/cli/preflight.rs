@@ -49,7 +49,7 @@ pub fn run(args: PreflightArgs) -> Result<i32, Error> {
 
 /// Connects, reads the IPA, then checks and plans. Public so tests drive it in-process.
 pub async fn run_with(args: &PreflightArgs, env: &Env, outcome: &mut Outcome) -> Result<(), Error> {
-    let (client, _) = crate::cli::upload::connect(&args.upload, env, Arc::new(SystemClock))?;
+    let client = crate::cli::upload::connect(&args.upload, env, Arc::new(SystemClock))?.api;
     let req = read_request(&args.upload, outcome)?;
     let settings = crate::cli::upload::plan_settings(&args.upload)?;
     crate::publish::upload_plan::plan_upload(&client, &settings, &req, outcome).await

@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 
-use crate::asc::AscClient;
 use crate::asc::clock::{SharedClock, SystemClock};
 use crate::asc::credentials::Env;
 use crate::cli::connection_args::ConnectionArgs;
@@ -15,9 +14,10 @@ use crate::cli::reporting::ReportArgs;
 use crate::error::{Error, ErrorKind};
 use crate::outcome::{Outcome, Status};
 use crate::output::Format;
+use crate::publish::connection::Connection;
 use crate::publish::duration::{format_duration, parse_duration};
 use crate::publish::progress::{ProgressMode, mib};
-use crate::publish::{UploadOptions, UploadRequest, run_upload};
+use crate::publish::{UploadOptions, UploadRequest};
 
 #[derive(Debug, Args)]
 pub struct UploadArgs {
@@ -174,11 +174,11 @@ pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome:
         return crate::appleid::run(&settings, env, clock, outcome, |o| read_ipa(args, o)).await;
     }
     let started = clock.now();
-    let (client, parts_http) = connect(args, env, clock.clone())?;
+    let conn = connect(args, env, clock.clone())?;
     let section = crate::ci::gitlab::Section::open("asc_publish_validate", "Inspect and validate the IPA");
     let (req, _) = read_ipa(args, outcome)?;
     drop(section);
-    let r = upload_with(&client, &parts_http, args, &req, outcome).await;
+    let r = upload_with(&conn, args, &req, outcome).await;
     outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
     if r.is_ok() && outcome.status == Status::Success && args.format == Format::Text {
         crate::output::eprintln_redacted!(
@@ -261,19 +261,29 @@ pub fn read_ipa(
 }
 
 /// Resolves credentials and the API URL into the API and part-upload clients.
-pub fn connect(args: &UploadArgs, env: &Env, clock: SharedClock) -> Result<(AscClient, reqwest::Client), Error> {
+pub fn connect(args: &UploadArgs, env: &Env, clock: SharedClock) -> Result<Connection, Error> {
     crate::cli::connection_args::connect(&args.connection, env, clock)
 }
 
-/// Runs the engine with the command's options. Public so tests can drive the command without an
-/// IPA reader.
+/// Converts the arguments and runs the plan (`--dry-run`) or the pipeline's upload flow. Public
+/// so tests can drive the command without an IPA reader.
 pub async fn upload_with(
-    client: &AscClient,
-    parts_http: &reqwest::Client,
+    conn: &Connection,
     args: &UploadArgs,
     req: &UploadRequest,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
+    if args.dry_run {
+        let r = match plan_settings(args) {
+            Ok(settings) => crate::publish::upload_plan::plan_upload(&conn.api, &settings, req, outcome).await,
+            Err(e) => Err(e),
+        };
+        if args.format == Format::Text {
+            // The text summary describes an upload; nothing was uploaded (the plan is rendered).
+            outcome.version = None;
+        }
+        return r;
+    }
     let opts = UploadOptions {
         app_id: args.app_id.clone(),
         concurrency: usize::from(args.concurrency),
@@ -285,35 +295,6 @@ pub async fn upload_with(
         verbose: args.connection.verbose > 0,
         ..UploadOptions::default()
     };
-    if args.dry_run {
-        let r = match plan_settings(args) {
-            Ok(settings) => crate::publish::upload_plan::plan_upload(client, &settings, req, outcome).await,
-            Err(e) => Err(e),
-        };
-        if args.format == Format::Text {
-            // The text summary describes an upload; nothing was uploaded (the plan is rendered).
-            outcome.version = None;
-        }
-        return r;
-    }
-    let section = crate::ci::gitlab::Section::open("asc_publish_upload", "Upload to App Store Connect");
-    let r = run_upload(client, parts_http, req, &opts, outcome).await;
-    drop(section);
-    let r = match r {
-        Ok(()) => {
-            let _section = crate::ci::gitlab::Section::open("asc_publish_distribute", "TestFlight distribution");
-            let d = args.distribution.to_distribution(false)?;
-            crate::publish::distribution::existing::after_upload(client, &d, &req.short_version, &req.platform, outcome)
-                .await
-        }
-        Err(e) => Err(e),
-    };
-    if let Some(rl) = client.stats().rate_limit().filter(|_| args.connection.verbose > 0) {
-        crate::output::eprintln_redacted!(
-            "  rate limit: {} of {} requests left this hour",
-            rl.remaining.map_or("?".into(), |v| v.to_string()),
-            rl.limit.map_or("?".into(), |v| v.to_string())
-        );
-    }
-    r
+    let distribution = args.distribution.to_distribution(false);
+    crate::publish::flow::upload_and_distribute(conn, &opts, distribution, req, outcome).await
 }

@@ -149,7 +149,7 @@ async fn distribute_waits_for_a_processing_build_with_the_processing_wait() {
     let client =
         asc_publish::cli::connection_args::connect(&args.connection, &Env::from_pairs([]), Arc::new(time.clone()))
             .unwrap()
-            .0;
+            .api;
     let start = asc_publish::asc::Clock::now(&time);
     let mut outcome = Outcome::new();
     let r = asc_publish::cli::distribute::run_with(&client, &args, &mut outcome).await;

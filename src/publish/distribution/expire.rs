@@ -32,6 +32,15 @@ pub async fn expire(client: &AscClient, build_id: &str) -> Result<Expired, Error
     Ok(Expired::Now)
 }
 
+/// Expires each build in turn (`builds expire`): every id is tried, each with its own result.
+pub async fn expire_each(client: &AscClient, build_ids: &[String]) -> Vec<(String, Result<Expired, Error>)> {
+    let mut results = Vec::with_capacity(build_ids.len());
+    for id in build_ids {
+        results.push((id.clone(), expire(client, id).await));
+    }
+    results
+}
+
 /// Expires the app's other unexpired builds of `short_version` on `platform`. Only builds Apple
 /// places on that platform's train are touched: an iOS 2.0 and a tvOS 2.0 are different trains,
 /// and a build whose train Apple did not name is left alone (a wrong expiry cannot be undone).
