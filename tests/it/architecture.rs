@@ -59,3 +59,16 @@ fn only_the_renderer_prints_an_error() {
     let found = lines_with(&files, &["\"error: {}\"", "\"  fix: {}\""]);
     assert!(found.is_empty(), "an error rendered outside cli/render.rs: {found:#?}");
 }
+
+/// Small files with names that explain themselves: none over 600 lines.
+#[test]
+fn no_source_file_is_over_600_lines() {
+    let long: Vec<String> = rust_files(&src(""))
+        .into_iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(&f).expect("read").lines().count();
+            (n > 600).then(|| format!("{}: {n} lines", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these along a real seam: {long:#?}");
+}
