@@ -181,6 +181,6 @@ fn settings(args: &DistributeArgs) -> Result<ExistingBuild, Error> {
         uses_non_exempt_encryption: args.uses_non_exempt_encryption,
         timeout: args.timeout,
         poll_interval: args.poll_interval,
-        quiet: args.format == Format::Json,
+        events: crate::report::terminal::events(args.format == Format::Json),
     })
 }

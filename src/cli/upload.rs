@@ -293,6 +293,7 @@ pub async fn upload_with(
         uses_non_exempt_encryption: args.uses_non_exempt_encryption,
         progress: ProgressMode::detect(),
         verbose: args.connection.verbose > 0,
+        events: crate::report::terminal::events(false),
         ..UploadOptions::default()
     };
     let distribution = args.distribution.to_distribution(false);

@@ -10,6 +10,7 @@ use crate::asc::credentials::{CredentialFlags, Credentials, Env, Secret, env_nam
 use crate::asc::{AscClient, TokenSource};
 use crate::ci::endpoints;
 use crate::error::Error;
+use crate::publish::events::{Event, Events};
 use crate::publish::parts::PART_TIMEOUT;
 
 /// What the user said about the connection (flags); the environment fills in the rest.
@@ -32,7 +33,8 @@ pub struct Connection {
 }
 
 /// Resolves credentials and the API URL into the two clients.
-pub fn connect(c: &ConnectionSettings, env: &Env, clock: SharedClock) -> Result<Connection, Error> {
+/// With `verbose`, which key and API URL are used go to `events`.
+pub fn connect(c: &ConnectionSettings, env: &Env, clock: SharedClock, events: &Events) -> Result<Connection, Error> {
     let flags = CredentialFlags {
         key_id: c.key_id.clone(),
         issuer_id: c.issuer_id.clone(),
@@ -45,11 +47,11 @@ pub fn connect(c: &ConnectionSettings, env: &Env, clock: SharedClock) -> Result<
         } else {
             "individual"
         };
-        crate::output::eprintln_redacted!(
+        events.send(Event::Detail(format!(
             "  using {kind} API key {} (private key from {})",
             crate::asc::error::sanitize(&credentials.key_id),
             credentials.key_source
-        );
+        )));
     }
     let (api_url, api_url_from) = match (&c.api_url, env.get(env_names::ASC_API_URL)) {
         (Some(u), _) => (u.clone(), "--api-url"),
@@ -57,7 +59,10 @@ pub fn connect(c: &ConnectionSettings, env: &Env, clock: SharedClock) -> Result<
         (None, None) => (DEFAULT_API_URL.to_string(), "the default"),
     };
     if c.verbose && api_url != DEFAULT_API_URL {
-        crate::output::eprintln_redacted!("  App Store Connect API at {}", crate::asc::error::sanitize(&api_url));
+        events.send(Event::Detail(format!(
+            "  App Store Connect API at {}",
+            crate::asc::error::sanitize(&api_url)
+        )));
     }
     let config = ClientConfig {
         api_url,

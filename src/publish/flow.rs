@@ -6,6 +6,7 @@ use crate::outcome::Outcome;
 use crate::publish::connection::Connection;
 use crate::publish::distribution::Distribution;
 use crate::publish::distribution::existing::after_upload;
+use crate::publish::events::Event;
 use crate::publish::{UploadOptions, UploadRequest, run_upload};
 
 /// Uploads, waits (unless `opts.wait` is off) and distributes. `distribution` is the reading of
@@ -32,11 +33,11 @@ pub async fn upload_and_distribute(
         Err(e) => Err(e),
     };
     if let Some(rl) = conn.api.stats().rate_limit().filter(|_| opts.verbose) {
-        crate::output::eprintln_redacted!(
+        opts.events.send(Event::Detail(format!(
             "  rate limit: {} of {} requests left this hour",
             rl.remaining.map_or("?".into(), |v| v.to_string()),
             rl.limit.map_or("?".into(), |v| v.to_string())
-        );
+        )));
     }
     r
 }

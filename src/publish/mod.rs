@@ -8,6 +8,7 @@ pub mod connection;
 pub mod distribution;
 pub mod duration;
 pub mod error;
+pub mod events;
 pub mod flow;
 pub mod parts;
 pub mod preflight;

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::outcome::{Message, Outcome};
 use crate::publish::duration::format_duration;
 use crate::publish::error::PublishError;
+use crate::publish::events::{Event, Events};
 
 /// How often a waiting run says it is still waiting: under a minute apart even with a slow poll
 /// request in between (CI users and their log watchdogs expect a line at least every 60 s).
@@ -28,7 +29,8 @@ pub struct WaitConfig {
     pub max_interval: Duration,
     /// The export-compliance answer (flag, else Info.plist), if known.
     pub uses_non_exempt_encryption: Option<bool>,
-    pub quiet: bool,
+    /// Where the wait's states, Apple's messages and heartbeats go.
+    pub events: Events,
 }
 
 /// Apple's `{code, description}` as our message, with the code as an ITMS code.
@@ -48,7 +50,7 @@ pub fn message(level: &str, d: &StateDetail) -> Message {
     }
 }
 
-fn record_messages(outcome: &mut Outcome, upload: &BuildUpload, quiet: bool) {
+fn record_messages(outcome: &mut Outcome, upload: &BuildUpload, events: &Events) {
     let Some(st) = upload.attributes.as_ref().and_then(|a| a.state.as_ref()) else {
         return;
     };
@@ -56,13 +58,7 @@ fn record_messages(outcome: &mut Outcome, upload: &BuildUpload, quiet: bool) {
         for d in list.iter().flatten() {
             let m = message(level, d);
             if !outcome.apple_messages.contains(&m) {
-                if !quiet {
-                    crate::output::eprintln_redacted!(
-                        "  Apple {level}: {}{}",
-                        m.code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
-                        m.description
-                    );
-                }
+                events.send(Event::Apple(m.clone()));
                 outcome.apple_messages.push(m);
             }
         }
@@ -126,8 +122,8 @@ async fn poll(client: &AscClient, subject: Subject<'_>, cfg: &WaitConfig, outcom
                 .as_ref()
                 .and_then(|a| a.state.as_ref())
                 .map_or(BuildUploadState::Unknown, |s| s.state);
-            set_upload_state(outcome, state, cfg.quiet);
-            record_messages(outcome, &doc.data, cfg.quiet);
+            set_upload_state(outcome, state, &cfg.events);
+            record_messages(outcome, &doc.data, &cfg.events);
             if let Some(b) = doc.data.related_id("build") {
                 outcome.build_id = Some(b.to_string());
             }
@@ -159,9 +155,10 @@ async fn poll(client: &AscClient, subject: Subject<'_>, cfg: &WaitConfig, outcom
                 .unwrap_or(ProcessingState::Unknown);
             if outcome.processing_state.as_deref() != Some(state_name(&ps)) {
                 outcome.processing_state = Some(state_name(&ps).to_string());
-                if !cfg.quiet {
-                    crate::output::eprintln_redacted!("  build {build_id}: {}", state_name(&ps));
-                }
+                cfg.events.send(Event::State {
+                    of: format!("build {build_id}"),
+                    state: state_name(&ps).to_string(),
+                });
             }
             let encryption = attrs.and_then(|a| a.uses_non_exempt_encryption);
             outcome.uses_non_exempt_encryption = encryption.or(outcome.uses_non_exempt_encryption);
@@ -234,9 +231,8 @@ async fn pause(
     if heartbeat_due(waited, *last_heartbeat) {
         // Kept in step when quiet too: the sleep below is capped at the next heartbeat.
         *last_heartbeat = waited;
-        if !cfg.quiet {
-            crate::output::eprintln_redacted!("{}", heartbeat_line(outcome, stage, waited, cfg.timeout));
-        }
+        cfg.events
+            .send(Event::Heartbeat(heartbeat_line(outcome, stage, waited, cfg.timeout)));
     }
     clock
         .sleep(next_sleep(*interval, waited, cfg.timeout, *last_heartbeat))
@@ -303,13 +299,13 @@ async fn refresh_upload(client: &AscClient, upload_id: &str, cfg: &WaitConfig, o
     };
     if let Ok(doc) = client.get::<Document<BuildUpload>>(url).await {
         if let Some(state) = doc.data.attributes.as_ref().and_then(|a| a.state.as_ref()) {
-            set_upload_state(outcome, state.state, cfg.quiet);
+            set_upload_state(outcome, state.state, &cfg.events);
         }
-        record_messages(outcome, &doc.data, cfg.quiet);
+        record_messages(outcome, &doc.data, &cfg.events);
     }
 }
 
-fn set_upload_state(outcome: &mut Outcome, state: BuildUploadState, quiet: bool) {
+fn set_upload_state(outcome: &mut Outcome, state: BuildUploadState, events: &Events) {
     let name = match state {
         BuildUploadState::AwaitingUpload => "AWAITING_UPLOAD",
         BuildUploadState::Processing => "PROCESSING",
@@ -318,9 +314,10 @@ fn set_upload_state(outcome: &mut Outcome, state: BuildUploadState, quiet: bool)
         BuildUploadState::Unknown => "UNKNOWN",
     };
     if outcome.upload_state.as_deref() != Some(name) {
-        if !quiet {
-            crate::output::eprintln_redacted!("  upload: {name}");
-        }
+        events.send(Event::State {
+            of: "upload".into(),
+            state: name.into(),
+        });
         outcome.upload_state = Some(name.to_string());
     }
 }
@@ -382,9 +379,9 @@ async fn answer_compliance(
     {
         Ok(_) => {
             outcome.uses_non_exempt_encryption = Some(uses);
-            if !cfg.quiet {
-                crate::output::eprintln_redacted!("  export compliance answered: usesNonExemptEncryption = {uses}");
-            }
+            cfg.events.step(format!(
+                "  export compliance answered: usesNonExemptEncryption = {uses}"
+            ));
             Ok(true)
         }
         // Not yet patchable (still processing); a lost answer is verified by the next GET.

@@ -10,6 +10,7 @@ use crate::outcome::{Outcome, Status};
 use crate::publish::build_lookup::{Found, Wanted, find_build};
 use crate::publish::distribution::lookup::{self, BuildFacts};
 use crate::publish::distribution::{self, Distribution, DistributionError, Target};
+use crate::publish::events::Events;
 use crate::publish::preflight::find_app;
 use crate::publish::processing::{self, WaitConfig};
 
@@ -45,8 +46,8 @@ pub struct ExistingBuild {
     pub uses_non_exempt_encryption: Option<bool>,
     pub timeout: Duration,
     pub poll_interval: Duration,
-    /// Suppress the progress lines on stderr.
-    pub quiet: bool,
+    /// Where the wait's progress goes.
+    pub events: Events,
 }
 
 impl ExistingBuild {
@@ -56,7 +57,7 @@ impl ExistingBuild {
             interval: self.poll_interval,
             max_interval: Duration::from_secs(30),
             uses_non_exempt_encryption: self.uses_non_exempt_encryption,
-            quiet: self.quiet,
+            events: self.events.clone(),
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::asc::model::{Build, Document};
 use crate::asc::testflight::request;
 use crate::error::Error;
 use crate::outcome::Outcome;
-use crate::publish::distribution::say;
+use crate::publish::events::Events;
 use crate::publish::preflight::{BuildQuery, TrainBuild, builds_of};
 
 /// What expiring one build did.
@@ -50,7 +50,7 @@ pub async fn expire_previous(
     short_version: &str,
     platform: &str,
     keep: &str,
-    quiet: bool,
+    events: &Events,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     let builds = builds_of(
@@ -78,10 +78,7 @@ pub async fn expire_previous(
             continue;
         }
         expire(client, &b.id).await?;
-        say(
-            quiet,
-            &format!("  expired build {short_version} ({number}), id {}", b.id),
-        );
+        events.step(&format!("  expired build {short_version} ({number}), id {}", b.id));
         outcome.expired_builds.push(b.id.clone());
     }
     Ok(())

@@ -9,7 +9,8 @@ use crate::asc::error::{AscError, sanitize};
 use crate::asc::testflight::{BetaGroup, request};
 use crate::error::Error;
 use crate::outcome::{GroupKind, GroupOutcome, GroupResult, Outcome};
-use crate::publish::distribution::{DistributionError, say};
+use crate::publish::distribution::DistributionError;
+use crate::publish::events::Events;
 
 /// A requested group, found.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,7 +119,7 @@ pub async fn add(
     client: &AscClient,
     build_id: &str,
     groups: &[ResolvedGroup],
-    quiet: bool,
+    events: &Events,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     let already = groups_of_build(client, build_id).await?;
@@ -154,15 +155,12 @@ pub async fn add(
             GroupResult::Skipped => "skipped",
             GroupResult::Failed => "FAILED",
         };
-        say(
-            quiet,
-            &format!(
-                "  group {} ({}): {verb}{}",
-                g.name,
-                kind_name(g.kind),
-                message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default()
-            ),
-        );
+        events.step(&format!(
+            "  group {} ({}): {verb}{}",
+            g.name,
+            kind_name(g.kind),
+            message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default()
+        ));
         outcome.groups.push(GroupOutcome {
             name: g.name.clone(),
             id: g.id.clone(),

@@ -28,6 +28,7 @@ pub mod what_to_test;
 use crate::asc::AscClient;
 use crate::error::{Error, ErrorKind};
 use crate::outcome::{GroupKind, GroupResult, Outcome};
+use crate::publish::events::Events;
 
 /// What to do with the build (all optional).
 #[derive(Debug, Clone, Default)]
@@ -42,8 +43,8 @@ pub struct Distribution {
     pub testers: Vec<String>,
     pub submit_beta_review: bool,
     pub expire_previous: bool,
-    /// Suppress the progress lines on stderr.
-    pub quiet: bool,
+    /// Where each step's progress line goes.
+    pub events: Events,
 }
 
 impl Distribution {
@@ -155,12 +156,6 @@ pub fn needs_compliance(groups: &[groups::ResolvedGroup], d: &Distribution) -> b
     groups.iter().any(|g| g.kind != GroupKind::InternalAll) || !d.testers.is_empty() || d.submit_beta_review || d.notify
 }
 
-pub(crate) fn say(quiet: bool, line: &str) {
-    if !quiet {
-        crate::output::eprintln_redacted!("{line}");
-    }
-}
-
 /// Distributes a VALID build. Lookups first, then writes in the documented order. Each group's
 /// result lands in the outcome; a group that failed makes the run fail (exit 4) after every other
 /// step was done.
@@ -202,28 +197,28 @@ pub async fn distribute(
     }
     // 2. What to Test.
     if !d.what_to_test.is_empty() {
-        what_to_test::upsert(client, &target.build_id, &d.what_to_test, d.quiet, outcome).await?;
+        what_to_test::upsert(client, &target.build_id, &d.what_to_test, &d.events, outcome).await?;
     }
     // 3. Beta review.
     if d.submit_beta_review {
-        beta_review::submit(client, &target.build_id, d.quiet, outcome).await?;
+        beta_review::submit(client, &target.build_id, &d.events, outcome).await?;
     }
     // 4. Groups and testers.
     if !resolved.is_empty() {
-        groups::add(client, &target.build_id, &resolved, d.quiet, outcome).await?;
+        groups::add(client, &target.build_id, &resolved, &d.events, outcome).await?;
     }
     if !testers.is_empty() {
-        testers::add(client, &target.build_id, &testers, d.quiet, outcome).await?;
+        testers::add(client, &target.build_id, &testers, &d.events, outcome).await?;
     }
     // 5. Notification.
     if d.notify {
-        notify::notify(client, &target.build_id, d.quiet, outcome).await?;
+        notify::notify(client, &target.build_id, &d.events, outcome).await?;
     }
     // 6. Older builds.
     if d.expire_previous {
         match (&target.short_version, &target.platform) {
             (Some(v), Some(p)) => {
-                expire::expire_previous(client, &target.app_id, v, p, &target.build_id, d.quiet, outcome).await?
+                expire::expire_previous(client, &target.app_id, v, p, &target.build_id, &d.events, outcome).await?
             }
             _ => outcome
                 .warnings

@@ -8,7 +8,8 @@ use crate::asc::error::sanitize;
 use crate::asc::testflight::{BetaTester, request};
 use crate::error::Error;
 use crate::outcome::Outcome;
-use crate::publish::distribution::{DistributionError, say};
+use crate::publish::distribution::DistributionError;
+use crate::publish::events::Events;
 
 /// (email, tester id) for each email. Unknown emails fail together (exit 4): inviting a new tester
 /// sends them an email, which a CI run should not do behind anyone's back.
@@ -52,7 +53,7 @@ pub async fn add(
     client: &AscClient,
     build_id: &str,
     testers: &[(String, String)],
-    quiet: bool,
+    events: &Events,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     let ids: Vec<&str> = testers.iter().map(|(_, id)| id.as_str()).collect();
@@ -61,7 +62,7 @@ pub async fn add(
         .mutate(Method::POST, url, Some(&request::linkages("betaTesters", &ids)))
         .await?;
     for (email, _) in testers {
-        say(quiet, &format!("  tester {email}: added"));
+        events.step(&format!("  tester {email}: added"));
         outcome.testers.push(email.clone());
     }
     Ok(())

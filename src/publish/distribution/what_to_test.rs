@@ -9,7 +9,8 @@ use crate::asc::endpoints::{beta, builds};
 use crate::asc::testflight::{BetaBuildLocalization, request};
 use crate::error::Error;
 use crate::outcome::Outcome;
-use crate::publish::distribution::{DistributionError, say};
+use crate::publish::distribution::DistributionError;
+use crate::publish::events::Events;
 
 /// Apple's limit on `whatsNew`, in UTF-8 bytes.
 pub const MAX_BYTES: usize = 4000;
@@ -134,7 +135,7 @@ pub async fn upsert(
     client: &AscClient,
     build_id: &str,
     entries: &[(String, String)],
-    quiet: bool,
+    events: &Events,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     let url = builds::beta_build_localizations(client, build_id, &[("limit", "200")])?;
@@ -169,13 +170,10 @@ pub async fn upsert(
                     .await?;
             }
         }
-        say(
-            quiet,
-            &format!(
-                "  What to Test ({locale}): {}",
-                if found.is_some() { "updated" } else { "set" }
-            ),
-        );
+        events.step(&format!(
+            "  What to Test ({locale}): {}",
+            if found.is_some() { "updated" } else { "set" }
+        ));
         outcome.what_to_test.push(locale.clone());
     }
     Ok(())
