@@ -9,7 +9,7 @@ use crate::asc::error::AscError;
 use crate::asc::model::Document;
 use crate::asc::testflight::{BetaAppLocalization, BetaAppReviewDetail, BetaAppReviewSubmission, request};
 use crate::error::Error;
-use crate::outcome::Outcome;
+use crate::publish::distribution::Distributed;
 use crate::publish::events::Events;
 
 fn filled(v: &Option<String>) -> bool {
@@ -88,11 +88,11 @@ fn state_of(s: &BetaAppReviewSubmission) -> String {
 }
 
 /// Submits the build for beta app review unless a submission exists.
-pub async fn submit(client: &AscClient, build_id: &str, events: &Events, outcome: &mut Outcome) -> Result<(), Error> {
+pub async fn submit(client: &AscClient, build_id: &str, events: &Events, done: &mut Distributed) -> Result<(), Error> {
     if let Some(s) = existing(client, build_id).await? {
         let st = state_of(&s);
         events.step(&format!("  beta app review: already submitted ({st})"));
-        outcome.beta_review = Some(st);
+        done.beta_review = Some(st);
         return Ok(());
     }
     let url = beta::review_submissions(client, &[])?;
@@ -103,7 +103,7 @@ pub async fn submit(client: &AscClient, build_id: &str, events: &Events, outcome
         Ok(doc) => {
             let st = state_of(&doc.data);
             events.step(&format!("  beta app review: submitted ({st})"));
-            outcome.beta_review = Some(st);
+            done.beta_review = Some(st);
             Ok(())
         }
         // Submitted meanwhile (or a lost answer re-sent): read back what is there.
@@ -111,7 +111,7 @@ pub async fn submit(client: &AscClient, build_id: &str, events: &Events, outcome
             Some(s) => {
                 let st = state_of(&s);
                 events.step(&format!("  beta app review: already submitted ({st})"));
-                outcome.beta_review = Some(st);
+                done.beta_review = Some(st);
                 Ok(())
             }
             None => Err(AscError::Api(a).into()),

@@ -8,7 +8,7 @@ use crate::asc::endpoints::builds;
 use crate::asc::model::{Build, Document};
 use crate::asc::testflight::request;
 use crate::error::Error;
-use crate::outcome::Outcome;
+use crate::publish::distribution::Distributed;
 use crate::publish::events::Events;
 use crate::publish::preflight::{BuildQuery, TrainBuild, builds_of};
 
@@ -51,7 +51,7 @@ pub async fn expire_previous(
     platform: &str,
     keep: &str,
     events: &Events,
-    outcome: &mut Outcome,
+    done: &mut Distributed,
 ) -> Result<(), Error> {
     let builds = builds_of(
         client,
@@ -70,7 +70,7 @@ pub async fn expire_previous(
         }
         let number = b.attributes.as_ref().and_then(|a| a.version.as_deref()).unwrap_or("?");
         if p.is_none() {
-            outcome.warnings.push(format!(
+            done.warnings.push(format!(
                 "--expire-previous: build {short_version} ({number}), id {}, was not expired: App Store Connect \
                  did not say which platform it belongs to",
                 b.id
@@ -79,7 +79,7 @@ pub async fn expire_previous(
         }
         expire(client, &b.id).await?;
         events.step(&format!("  expired build {short_version} ({number}), id {}", b.id));
-        outcome.expired_builds.push(b.id.clone());
+        done.expired_builds.push(b.id.clone());
     }
     Ok(())
 }

@@ -8,8 +8,8 @@ use crate::asc::endpoints::{apps, beta, builds};
 use crate::asc::error::{AscError, sanitize};
 use crate::asc::testflight::{BetaGroup, request};
 use crate::error::Error;
-use crate::outcome::{GroupKind, GroupOutcome, GroupResult, Outcome};
-use crate::publish::distribution::DistributionError;
+use crate::outcome::{GroupKind, GroupOutcome, GroupResult};
+use crate::publish::distribution::{Distributed, DistributionError};
 use crate::publish::events::Events;
 
 /// A requested group, found.
@@ -120,7 +120,7 @@ pub async fn add(
     build_id: &str,
     groups: &[ResolvedGroup],
     events: &Events,
-    outcome: &mut Outcome,
+    done: &mut Distributed,
 ) -> Result<(), Error> {
     let already = groups_of_build(client, build_id).await?;
     for g in groups {
@@ -161,7 +161,7 @@ pub async fn add(
             kind_name(g.kind),
             message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default()
         ));
-        outcome.groups.push(GroupOutcome {
+        done.groups.push(GroupOutcome {
             name: g.name.clone(),
             id: g.id.clone(),
             kind: g.kind,

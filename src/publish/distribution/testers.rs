@@ -7,7 +7,7 @@ use crate::asc::endpoints::{beta, builds};
 use crate::asc::error::sanitize;
 use crate::asc::testflight::{BetaTester, request};
 use crate::error::Error;
-use crate::outcome::Outcome;
+use crate::publish::distribution::Distributed;
 use crate::publish::distribution::DistributionError;
 use crate::publish::events::Events;
 
@@ -54,7 +54,7 @@ pub async fn add(
     build_id: &str,
     testers: &[(String, String)],
     events: &Events,
-    outcome: &mut Outcome,
+    done: &mut Distributed,
 ) -> Result<(), Error> {
     let ids: Vec<&str> = testers.iter().map(|(_, id)| id.as_str()).collect();
     let url = builds::individual_testers_link(client, build_id)?;
@@ -63,7 +63,7 @@ pub async fn add(
         .await?;
     for (email, _) in testers {
         events.step(&format!("  tester {email}: added"));
-        outcome.testers.push(email.clone());
+        done.testers.push(email.clone());
     }
     Ok(())
 }

@@ -8,8 +8,7 @@ use crate::asc::AscClient;
 use crate::asc::endpoints::{beta, builds};
 use crate::asc::testflight::{BetaBuildLocalization, request};
 use crate::error::Error;
-use crate::outcome::Outcome;
-use crate::publish::distribution::DistributionError;
+use crate::publish::distribution::{Distributed, DistributionError};
 use crate::publish::events::Events;
 
 /// Apple's limit on `whatsNew`, in UTF-8 bytes.
@@ -136,12 +135,12 @@ pub async fn upsert(
     build_id: &str,
     entries: &[(String, String)],
     events: &Events,
-    outcome: &mut Outcome,
+    done: &mut Distributed,
 ) -> Result<(), Error> {
     let url = builds::beta_build_localizations(client, build_id, &[("limit", "200")])?;
     let existing: Vec<BetaBuildLocalization> = client.get_all(url).await?;
     for (locale, text) in entries {
-        let text = fit(locale, text, &mut outcome.warnings);
+        let text = fit(locale, text, &mut done.warnings);
         let found = existing.iter().find(|l| {
             l.attributes
                 .as_ref()
@@ -174,7 +173,7 @@ pub async fn upsert(
             "  What to Test ({locale}): {}",
             if found.is_some() { "updated" } else { "set" }
         ));
-        outcome.what_to_test.push(locale.clone());
+        done.what_to_test.push(locale.clone());
     }
     Ok(())
 }
