@@ -266,7 +266,9 @@ async fn run_inner(
         events: opts.events.clone(),
     };
     say("waiting for App Store Connect to process the build");
-    let r = processing::wait(client, &upload_id, &cfg, outcome).await;
+    let mut processed = processing::Processed::from_outcome(outcome);
+    let r = processing::wait(client, &upload_id, &cfg, &mut processed).await;
+    processed.record_in(outcome);
     outcome.time("processing", since(clock.now(), t));
     match r {
         Ok(()) => {

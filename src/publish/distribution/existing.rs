@@ -12,7 +12,7 @@ use crate::publish::distribution::lookup::{self, BuildFacts};
 use crate::publish::distribution::{self, Distribution, DistributionError, Target};
 use crate::publish::events::Events;
 use crate::publish::preflight::find_app;
-use crate::publish::processing::{self, WaitConfig};
+use crate::publish::processing::{self, Processed, WaitConfig};
 
 /// Which build to distribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +79,10 @@ pub async fn distribute_existing(
             outcome.build_number = upload.build_number;
             outcome.platform = upload.platform;
             outcome.app_id = s.app_id.clone().or(upload.app_id);
-            processing::wait(client, upload_id, &s.wait_config(), outcome).await?;
+            let mut processed = Processed::from_outcome(outcome);
+            let r = processing::wait(client, upload_id, &s.wait_config(), &mut processed).await;
+            processed.record_in(outcome);
+            r?;
             outcome
                 .build_id
                 .clone()
@@ -178,7 +181,10 @@ async fn processed_build(
     if !build.processing_now {
         return Ok(build);
     }
-    processing::wait_for_build(client, build_id, &s.wait_config(), outcome).await?;
+    let mut processed = Processed::from_outcome(outcome);
+    let r = processing::wait_for_build(client, build_id, &s.wait_config(), &mut processed).await;
+    processed.record_in(outcome);
+    r?;
     facts().await
 }
 
@@ -206,7 +212,8 @@ pub async fn after_upload(
     let (Some(app_id), Some(build_id)) = (outcome.app_id.clone(), outcome.build_id.clone()) else {
         return no_distribution(outcome);
     };
-    if outcome.status != Status::Success || outcome.processing_state.as_deref() != Some("VALID") {
+    // Success is the processing wait's VALID verdict (with export compliance handled).
+    if outcome.status != Status::Success {
         return no_distribution(outcome);
     }
     let target = Target {
