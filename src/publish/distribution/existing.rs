@@ -8,11 +8,11 @@ use crate::asc::AscClient;
 use crate::error::Error;
 use crate::outcome::{Outcome, Status};
 use crate::publish::build_lookup::{Found, Wanted, find_build};
-use crate::publish::distribution::lookup::{self, BuildFacts};
+use crate::publish::distribution::lookup::{self, BuildFacts, ProcessingState};
 use crate::publish::distribution::{self, Distribution, DistributionError, Target};
 use crate::publish::events::Events;
 use crate::publish::preflight::find_app;
-use crate::publish::processing::{self, Processed, WaitConfig};
+use crate::publish::processing::{self, Processed, WaitConfig, state_name};
 
 /// Which build to distribute.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,12 +118,12 @@ pub async fn distribute_existing(
     };
     let build = processed_build(client, &build_id, s, outcome).await?;
     outcome.build_id = Some(build_id.clone());
-    outcome.processing_state = Some(build.processing.clone());
-    if !build.valid || build.expired {
+    outcome.processing_state = Some(state_name(&build.state).to_string());
+    if build.state != ProcessingState::Valid || build.expired {
         let state = if build.expired {
             "expired".to_string()
         } else {
-            build.processing.clone()
+            state_name(&build.state).to_string()
         };
         return Err(DistributionError::NotDistributable { build_id, state }.into());
     }
@@ -178,7 +178,7 @@ async fn processed_build(
             .map_err(|e| not_found_as(e, &format!("no build with id {build_id}")))
     };
     let build = facts().await?;
-    if !build.processing_now {
+    if build.state != ProcessingState::Processing {
         return Ok(build);
     }
     let mut processed = Processed::from_outcome(outcome);
