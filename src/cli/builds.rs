@@ -95,11 +95,10 @@ impl BuildsArgs {
     }
 }
 
-pub fn run(args: BuildsArgs) -> Result<i32, Error> {
-    let env = Env::from_process();
+pub fn run(args: BuildsArgs, env: &Env) -> Result<i32, Error> {
     crate::runtime::block_on(async {
         let conn = args.connection();
-        let client = crate::cli::connection_args::connect(conn, &env, Arc::new(SystemClock))?.api;
+        let client = crate::cli::connection_args::connect(conn, env, Arc::new(SystemClock))?.api;
         let (text, json, code) = match &args.command {
             BuildsCommand::List(a) => {
                 let rows = list(&client, a).await?;

@@ -75,22 +75,21 @@ pub struct DistributeArgs {
     pub report: crate::cli::reporting::ReportArgs,
 }
 
-pub fn run(args: DistributeArgs) -> Result<i32, Error> {
-    let env = Env::from_process();
+pub fn run(args: DistributeArgs, env: &Env) -> Result<i32, Error> {
     let mut outcome = Outcome::new();
     let result = crate::runtime::block_on(async {
-        let client = crate::cli::connection_args::connect(&args.connection, &env, Arc::new(SystemClock))?.api;
-        run_with(&client, &args, &mut outcome).await
+        let client = crate::cli::connection_args::connect(&args.connection, env, Arc::new(SystemClock))?.api;
+        run_with(&client, &args, env, &mut outcome).await
     })
     .and_then(|r| r);
-    finish(result, outcome, &args)
+    finish(result, outcome, &args, env)
 }
 
 /// Renders the outcome and publishes it to the CI system (see [`conclude`]).
-pub fn finish(result: Result<(), Error>, outcome: Outcome, args: &DistributeArgs) -> Result<i32, Error> {
+pub fn finish(result: Result<(), Error>, outcome: Outcome, args: &DistributeArgs, env: &Env) -> Result<i32, Error> {
     let mut secrets = args.report.tokens();
     secrets.extend(args.connection.private_key.as_ref().map(|k| k.expose().as_str()));
-    crate::cli::reporting::conclude(result, outcome, args.format, render, &args.report, &secrets)
+    crate::cli::reporting::conclude(result, outcome, args.format, render, &args.report, &secrets, env)
 }
 
 /// The distribution part of an outcome, as text or one JSON document.
@@ -143,14 +142,19 @@ pub fn render(outcome: &Outcome, format: Format) {
 }
 
 /// Converts the arguments and runs the pipeline's distribution of an existing build.
-pub async fn run_with(client: &AscClient, args: &DistributeArgs, outcome: &mut Outcome) -> Result<(), Error> {
+pub async fn run_with(
+    client: &AscClient,
+    args: &DistributeArgs,
+    env: &Env,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
     let d = args.distribution.to_distribution(args.format == Format::Json)?;
-    let settings = settings(args)?;
+    let settings = settings(args, env)?;
     existing::distribute_existing(client, &settings, &d, outcome).await
 }
 
 /// The arguments as the pipeline's settings; a missing build or app is a usage error here.
-fn settings(args: &DistributeArgs) -> Result<ExistingBuild, Error> {
+fn settings(args: &DistributeArgs, env: &Env) -> Result<ExistingBuild, Error> {
     let build = if let Some(upload_id) = &args.upload_id {
         BuildRef::Upload(upload_id.clone())
     } else if let Some(b) = &args.build_id {
@@ -181,6 +185,6 @@ fn settings(args: &DistributeArgs) -> Result<ExistingBuild, Error> {
         uses_non_exempt_encryption: args.uses_non_exempt_encryption,
         timeout: args.timeout,
         poll_interval: args.poll_interval,
-        events: crate::report::terminal::events(args.format == Format::Json),
+        events: crate::report::terminal::events(args.format == Format::Json, env),
     })
 }

@@ -115,8 +115,10 @@ impl Command {
 /// A command that reads a secret has it masked and registered for redaction first, here, so no
 /// command can forget to.
 pub fn run(cli: Cli) -> Result<i32, Error> {
+    // The one read of the process environment; everything below is handed this.
+    let env = crate::asc::Env::from_process();
     if let Some((flags, vars)) = cli.command.secrets() {
-        let masks = reporting::protect_secrets(&crate::ci::process_env(), &flags, &vars);
+        let masks = reporting::protect_secrets(&env, &flags, &vars);
         if !masks.is_empty() {
             crate::output::eprint_masks(&masks);
         }
@@ -127,21 +129,24 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         _ => None,
     };
     if let Some(ca) = extra_root_ca {
-        let from = crate::ci::endpoints::source_of("ASC_EXTRA_ROOT_CA", "--extra-root-ca", ca);
-        crate::ci::endpoints::print_warnings(&[crate::ci::endpoints::root_ca_warning(
-            ca,
-            from,
-            "for provisioning profiles and code signatures, besides Apple's",
-        )]);
+        let from = crate::ci::endpoints::source_of_in(&env, "ASC_EXTRA_ROOT_CA", "--extra-root-ca", ca);
+        crate::ci::endpoints::print_warnings_in(
+            &env,
+            &[crate::ci::endpoints::root_ca_warning(
+                ca,
+                from,
+                "for provisioning profiles and code signatures, besides Apple's",
+            )],
+        );
     }
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Validate(args) => validate::run(args),
-        Command::Upload(args) => upload::run(args),
-        Command::Distribute(args) => distribute::run(args),
-        Command::Builds(args) => builds::run(args),
-        Command::Preflight(args) => preflight::run(args),
-        Command::Report(args) => report::run(args),
+        Command::Upload(args) => upload::run(args, &env),
+        Command::Distribute(args) => distribute::run(args, &env),
+        Command::Builds(args) => builds::run(args, &env),
+        Command::Preflight(args) => preflight::run(args, &env),
+        Command::Report(args) => report::run(args, &env),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
     }

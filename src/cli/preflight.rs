@@ -23,11 +23,10 @@ pub struct PreflightArgs {
     pub upload: UploadArgs,
 }
 
-pub fn run(args: PreflightArgs) -> Result<i32, Error> {
-    let env = Env::from_process();
+pub fn run(args: PreflightArgs, env: &Env) -> Result<i32, Error> {
     let mut outcome = Outcome::new();
     let format = args.upload.format;
-    let result = crate::runtime::block_on(run_with(&args, &env, &mut outcome)).and_then(|r| r);
+    let result = crate::runtime::block_on(run_with(&args, env, &mut outcome)).and_then(|r| r);
     match result {
         Ok(()) => {
             outcome.exit_code = ExitCode::Success.code();

@@ -16,6 +16,7 @@ use crate::outcome::{Outcome, Status};
 use crate::output::Format;
 use crate::publish::connection::Connection;
 use crate::publish::duration::{format_duration, parse_duration};
+use crate::publish::events::Events;
 use crate::publish::progress::{ProgressMode, mib};
 use crate::publish::{UploadOptions, UploadRequest};
 
@@ -69,11 +70,10 @@ pub struct UploadArgs {
     pub apple_id: crate::cli::appleid_args::AppleIdArgs,
 }
 
-pub fn run(args: UploadArgs) -> Result<i32, Error> {
-    let env = Env::from_process();
+pub fn run(args: UploadArgs, env: &Env) -> Result<i32, Error> {
     let mut outcome = Outcome::new();
-    let result = crate::runtime::block_on(run_with(&args, &env, Arc::new(SystemClock), &mut outcome)).and_then(|r| r);
-    finish(result, outcome, &args)
+    let result = crate::runtime::block_on(run_with(&args, env, Arc::new(SystemClock), &mut outcome)).and_then(|r| r);
+    finish(result, outcome, &args, env)
 }
 
 /// Secret values given as flags (the environment's are found by the reporter itself).
@@ -84,8 +84,8 @@ fn secrets(args: &UploadArgs) -> Vec<&str> {
 }
 
 /// Renders the outcome and publishes it to the CI system (see [`conclude`]).
-fn finish(result: Result<(), Error>, outcome: Outcome, args: &UploadArgs) -> Result<i32, Error> {
-    crate::cli::reporting::conclude(result, outcome, args.format, render, &args.report, &secrets(args))
+fn finish(result: Result<(), Error>, outcome: Outcome, args: &UploadArgs, env: &Env) -> Result<i32, Error> {
+    crate::cli::reporting::conclude(result, outcome, args.format, render, &args.report, &secrets(args), env)
 }
 
 fn render(outcome: &Outcome, format: Format) {
@@ -175,10 +175,11 @@ pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome:
     }
     let started = clock.now();
     let conn = connect(args, env, clock.clone())?;
-    let section = crate::ci::gitlab::Section::open("asc_publish_validate", "Inspect and validate the IPA");
+    let events = crate::report::terminal::events(false, env);
+    let stage = events.stage("asc_publish_validate", "Inspect and validate the IPA");
     let (req, _) = read_ipa(args, outcome)?;
-    drop(section);
-    let r = upload_with(&conn, args, &req, outcome).await;
+    drop(stage);
+    let r = upload_with(&conn, args, &req, &events, outcome).await;
     outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
     if r.is_ok() && outcome.status == Status::Success && args.format == Format::Text {
         crate::output::eprintln_redacted!(
@@ -271,6 +272,7 @@ pub async fn upload_with(
     conn: &Connection,
     args: &UploadArgs,
     req: &UploadRequest,
+    events: &Events,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     if args.dry_run {
@@ -293,7 +295,7 @@ pub async fn upload_with(
         uses_non_exempt_encryption: args.uses_non_exempt_encryption,
         progress: ProgressMode::detect(),
         verbose: args.connection.verbose > 0,
-        events: crate::report::terminal::events(false),
+        events: events.clone(),
         ..UploadOptions::default()
     };
     let distribution = args.distribution.to_distribution(false);

@@ -78,14 +78,14 @@ pub fn connect(c: &ConnectionSettings, env: &Env, clock: SharedClock, events: &E
         ));
     }
     if let Some(ca) = &c.tls_root_ca {
-        let from = endpoints::source_of("ASC_TLS_ROOT_CA", "--tls-root-ca", ca);
+        let from = endpoints::source_of_in(env, "ASC_TLS_ROOT_CA", "--tls-root-ca", ca);
         warnings.push(endpoints::root_ca_warning(
             ca,
             from,
             "for HTTPS to App Store Connect (the API token travels over it)",
         ));
     }
-    endpoints::print_warnings(&warnings);
+    endpoints::print_warnings_in(env, &warnings);
     let http = build_http(Some(config.request_timeout), c.tls_root_ca.as_deref())?;
     let parts = build_parts_http(Some(PART_TIMEOUT), c.tls_root_ca.as_deref())?;
     let api = AscClient::new(&config, TokenSource::new(credentials, clock.clone()), clock, http)?;

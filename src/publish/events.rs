@@ -20,12 +20,16 @@ pub enum Event {
     Heartbeat(String),
     /// Detail for `--verbose` (retries, the connection used, the rate-limit budget).
     Detail(String),
+    /// A stage of the run begins (a CI log may fold it: GitLab's collapsible sections).
+    StageStarted { name: &'static str, title: &'static str },
+    /// The stage of that name ended, however it ended.
+    StageEnded { name: &'static str },
 }
 
 impl Event {
-    /// The event as the terminal's progress line.
-    pub fn line(&self) -> String {
-        match self {
+    /// The event as the terminal's progress line (stage boundaries have none).
+    pub fn line(&self) -> Option<String> {
+        Some(match self {
             Event::Step(s) | Event::Heartbeat(s) | Event::Detail(s) => s.clone(),
             Event::State { of, state } => format!("  {of}: {state}"),
             Event::Apple(m) => format!(
@@ -34,13 +38,19 @@ impl Event {
                 m.code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
                 m.description
             ),
-        }
+            Event::StageStarted { .. } | Event::StageEnded { .. } => return None,
+        })
     }
 }
 
 /// Where a run's events go.
 pub trait EventSink: Send + Sync {
     fn event(&self, event: Event);
+
+    /// Whether progress lines are shown (a quiet sink may still fold stages).
+    fn shows_progress(&self) -> bool {
+        true
+    }
 }
 
 /// The run's event stream, cheap to clone into every stage; nowhere by default.
@@ -57,9 +67,9 @@ impl Events {
         Events(Some(sink))
     }
 
-    /// Whether anyone listens: a stage skips work done only to be said (a progress bar).
+    /// Whether progress is shown: a stage skips work done only to be said (a progress bar).
     pub fn is_heard(&self) -> bool {
-        self.0.is_some()
+        self.0.as_ref().is_some_and(|s| s.shows_progress())
     }
 
     pub fn send(&self, event: Event) {
@@ -71,11 +81,33 @@ impl Events {
     pub fn step(&self, line: impl Into<String>) {
         self.send(Event::Step(line.into()));
     }
+
+    /// Starts a stage; it ends when the returned guard is dropped (also on an early return).
+    pub fn stage(&self, name: &'static str, title: &'static str) -> Stage {
+        self.send(Event::StageStarted { name, title });
+        Stage {
+            events: self.clone(),
+            name,
+        }
+    }
+}
+
+/// A running stage (see [`Events::stage`]).
+#[must_use = "the stage ends when this is dropped"]
+pub struct Stage {
+    events: Events,
+    name: &'static str,
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        self.events.send(Event::StageEnded { name: self.name });
+    }
 }
 
 impl fmt::Debug for Events {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.is_heard() { "Events(on)" } else { "Events(none)" })
+        f.write_str(if self.0.is_some() { "Events(on)" } else { "Events(none)" })
     }
 }
 
@@ -108,12 +140,16 @@ mod tests {
             code: Some("ITMS-90062".into()),
             description: "bad version".into(),
         };
-        assert_eq!(Event::Apple(m).line(), "  Apple error: ITMS-90062: bad version");
+        assert_eq!(
+            Event::Apple(m).line().unwrap(),
+            "  Apple error: ITMS-90062: bad version"
+        );
         let s = Event::State {
             of: "build 7".into(),
             state: "VALID".into(),
         };
-        assert_eq!(s.line(), "  build 7: VALID");
+        assert_eq!(s.line().unwrap(), "  build 7: VALID");
+        assert_eq!(Event::StageEnded { name: "x" }.line(), None);
     }
 
     #[test]
@@ -125,9 +161,22 @@ mod tests {
         let events = Events::to(rec.clone());
         events.step("one");
         events.send(Event::Heartbeat("two".into()));
+        {
+            let _stage = events.stage("s", "A stage");
+            events.step("inside");
+        }
         assert_eq!(
             rec.events(),
-            [Event::Step("one".into()), Event::Heartbeat("two".into())]
+            [
+                Event::Step("one".into()),
+                Event::Heartbeat("two".into()),
+                Event::StageStarted {
+                    name: "s",
+                    title: "A stage"
+                },
+                Event::Step("inside".into()),
+                Event::StageEnded { name: "s" },
+            ]
         );
     }
 }

@@ -19,12 +19,12 @@ pub async fn upload_and_distribute(
     req: &UploadRequest,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    let section = crate::ci::gitlab::Section::open("asc_publish_upload", "Upload to App Store Connect");
+    let stage = opts.events.stage("asc_publish_upload", "Upload to App Store Connect");
     let r = run_upload(&conn.api, &conn.parts, req, opts, outcome).await;
-    drop(section);
+    drop(stage);
     let r = match r {
         Ok(()) => {
-            let _section = crate::ci::gitlab::Section::open("asc_publish_distribute", "TestFlight distribution");
+            let _stage = opts.events.stage("asc_publish_distribute", "TestFlight distribution");
             match distribution {
                 Ok(d) => after_upload(&conn.api, &d, &req.short_version, &req.platform, outcome).await,
                 Err(e) => Err(e),

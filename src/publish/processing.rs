@@ -148,7 +148,9 @@ pub async fn wait_for_build(
 /// The one processing loop: the upload's state until COMPLETE (when following an upload), the
 /// build's until its verdict, with a heartbeat line at least every [`HEARTBEAT`].
 async fn poll(client: &AscClient, subject: Subject<'_>, cfg: &WaitConfig, p: &mut Processed) -> Result<(), Error> {
-    let _section = crate::ci::gitlab::Section::open("asc_publish_processing", "Waiting for Apple's processing");
+    let _stage = cfg
+        .events
+        .stage("asc_publish_processing", "Waiting for Apple's processing");
     let clock = client.clock();
     let start = clock.now();
     let mut interval = cfg.interval;

@@ -152,7 +152,7 @@ async fn distribute_waits_for_a_processing_build_with_the_processing_wait() {
             .api;
     let start = asc_publish::asc::Clock::now(&time);
     let mut outcome = Outcome::new();
-    let r = asc_publish::cli::distribute::run_with(&client, &args, &mut outcome).await;
+    let r = asc_publish::cli::distribute::run_with(&client, &args, &Env::from_pairs([]), &mut outcome).await;
     let waited = asc_publish::asc::Clock::now(&time).duration_since(start).unwrap();
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(outcome.status, Status::Success);

@@ -531,7 +531,7 @@ async fn the_engine_reports_through_events() {
     let distinct: std::collections::HashSet<String> = events
         .iter()
         .filter(|e| matches!(e, Event::State { .. }))
-        .map(Event::line)
+        .filter_map(Event::line)
         .collect();
     assert_eq!(states, distinct.len(), "a state said twice: {events:#?}");
 }

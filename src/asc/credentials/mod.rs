@@ -1,14 +1,15 @@
 //! Where the API key comes from (flags, then the environment names users already have) and what is
 //! wrong with it when it is unusable. The key itself never leaves a [`Secret`].
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use aws_lc_rs::signature::EcdsaKeyPair;
 
 use crate::error::{Error, ErrorKind};
 
+mod env;
 mod key;
+pub use env::Env;
 use key::{KeyForm, load_key};
 
 /// Every environment variable read for credentials and the API endpoint, in one place.
@@ -78,56 +79,6 @@ impl<T> fmt::Debug for Secret<T> {
 impl<T> fmt::Display for Secret<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
-    }
-}
-
-/// The environment, injected so resolution is hermetic in tests.
-#[derive(Debug, Clone, Default)]
-pub struct Env {
-    vars: BTreeMap<String, Secret<String>>,
-}
-
-impl Env {
-    /// The process environment (only the names we read, so nothing else is copied around).
-    pub fn from_process() -> Self {
-        let mut names: Vec<&str> = Vec::new();
-        names.extend(env_names::KEY_ID);
-        names.extend(env_names::ISSUER_ID);
-        names.extend(env_names::PRIVATE_KEY);
-        names.push(env_names::FASTLANE_KEY_IS_BASE64);
-        names.push(env_names::ASC_API_URL);
-        names.extend(crate::asc::fastlane_key::ENV_NAMES);
-        let mut env = Env::default();
-        for name in names {
-            if let Ok(v) = std::env::var(name) {
-                env.set(name, v);
-            }
-        }
-        env
-    }
-
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut env = Env::default();
-        for (k, v) in pairs {
-            env.set(k, v);
-        }
-        env
-    }
-
-    pub fn set(&mut self, name: &str, value: impl Into<String>) {
-        self.vars.insert(name.to_string(), Secret(value.into()));
-    }
-
-    /// A non-empty value (CI systems often export unset secrets as empty strings).
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(|v| v.expose().as_str())
-            .filter(|v| !v.trim().is_empty())
-    }
-
-    fn first(&self, names: &[&'static str]) -> Option<(&'static str, &str)> {
-        names.iter().find_map(|n| self.get(n).map(|v| (*n, v)))
     }
 }
 

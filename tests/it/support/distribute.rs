@@ -280,7 +280,7 @@ impl World {
             .unwrap()
             .api;
         let mut outcome = Outcome::new();
-        let r = asc_publish::cli::distribute::run_with(&client, &a, &mut outcome).await;
+        let r = asc_publish::cli::distribute::run_with(&client, &a, &Env::default(), &mut outcome).await;
         (r, outcome)
     }
 
