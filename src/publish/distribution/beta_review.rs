@@ -91,7 +91,7 @@ fn state_of(s: &BetaAppReviewSubmission) -> String {
 pub async fn submit(client: &AscClient, build_id: &str, events: &Events, done: &mut Distributed) -> Result<(), Error> {
     if let Some(s) = existing(client, build_id).await? {
         let st = state_of(&s);
-        events.step(&format!("  beta app review: already submitted ({st})"));
+        events.step(format!("  beta app review: already submitted ({st})"));
         done.beta_review = Some(st);
         return Ok(());
     }
@@ -102,7 +102,7 @@ pub async fn submit(client: &AscClient, build_id: &str, events: &Events, done: &
     {
         Ok(doc) => {
             let st = state_of(&doc.data);
-            events.step(&format!("  beta app review: submitted ({st})"));
+            events.step(format!("  beta app review: submitted ({st})"));
             done.beta_review = Some(st);
             Ok(())
         }
@@ -110,7 +110,7 @@ pub async fn submit(client: &AscClient, build_id: &str, events: &Events, done: &
         Err(AscError::Api(a)) if a.status == 409 => match existing(client, build_id).await? {
             Some(s) => {
                 let st = state_of(&s);
-                events.step(&format!("  beta app review: already submitted ({st})"));
+                events.step(format!("  beta app review: already submitted ({st})"));
                 done.beta_review = Some(st);
                 Ok(())
             }

@@ -78,7 +78,7 @@ pub async fn expire_previous(
             continue;
         }
         expire(client, &b.id).await?;
-        events.step(&format!("  expired build {short_version} ({number}), id {}", b.id));
+        events.step(format!("  expired build {short_version} ({number}), id {}", b.id));
         done.expired_builds.push(b.id.clone());
     }
     Ok(())

@@ -155,7 +155,7 @@ pub async fn add(
             GroupResult::Skipped => "skipped",
             GroupResult::Failed => "FAILED",
         };
-        events.step(&format!(
+        events.step(format!(
             "  group {} ({}): {verb}{}",
             g.name,
             kind_name(g.kind),

@@ -62,7 +62,7 @@ pub async fn add(
         .mutate(Method::POST, url, Some(&request::linkages("betaTesters", &ids)))
         .await?;
     for (email, _) in testers {
-        events.step(&format!("  tester {email}: added"));
+        events.step(format!("  tester {email}: added"));
         done.testers.push(email.clone());
     }
     Ok(())

@@ -169,7 +169,7 @@ pub async fn upsert(
                     .await?;
             }
         }
-        events.step(&format!(
+        events.step(format!(
             "  What to Test ({locale}): {}",
             if found.is_some() { "updated" } else { "set" }
         ));
