@@ -209,13 +209,13 @@ pub async fn after_upload(
     if d.is_empty() {
         return Ok(());
     }
-    let (Some(app_id), Some(build_id)) = (outcome.app_id.clone(), outcome.build_id.clone()) else {
-        return no_distribution(outcome);
-    };
     // Success is the processing wait's VALID verdict (with export compliance handled).
-    if outcome.status != Status::Success {
-        return no_distribution(outcome);
-    }
+    let (Some(app_id), Some(build_id), Status::Success) =
+        (outcome.app_id.clone(), outcome.build_id.clone(), outcome.status)
+    else {
+        outcome.warnings.push(not_distributed(outcome.upload_id.as_deref()));
+        return Ok(());
+    };
     let target = Target {
         app_id,
         build_id,
@@ -228,13 +228,11 @@ pub async fn after_upload(
     r
 }
 
-fn no_distribution(outcome: &mut Outcome) -> Result<(), Error> {
-    let later = match &outcome.upload_id {
+/// The warning of a run whose build is not processed yet, with how to distribute it later.
+fn not_distributed(upload_id: Option<&str>) -> String {
+    let later = match upload_id {
         Some(id) => format!("run `asc-publish distribute --upload-id {id}` with the same distribution flags"),
         None => "run `asc-publish distribute` with the same distribution flags".to_string(),
     };
-    outcome.warnings.push(format!(
-        "TestFlight distribution not done: the build is not processed yet; {later}"
-    ));
-    Ok(())
+    format!("TestFlight distribution not done: the build is not processed yet; {later}")
 }
