@@ -24,7 +24,7 @@ pub enum Status {
 }
 
 /// A message from Apple's processing (`state.errors/warnings/infos`) or from our checks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// `error`, `warning` or `info`.
     pub level: String,

@@ -1,11 +1,12 @@
 //! Which CI system runs us, and what each one needs, from an injected environment map.
 
-use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// The environment as a map, so detection is a pure function of its input in tests.
-pub type EnvMap = BTreeMap<String, String>;
+/// The environment the CI edges read: the one [`Env`](crate::asc::Env), under the name the
+/// forge reporters know it by.
+pub type EnvMap = crate::asc::Env;
 
 /// GitHub event payloads are small; a bigger file is not a payload we should parse.
 const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;
@@ -112,11 +113,9 @@ pub fn detect(env: &EnvMap) -> CiContext {
     }
 }
 
-/// The process environment as a map (non-UTF-8 variables are skipped).
+/// The process environment (non-UTF-8 variables are skipped).
 pub fn process_env() -> EnvMap {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
+    crate::asc::Env::from_process()
 }
 
 /// [`detect`] over the process environment.

@@ -45,11 +45,16 @@ pub fn root_ca_warning(path: &Path, set_by: &str, purpose: &str) -> String {
 }
 
 /// `flag` when the value came from the command line, else `var` (clap fills both from either).
-pub fn source_of(var: &'static str, flag: &'static str, value: &Path) -> &'static str {
-    match std::env::var_os(var) {
-        Some(v) if Path::new(&v) == value => var,
+pub fn source_of_in(env: &EnvMap, var: &'static str, flag: &'static str, value: &Path) -> &'static str {
+    match env.get(var) {
+        Some(v) if Path::new(v) == value => var,
         _ => flag,
     }
+}
+
+/// [`source_of_in`] the process environment (for callers not yet handed an [`EnvMap`]).
+pub fn source_of(var: &'static str, flag: &'static str, value: &Path) -> &'static str {
+    source_of_in(&super::process_env(), var, flag, value)
 }
 
 /// The lines to print for `warnings` in this CI system.
@@ -69,12 +74,17 @@ pub fn warning_lines(env: &EnvMap, warnings: &[String]) -> String {
     out
 }
 
-/// Prints `warnings` on stderr (see [`warning_lines`]).
-pub fn print_warnings(warnings: &[String]) {
+/// Prints `warnings` on stderr (see [`warning_lines`]), for the CI system `env` is on.
+pub fn print_warnings_in(env: &EnvMap, warnings: &[String]) {
     if warnings.is_empty() {
         return;
     }
-    crate::output::eprint_redacted(&warning_lines(&super::process_env(), warnings));
+    crate::output::eprint_redacted(&warning_lines(env, warnings));
+}
+
+/// [`print_warnings_in`] the process environment (for callers not yet handed an [`EnvMap`]).
+pub fn print_warnings(warnings: &[String]) {
+    print_warnings_in(&super::process_env(), warnings);
 }
 
 #[cfg(test)]

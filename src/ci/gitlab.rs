@@ -122,54 +122,10 @@ pub fn section_end(name: &str, unix_secs: u64) -> String {
     format!("\x1b[0Ksection_end:{unix_secs}:{}\r\x1b[0K\n", section_name(name))
 }
 
-/// A collapsible section of a GitLab job log around one stage of a run (validation, upload,
-/// processing, distribution), printed on stderr with the progress lines; closed when dropped.
-/// Prints nothing outside GitLab CI.
-pub struct Section {
-    name: Option<&'static str>,
-}
-
-impl Section {
-    pub fn open(name: &'static str, title: &str) -> Section {
-        Section::open_if(std::env::var("GITLAB_CI").is_ok_and(|v| v == "true"), name, title)
-    }
-
-    fn open_if(on_gitlab: bool, name: &'static str, title: &str) -> Section {
-        if !on_gitlab {
-            return Section { name: None };
-        }
-        crate::output::eprint_redacted(&section_start(name, title, false, unix_now()));
-        Section { name: Some(name) }
-    }
-}
-
-impl Drop for Section {
-    fn drop(&mut self) {
-        if let Some(name) = self.name {
-            crate::output::eprint_redacted(&section_end(name, unix_now()));
-        }
-    }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::sample;
-
-    #[test]
-    fn sections_only_on_gitlab() {
-        assert!(Section::open_if(false, "asc_publish_upload", "Upload").name.is_none());
-        assert_eq!(
-            Section::open_if(true, "asc_publish_upload", "Upload").name,
-            Some("asc_publish_upload")
-        );
-    }
 
     #[test]
     fn values_are_single_line_without_spaces() {
@@ -238,7 +194,7 @@ mod tests {
     fn dotenv_path_defaults_and_overrides() {
         let mut env = crate::ci::EnvMap::new();
         assert_eq!(dotenv_path(&env), Path::new("asc-publish.env"));
-        env.insert(DOTENV_PATH_VAR.into(), "out/x.env".into());
+        env.set(DOTENV_PATH_VAR, "out/x.env");
         assert_eq!(dotenv_path(&env), Path::new("out/x.env"));
     }
 

@@ -111,7 +111,7 @@ pub async fn publish(ctx: &CiContext, env: &EnvMap, view: &RunView, mode: Report
             }
         }
         CiContext::Bitrise(b) => {
-            let path = env.get("PATH").map(String::as_str).unwrap_or_default();
+            let path = env.get("PATH").unwrap_or_default();
             match bitrise::find_envman(std::ffi::OsStr::new(path)) {
                 Some(envman) => bitrise::export_outputs(&envman, view)?,
                 None => out

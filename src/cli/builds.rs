@@ -14,7 +14,7 @@ use crate::error::{Error, ExitCode};
 use crate::output::Format;
 use crate::publish::build_info;
 pub use crate::publish::build_info::{BuildRow, Status, status};
-use crate::publish::distribution::expire::{Expired, expire};
+use crate::publish::distribution::expire::{Expired, expire_each};
 use crate::publish::preflight::find_app;
 
 #[derive(Debug, Args)]
@@ -95,11 +95,10 @@ impl BuildsArgs {
     }
 }
 
-pub fn run(args: BuildsArgs) -> Result<i32, Error> {
-    let env = Env::from_process();
+pub fn run(args: BuildsArgs, env: &Env) -> Result<i32, Error> {
     crate::runtime::block_on(async {
         let conn = args.connection();
-        let (client, _) = crate::cli::connection_args::connect(conn, &env, Arc::new(SystemClock))?;
+        let client = crate::cli::connection_args::connect(conn, env, Arc::new(SystemClock))?.api;
         let (text, json, code) = match &args.command {
             BuildsCommand::List(a) => {
                 let rows = list(&client, a).await?;
@@ -219,15 +218,15 @@ fn status_text(s: &Status) -> String {
     out
 }
 
-/// Expires each build (text, JSON, exit code); already expired ones are reported. Any failure → its exit code, after
-/// every id was tried.
+/// Expires each build and renders the results (text, JSON, exit code); already expired ones are
+/// reported. Any failure → its exit code, after every id was tried.
 pub async fn expire_all(client: &AscClient, ids: &[String]) -> Result<(String, Value, i32), Error> {
     let mut text = String::new();
     let mut json = Vec::new();
     // Several builds can fail differently; the highest code is reported.
     let mut code = ExitCode::Success.code();
-    for id in ids {
-        let (result, message) = match expire(client, id).await {
+    for (id, r) in expire_each(client, ids).await {
+        let (result, message) = match r {
             Ok(Expired::Now) => ("expired", None),
             Ok(Expired::Already) => ("already_expired", None),
             Err(e) => {

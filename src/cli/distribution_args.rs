@@ -65,7 +65,7 @@ impl DistributionArgs {
             testers: self.testers.iter().filter(|t| !t.trim().is_empty()).cloned().collect(),
             submit_beta_review: self.submit_beta_review,
             expire_previous: self.expire_previous,
-            quiet,
+            events: crate::report::terminal::lines(quiet),
         })
     }
 }

@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 use crate::error::Error;
 use crate::output::Format;
 
+pub use render::{render_error, render_error_beside_outcome};
+
 pub mod appleid_args;
 pub mod builds;
 pub mod connection_args;
@@ -13,6 +15,7 @@ pub mod distribute;
 pub mod distribution_args;
 pub mod inspect;
 pub mod preflight;
+pub mod render;
 pub mod report;
 pub mod reporting;
 pub mod sim;
@@ -112,8 +115,10 @@ impl Command {
 /// A command that reads a secret has it masked and registered for redaction first, here, so no
 /// command can forget to.
 pub fn run(cli: Cli) -> Result<i32, Error> {
+    // The one read of the process environment; everything below is handed this.
+    let env = crate::asc::Env::from_process();
     if let Some((flags, vars)) = cli.command.secrets() {
-        let masks = reporting::protect_secrets(&crate::ci::process_env(), &flags, &vars);
+        let masks = reporting::protect_secrets(&env, &flags, &vars);
         if !masks.is_empty() {
             crate::output::eprint_masks(&masks);
         }
@@ -124,37 +129,25 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         _ => None,
     };
     if let Some(ca) = extra_root_ca {
-        let from = crate::ci::endpoints::source_of("ASC_EXTRA_ROOT_CA", "--extra-root-ca", ca);
-        crate::ci::endpoints::print_warnings(&[crate::ci::endpoints::root_ca_warning(
-            ca,
-            from,
-            "for provisioning profiles and code signatures, besides Apple's",
-        )]);
+        let from = crate::ci::endpoints::source_of_in(&env, "ASC_EXTRA_ROOT_CA", "--extra-root-ca", ca);
+        crate::ci::endpoints::print_warnings_in(
+            &env,
+            &[crate::ci::endpoints::root_ca_warning(
+                ca,
+                from,
+                "for provisioning profiles and code signatures, besides Apple's",
+            )],
+        );
     }
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Validate(args) => validate::run(args),
-        Command::Upload(args) => upload::run(args),
-        Command::Distribute(args) => distribute::run(args),
-        Command::Builds(args) => builds::run(args),
-        Command::Preflight(args) => preflight::run(args),
-        Command::Report(args) => report::run(args),
+        Command::Upload(args) => upload::run(args, &env),
+        Command::Distribute(args) => distribute::run(args, &env),
+        Command::Builds(args) => builds::run(args, &env),
+        Command::Preflight(args) => preflight::run(args, &env),
+        Command::Report(args) => report::run(args, &env),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
-    }
-}
-
-/// Renders an error once, at the edge: text on stderr always, plus one JSON document on stdout
-/// when JSON was asked for (so a pipeline parsing stdout still gets a document). Redacted: an
-/// error may quote what a server or a file said.
-pub fn render_error(err: &Error, format: Format) {
-    crate::output::eprintln_redacted!("error: {}", err.message());
-    if let Some(hint) = err.hint() {
-        crate::output::eprintln_redacted!("  fix: {}", hint);
-    }
-    if format == Format::Json {
-        let mut doc = serde_json::json!({ "error": err.to_json() });
-        crate::output::redact_json(&mut doc);
-        println!("{doc}");
     }
 }

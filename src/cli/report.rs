@@ -26,17 +26,14 @@ pub struct ReportCmdArgs {
     pub report: ReportArgs,
 }
 
-pub fn run(args: ReportCmdArgs) -> Result<i32, Error> {
+pub fn run(args: ReportCmdArgs, env: &crate::asc::Env) -> Result<i32, Error> {
     // Redacted once, here: a saved outcome is replayed into every renderer below.
     let outcome = reporting::redacted(&read_outcome(&args.from)?, &args.report.tokens());
     match args.format {
         Format::Text => print!("{}", crate::report::markdown::render(&crate::report::view(&outcome))),
-        Format::Json => match serde_json::to_string_pretty(&outcome) {
-            Ok(s) => println!("{s}"),
-            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
-        },
+        Format::Json => crate::cli::render::print_outcome_json(&outcome),
     }
-    for w in reporting::finish_run(&outcome, &args.report, &[]) {
+    for w in reporting::finish_run(&outcome, &args.report, &[], env) {
         crate::output::eprintln_redacted!("warning: {w}");
     }
     Ok(crate::ExitCode::Success.code())

@@ -70,8 +70,6 @@ fn parse_secret(s: &str) -> Result<Secret<String>, String> {
     Ok(Secret::new(s.to_string()))
 }
 
-use crate::ci::process_env;
-
 /// Environment variables whose values are secrets (besides the key variables): forge tokens and
 /// the app-specific password's default variables (`--password-env` names another one).
 const SECRET_VARS: &[&str] = &[
@@ -87,8 +85,8 @@ const SECRET_VARS: &[&str] = &[
 fn known_secrets(env: &EnvMap, explicit: &[&str]) -> Vec<String> {
     let mut raw: Vec<String> = explicit.iter().map(|s| s.to_string()).collect();
     for name in env_names::PRIVATE_KEY.iter().chain(SECRET_VARS) {
-        if let Some(v) = env.get(*name) {
-            raw.push(v.clone());
+        if let Some(v) = env.get(name) {
+            raw.push(v.to_string());
         }
     }
     let mut all = Vec::new();
@@ -144,7 +142,7 @@ pub fn protect_secrets(env: &EnvMap, flag_secrets: &[&str], secret_vars: &[&str]
 fn secrets_to_protect(env: &EnvMap, flag_secrets: &[&str], secret_vars: &[&str]) -> (Vec<String>, bool) {
     let github = matches!(detect(env), CiContext::GitHub(_));
     let mut explicit: Vec<&str> = flag_secrets.to_vec();
-    explicit.extend(secret_vars.iter().filter_map(|n| env.get(*n)).map(String::as_str));
+    explicit.extend(secret_vars.iter().filter_map(|n| env.get(n)));
     (known_secrets(env, &explicit), github)
 }
 
@@ -220,10 +218,10 @@ pub async fn finish_run_with(
     mut env: EnvMap,
 ) -> Finished {
     if let Some(t) = &args.github_token {
-        env.insert("GITHUB_TOKEN".into(), t.expose().clone());
+        env.set("GITHUB_TOKEN", t.expose().clone());
     }
     if let Some(t) = &args.gitlab_token {
-        env.insert("ASC_GITLAB_TOKEN".into(), t.expose().clone());
+        env.set("ASC_GITLAB_TOKEN", t.expose().clone());
     }
     let mut explicit: Vec<&str> = secrets_to_mask.to_vec();
     explicit.extend(args.tokens());
@@ -288,9 +286,10 @@ pub fn conclude(
     render: impl Fn(&Outcome, crate::output::Format),
     report: &ReportArgs,
     secrets: &[&str],
+    env: &EnvMap,
 ) -> Result<i32, crate::Error> {
     let publish = |outcome: &Outcome| {
-        for w in finish_run(outcome, report, secrets) {
+        for w in finish_run(outcome, report, secrets, env) {
             crate::output::eprintln_redacted!("warning: {}", &w);
         }
     };
@@ -306,10 +305,7 @@ pub fn conclude(
             outcome.fail(&e);
             let outcome = redacted(&outcome, secrets);
             if format == crate::output::Format::Json {
-                crate::output::eprintln_redacted!("error: {}", e.message());
-                if let Some(h) = e.hint() {
-                    crate::output::eprintln_redacted!("  fix: {}", h);
-                }
+                crate::cli::render_error_beside_outcome(&e);
             }
             render(&outcome, format);
             publish(&outcome);
@@ -325,8 +321,8 @@ pub fn conclude(
 /// The one call at the end of a run: detects the CI system, publishes outputs, annotations and
 /// reports, writes `--output-json`, and returns warning lines for the caller to print (they never
 /// change the exit code). Workflow commands are printed here, on stderr.
-pub fn finish_run(outcome: &Outcome, args: &ReportArgs, secrets_to_mask: &[&str]) -> Vec<String> {
-    let env = process_env();
+pub fn finish_run(outcome: &Outcome, args: &ReportArgs, secrets_to_mask: &[&str], env: &EnvMap) -> Vec<String> {
+    let env = env.clone();
     // A scoped thread with its own runtime: callers may be inside a runtime or not.
     let finished = std::thread::scope(|s| {
         s.spawn(|| {

@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 
-use crate::asc::AscClient;
 use crate::asc::clock::{SharedClock, SystemClock};
 use crate::asc::credentials::Env;
 use crate::cli::connection_args::ConnectionArgs;
@@ -15,9 +14,11 @@ use crate::cli::reporting::ReportArgs;
 use crate::error::{Error, ErrorKind};
 use crate::outcome::{Outcome, Status};
 use crate::output::Format;
+use crate::publish::connection::Connection;
 use crate::publish::duration::{format_duration, parse_duration};
+use crate::publish::events::Events;
 use crate::publish::progress::{ProgressMode, mib};
-use crate::publish::{UploadOptions, UploadRequest, run_upload};
+use crate::publish::{UploadOptions, UploadRequest};
 
 #[derive(Debug, Args)]
 pub struct UploadArgs {
@@ -69,11 +70,10 @@ pub struct UploadArgs {
     pub apple_id: crate::cli::appleid_args::AppleIdArgs,
 }
 
-pub fn run(args: UploadArgs) -> Result<i32, Error> {
-    let env = Env::from_process();
+pub fn run(args: UploadArgs, env: &Env) -> Result<i32, Error> {
     let mut outcome = Outcome::new();
-    let result = crate::runtime::block_on(run_with(&args, &env, Arc::new(SystemClock), &mut outcome)).and_then(|r| r);
-    finish(result, outcome, &args)
+    let result = crate::runtime::block_on(run_with(&args, env, Arc::new(SystemClock), &mut outcome)).and_then(|r| r);
+    finish(result, outcome, &args, env)
 }
 
 /// Secret values given as flags (the environment's are found by the reporter itself).
@@ -84,16 +84,17 @@ fn secrets(args: &UploadArgs) -> Vec<&str> {
 }
 
 /// Renders the outcome and publishes it to the CI system (see [`conclude`]).
-fn finish(result: Result<(), Error>, outcome: Outcome, args: &UploadArgs) -> Result<i32, Error> {
-    crate::cli::reporting::conclude(result, outcome, args.format, render, &args.report, &secrets(args))
+fn finish(result: Result<(), Error>, outcome: Outcome, args: &UploadArgs, env: &Env) -> Result<i32, Error> {
+    crate::cli::reporting::conclude(result, outcome, args.format, render, &args.report, &secrets(args), env)
 }
 
 fn render(outcome: &Outcome, format: Format) {
+    // Only a dry run has a plan; its text is the plan.
+    if format == Format::Text && !outcome.plan.is_empty() {
+        return render_plan(outcome, format);
+    }
     match format {
-        Format::Json => match serde_json::to_string_pretty(outcome) {
-            Ok(s) => println!("{s}"),
-            Err(e) => crate::output::eprintln_redacted!("error: cannot serialise the outcome: {e}"),
-        },
+        Format::Json => crate::cli::render::print_outcome_json(outcome),
         Format::Text => {
             let (Some(v), Some(b)) = (&outcome.version, &outcome.build_number) else {
                 return;
@@ -136,6 +137,35 @@ fn render(outcome: &Outcome, format: Format) {
     }
 }
 
+/// The plan as text (stdout) or, in JSON, the outcome document with its `plan`; redacted here,
+/// as `preflight` and `upload --dry-run` both print through it.
+pub fn render_plan(outcome: &Outcome, format: Format) {
+    let outcome = &crate::cli::reporting::redacted(outcome, &[]);
+    match format {
+        Format::Json => crate::cli::render::print_outcome_json(outcome),
+        Format::Text => {
+            println!("plan:");
+            for (i, s) in outcome.plan.iter().enumerate() {
+                let mark = if s.ok { "" } else { "PROBLEM " };
+                println!("  {}. {mark}{}: {}", i + 1, s.step, s.detail);
+                if let Some(f) = &s.fix {
+                    println!("     fix: {f}");
+                }
+            }
+        }
+    }
+}
+
+/// The arguments as the plan's settings (`preflight`, `upload --dry-run`).
+pub fn plan_settings(args: &UploadArgs) -> Result<crate::publish::upload_plan::PlanSettings, Error> {
+    Ok(crate::publish::upload_plan::PlanSettings {
+        app_id: args.app_id.clone(),
+        no_wait: args.no_wait,
+        uses_non_exempt_encryption: args.uses_non_exempt_encryption,
+        distribution: args.distribution.to_distribution(true)?,
+    })
+}
+
 /// Everything after argument parsing, with the environment and clock injected. Configuration
 /// (credentials, API URL) is checked first, then the IPA, then the network is used.
 pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut Outcome) -> Result<(), Error> {
@@ -144,11 +174,12 @@ pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome:
         return crate::appleid::run(&settings, env, clock, outcome, |o| read_ipa(args, o)).await;
     }
     let started = clock.now();
-    let (client, parts_http) = connect(args, env, clock.clone())?;
-    let section = crate::ci::gitlab::Section::open("asc_publish_validate", "Inspect and validate the IPA");
+    let conn = connect(args, env, clock.clone())?;
+    let events = crate::report::terminal::events(false, env);
+    let stage = events.stage("asc_publish_validate", "Inspect and validate the IPA");
     let (req, _) = read_ipa(args, outcome)?;
-    drop(section);
-    let r = upload_with(&client, &parts_http, args, &req, outcome).await;
+    drop(stage);
+    let r = upload_with(&conn, args, &req, &events, outcome).await;
     outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
     if r.is_ok() && outcome.status == Status::Success && args.format == Format::Text {
         crate::output::eprintln_redacted!(
@@ -231,19 +262,30 @@ pub fn read_ipa(
 }
 
 /// Resolves credentials and the API URL into the API and part-upload clients.
-pub fn connect(args: &UploadArgs, env: &Env, clock: SharedClock) -> Result<(AscClient, reqwest::Client), Error> {
+pub fn connect(args: &UploadArgs, env: &Env, clock: SharedClock) -> Result<Connection, Error> {
     crate::cli::connection_args::connect(&args.connection, env, clock)
 }
 
-/// Runs the engine with the command's options. Public so tests can drive the command without an
-/// IPA reader.
+/// Converts the arguments and runs the plan (`--dry-run`) or the pipeline's upload flow. Public
+/// so tests can drive the command without an IPA reader.
 pub async fn upload_with(
-    client: &AscClient,
-    parts_http: &reqwest::Client,
+    conn: &Connection,
     args: &UploadArgs,
     req: &UploadRequest,
+    events: &Events,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
+    if args.dry_run {
+        let r = match plan_settings(args) {
+            Ok(settings) => crate::publish::upload_plan::plan_upload(&conn.api, &settings, req, outcome).await,
+            Err(e) => Err(e),
+        };
+        if args.format == Format::Text {
+            // The text summary describes an upload; nothing was uploaded (the plan is rendered).
+            outcome.version = None;
+        }
+        return r;
+    }
     let opts = UploadOptions {
         app_id: args.app_id.clone(),
         concurrency: usize::from(args.concurrency),
@@ -253,33 +295,9 @@ pub async fn upload_with(
         uses_non_exempt_encryption: args.uses_non_exempt_encryption,
         progress: ProgressMode::detect(),
         verbose: args.connection.verbose > 0,
+        events: events.clone(),
         ..UploadOptions::default()
     };
-    if args.dry_run {
-        let r = crate::cli::preflight::plan_upload(client, args, req, outcome).await;
-        if args.format == Format::Text {
-            crate::cli::preflight::render_plan(outcome, Format::Text);
-            // The text summary describes an upload; nothing was uploaded.
-            outcome.version = None;
-        }
-        return r;
-    }
-    let section = crate::ci::gitlab::Section::open("asc_publish_upload", "Upload to App Store Connect");
-    let r = run_upload(client, parts_http, req, &opts, outcome).await;
-    drop(section);
-    let r = match r {
-        Ok(()) => {
-            let _section = crate::ci::gitlab::Section::open("asc_publish_distribute", "TestFlight distribution");
-            crate::cli::distribute::after_upload(client, args, req, outcome).await
-        }
-        Err(e) => Err(e),
-    };
-    if let Some(rl) = client.stats().rate_limit().filter(|_| args.connection.verbose > 0) {
-        crate::output::eprintln_redacted!(
-            "  rate limit: {} of {} requests left this hour",
-            rl.remaining.map_or("?".into(), |v| v.to_string()),
-            rl.limit.map_or("?".into(), |v| v.to_string())
-        );
-    }
-    r
+    let distribution = args.distribution.to_distribution(false);
+    crate::publish::flow::upload_and_distribute(conn, &opts, distribution, req, outcome).await
 }

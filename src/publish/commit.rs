@@ -1,6 +1,7 @@
 //! Committing the uploaded file (`uploaded: true` plus the MD5). A lost answer is reconciled by
 //! reading the file and the upload back, never by replaying the PATCH blindly.
 
+use crate::publish::events::{Event, Events};
 use reqwest::Method;
 
 use crate::asc::AscClient;
@@ -22,7 +23,13 @@ pub struct Committed {
     pub warnings: Vec<StateDetail>,
 }
 
-pub async fn commit(client: &AscClient, upload_id: &str, file_id: &str, md5: &str) -> Result<Committed, Error> {
+pub async fn commit(
+    client: &AscClient,
+    upload_id: &str,
+    file_id: &str,
+    md5: &str,
+    events: &Events,
+) -> Result<Committed, Error> {
     let url = build_uploads::file(client, file_id)?;
     let body = request::commit_build_upload_file(file_id, md5);
     // At most one re-send, and only after reading proved the first one was not applied.
@@ -34,7 +41,9 @@ pub async fn commit(client: &AscClient, upload_id: &str, file_id: &str, md5: &st
             Ok(doc) => return Ok(from_file(&doc.data, round > 0)),
             Err(AscError::Ambiguous { message, .. }) => {
                 if client.verbose() {
-                    crate::output::eprintln_redacted!("  commit answer lost ({message}); reading the upload back");
+                    events.send(Event::Detail(format!(
+                        "  commit answer lost ({message}); reading the upload back"
+                    )));
                 }
                 if let Some(c) = reconcile(client, upload_id, file_id).await? {
                     return Ok(c);

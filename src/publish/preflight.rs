@@ -210,8 +210,24 @@ fn upload_state(u: &BuildUpload) -> BuildUploadState {
         .map_or(BuildUploadState::Unknown, |s| s.state)
 }
 
-/// Decides between new / already uploaded / resume, or refuses a used build number.
-/// `local_md5` is awaited only when a matching record exists.
+/// The one build-number check, read-only: what upload finds for the requested version and
+/// build number. `preflight` reports it; [`plan`] acts on it.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Upload may go ahead as planned; with [`Plan::New`], `stale` are abandoned reservations of
+    /// the same number (holding no binary) that upload deletes first.
+    Go {
+        plan: Plan,
+        stale: Vec<String>,
+        /// The highest number already used for the version, when the requested one is lower.
+        lower_than: Option<String>,
+    },
+    /// The number is held ([`PublishError::BuildNumberUsed`]).
+    Used(PublishError),
+}
+
+/// Decides between new / already uploaded / resume, or refuses a used build number; deletes
+/// abandoned reservations of the number. `local_md5` is awaited only when a matching record exists.
 pub async fn plan(
     client: &AscClient,
     app_id: &str,
@@ -219,6 +235,40 @@ pub async fn plan(
     local_md5: &FileMd5,
     warnings: &mut Vec<String>,
 ) -> Result<Plan, Error> {
+    let (plan, stale, lower_than) = match check_number(client, app_id, req, local_md5, warnings).await? {
+        Verdict::Go {
+            plan,
+            stale,
+            lower_than,
+        } => (plan, stale, lower_than),
+        Verdict::Used(e) => return Err(e.into()),
+    };
+    for id in stale {
+        // An abandoned reservation holds no binary; removing it keeps the new one unambiguous.
+        let url = build_uploads::one(client, &id, &[])?;
+        match client.mutate(Method::DELETE, url, None).await {
+            Ok(_) => warnings.push(format!("deleted an abandoned upload reservation ({id}) for this build")),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => warnings.push(format!("could not delete the abandoned upload reservation {id}: {e}")),
+        }
+    }
+    if let Some(h) = lower_than {
+        warnings.push(format!(
+            "build number {} is lower than {h}, the highest already uploaded for version {}; App Store Connect may refuse it",
+            req.version, req.short_version
+        ));
+    }
+    Ok(plan)
+}
+
+/// Reads the version's uploads and builds (no writes) and judges the requested build number.
+pub async fn check_number(
+    client: &AscClient,
+    app_id: &str,
+    req: &UploadRequest,
+    local_md5: &FileMd5,
+    warnings: &mut Vec<String>,
+) -> Result<Verdict, Error> {
     let uploads = list_uploads(client, app_id, req, None).await?;
     let builds = list_builds(client, app_id, req).await?;
     let same: Vec<&BuildUpload> = uploads
@@ -255,16 +305,21 @@ pub async fn plan(
                         Some(false) => false,
                         None => {
                             let detail = " (App Store Connect holds no checksum to tell whether from this file)";
-                            return Err(used(req, &uploads, &builds, detail).into());
+                            return Ok(Verdict::Used(used(req, &uploads, &builds, detail)));
                         }
                     },
                 };
                 if same {
-                    return Ok(Plan::AlreadyUploaded {
+                    let plan = Plan::AlreadyUploaded {
                         upload: Box::new((*u).clone()),
+                    };
+                    return Ok(Verdict::Go {
+                        plan,
+                        stale: Vec::new(),
+                        lower_than: None,
                     });
                 }
-                return Err(used(req, &uploads, &builds, " from a different file").into());
+                return Ok(Verdict::Used(used(req, &uploads, &builds, " from a different file")));
             }
             BuildUploadState::AwaitingUpload => {
                 let file = asset_file(client, &u.id).await?;
@@ -283,9 +338,14 @@ pub async fn plan(
                 });
                 match (resumable, file) {
                     (Some(()), Some(file)) => {
-                        return Ok(Plan::Resume {
+                        let plan = Plan::Resume {
                             upload: Box::new((*u).clone()),
                             file: Box::new(file),
+                        };
+                        return Ok(Verdict::Go {
+                            plan,
+                            stale: Vec::new(),
+                            lower_than: None,
                         });
                     }
                     _ => stale.push(u.id.clone()),
@@ -315,7 +375,7 @@ pub async fn plan(
                 } else {
                     format!(" and failed processing: {}", reasons.join("; "))
                 };
-                return Err(used(req, &uploads, &builds, &detail).into());
+                return Ok(Verdict::Used(used(req, &uploads, &builds, &detail)));
             }
             BuildUploadState::Unknown => {}
         }
@@ -324,26 +384,13 @@ pub async fn plan(
         .iter()
         .any(|b| b.attributes.as_ref().and_then(|a| a.version.as_deref()) == Some(req.version.as_str()));
     if build_taken {
-        return Err(used(req, &uploads, &builds, "").into());
+        return Ok(Verdict::Used(used(req, &uploads, &builds, "")));
     }
-    for id in stale {
-        // An abandoned reservation holds no binary; removing it keeps the new one unambiguous.
-        let url = build_uploads::one(client, &id, &[])?;
-        match client.mutate(Method::DELETE, url, None).await {
-            Ok(_) => warnings.push(format!("deleted an abandoned upload reservation ({id}) for this build")),
-            Err(e) if e.is_not_found() => {}
-            Err(e) => warnings.push(format!("could not delete the abandoned upload reservation {id}: {e}")),
-        }
-    }
-    if let Some(h) = highest(&uploads, &builds) {
-        if compare_build_numbers(&req.version, &h) == Ordering::Less {
-            warnings.push(format!(
-                "build number {} is lower than {h}, the highest already uploaded for version {}; App Store Connect may refuse it",
-                req.version, req.short_version
-            ));
-        }
-    }
-    Ok(Plan::New)
+    Ok(Verdict::Go {
+        plan: Plan::New,
+        stale,
+        lower_than: highest(&uploads, &builds).filter(|h| compare_build_numbers(&req.version, h) == Ordering::Less),
+    })
 }
 
 /// Without a whole-file checksum: `Some(false)` when the size differs, `Some(true)` when name and

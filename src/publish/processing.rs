@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::Method;
 
 use crate::asc::AscClient;
+use crate::asc::clock::Clock;
 use crate::asc::endpoints::{build_uploads, builds};
 use crate::asc::error::{AscError, sanitize};
 use crate::asc::model::{Build, BuildUpload, BuildUploadState, Document, ProcessingState, StateDetail, request};
@@ -13,6 +14,7 @@ use crate::error::Error;
 use crate::outcome::{Message, Outcome};
 use crate::publish::duration::format_duration;
 use crate::publish::error::PublishError;
+use crate::publish::events::{Event, Events};
 
 /// How often a waiting run says it is still waiting: under a minute apart even with a slow poll
 /// request in between (CI users and their log watchdogs expect a line at least every 60 s).
@@ -27,7 +29,65 @@ pub struct WaitConfig {
     pub max_interval: Duration,
     /// The export-compliance answer (flag, else Info.plist), if known.
     pub uses_non_exempt_encryption: Option<bool>,
-    pub quiet: bool,
+    /// Where the wait's states, Apple's messages and heartbeats go.
+    pub events: Events,
+}
+
+/// What the processing wait learnt from Apple, also when it ended in an error: the states as
+/// Apple's enums, its messages, and what it needed to find the build. Put on the outcome once.
+#[derive(Debug, Clone, Default)]
+pub struct Processed {
+    pub upload_id: Option<String>,
+    pub app_id: Option<String>,
+    pub version: Option<String>,
+    pub build_number: Option<String>,
+    pub platform: Option<String>,
+    pub build_id: Option<String>,
+    pub upload_state: Option<BuildUploadState>,
+    pub processing_state: Option<ProcessingState>,
+    pub uses_non_exempt_encryption: Option<bool>,
+    /// Every message so far, the ones known before the wait first (a message is recorded once).
+    pub apple_messages: Vec<Message>,
+    pub warnings: Vec<String>,
+}
+
+impl Processed {
+    /// Starts from what the run already knows: the build to find, its id if known, and the
+    /// messages already recorded (commit's).
+    pub fn from_outcome(o: &Outcome) -> Processed {
+        Processed {
+            upload_id: o.upload_id.clone(),
+            app_id: o.app_id.clone(),
+            version: o.version.clone(),
+            build_number: o.build_number.clone(),
+            platform: o.platform.clone(),
+            build_id: o.build_id.clone(),
+            upload_state: None,
+            processing_state: None,
+            uses_non_exempt_encryption: o.uses_non_exempt_encryption,
+            apple_messages: o.apple_messages.clone(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Puts what the wait learnt on the outcome, states in Apple's spelling.
+    pub fn record_in(self, o: &mut Outcome) {
+        o.build_id = self.build_id;
+        if let Some(u) = self.upload_state {
+            o.upload_state = Some(upload_state_name(u).to_string());
+        }
+        if let Some(ps) = self.processing_state {
+            o.processing_state = Some(state_name(&ps).to_string());
+        }
+        o.uses_non_exempt_encryption = self.uses_non_exempt_encryption;
+        o.apple_messages = self.apple_messages;
+        o.warnings.extend(self.warnings);
+    }
+
+    /// Whether Apple's verdict is VALID.
+    pub fn is_valid(&self) -> bool {
+        self.processing_state == Some(ProcessingState::Valid)
+    }
 }
 
 /// Apple's `{code, description}` as our message, with the code as an ITMS code.
@@ -47,41 +107,72 @@ pub fn message(level: &str, d: &StateDetail) -> Message {
     }
 }
 
-fn record_messages(outcome: &mut Outcome, upload: &BuildUpload, quiet: bool) {
+fn record_messages(p: &mut Processed, upload: &BuildUpload, events: &Events) {
     let Some(st) = upload.attributes.as_ref().and_then(|a| a.state.as_ref()) else {
         return;
     };
     for (level, list) in [("error", &st.errors), ("warning", &st.warnings), ("info", &st.infos)] {
         for d in list.iter().flatten() {
             let m = message(level, d);
-            if !outcome.apple_messages.contains(&m) {
-                if !quiet {
-                    crate::output::eprintln_redacted!(
-                        "  Apple {level}: {}{}",
-                        m.code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default(),
-                        m.description
-                    );
-                }
-                outcome.apple_messages.push(m);
+            if !p.apple_messages.contains(&m) {
+                events.send(Event::Apple(m.clone()));
+                p.apple_messages.push(m);
             }
         }
     }
 }
 
+/// What a wait follows: an upload (then the build Apple makes of it), or an existing build.
+#[derive(Debug, Clone, Copy)]
+enum Subject<'a> {
+    Upload(&'a str),
+    Build(&'a str),
+}
+
 /// Polls until Apple's verdict. `Ok` means VALID; a rejection is a `Rejected` error.
-pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome: &mut Outcome) -> Result<(), Error> {
-    let _section = crate::ci::gitlab::Section::open("asc_publish_processing", "Waiting for Apple's processing");
+pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, p: &mut Processed) -> Result<(), Error> {
+    poll(client, Subject::Upload(upload_id), cfg, p).await
+}
+
+/// Polls an existing build until it leaves PROCESSING, whatever its verdict: `distribute` judges
+/// the verdict and answers export compliance itself. The same schedule and heartbeat as [`wait`].
+pub async fn wait_for_build(
+    client: &AscClient,
+    build_id: &str,
+    cfg: &WaitConfig,
+    p: &mut Processed,
+) -> Result<(), Error> {
+    poll(client, Subject::Build(build_id), cfg, p).await
+}
+
+/// The one processing loop: the upload's state until COMPLETE (when following an upload), the
+/// build's until its verdict, with a heartbeat line at least every [`HEARTBEAT`].
+async fn poll(client: &AscClient, subject: Subject<'_>, cfg: &WaitConfig, p: &mut Processed) -> Result<(), Error> {
+    let _stage = cfg
+        .events
+        .stage("asc_publish_processing", "Waiting for Apple's processing");
     let clock = client.clock();
     let start = clock.now();
     let mut interval = cfg.interval;
     let mut compliance_done = false;
-    let mut stage = "upload processing";
-    let mut upload_done = false;
+    let upload_id = match subject {
+        Subject::Upload(id) => Some(id),
+        Subject::Build(id) => {
+            p.build_id = Some(id.to_string());
+            None
+        }
+    };
+    let mut upload_done = upload_id.is_none();
+    let mut stage = if upload_done {
+        "build processing"
+    } else {
+        "upload processing"
+    };
     let mut polls = 0u32;
     let mut last_heartbeat = Duration::ZERO;
     loop {
         polls += 1;
-        if !upload_done {
+        if let (false, Some(upload_id)) = (upload_done, upload_id) {
             let url = build_uploads::one(client, upload_id, &[("include", "build")])?;
             let doc: Document<BuildUpload> = client.get(url).await?;
             let state = doc
@@ -90,30 +181,30 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
                 .as_ref()
                 .and_then(|a| a.state.as_ref())
                 .map_or(BuildUploadState::Unknown, |s| s.state);
-            set_upload_state(outcome, state, cfg.quiet);
-            record_messages(outcome, &doc.data, cfg.quiet);
+            set_upload_state(p, state, &cfg.events);
+            record_messages(p, &doc.data, &cfg.events);
             if let Some(b) = doc.data.related_id("build") {
-                outcome.build_id = Some(b.to_string());
+                p.build_id = Some(b.to_string());
             }
             match state {
                 BuildUploadState::Failed => {
-                    if let Some(b) = outcome.build_id.clone() {
+                    if let Some(b) = p.build_id.clone() {
                         // Best effort: record the build's own verdict next to the upload's.
                         if let Ok(url) = builds::one(client, &b, &[]) {
                             if let Ok(doc) = client.get::<Document<Build>>(url).await {
                                 if let Some(ps) = doc.data.attributes.and_then(|a| a.processing_state) {
-                                    outcome.processing_state = Some(state_name(&ps).to_string());
+                                    p.processing_state = Some(ps);
                                 }
                             }
                         }
                     }
-                    return Err(PublishError::Rejected(summary(outcome, "the upload failed processing")).into());
+                    return Err(PublishError::Rejected(summary(p, "the upload failed processing")).into());
                 }
                 BuildUploadState::Complete => upload_done = true,
                 _ => {}
             }
         }
-        if let Some(build_id) = outcome.build_id.clone() {
+        if let Some(build_id) = p.build_id.clone() {
             stage = "build processing";
             let url = builds::one(client, &build_id, &[])?;
             let doc: Document<Build> = client.get(url).await?;
@@ -121,32 +212,44 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             let ps = attrs
                 .and_then(|a| a.processing_state)
                 .unwrap_or(ProcessingState::Unknown);
-            if outcome.processing_state.as_deref() != Some(state_name(&ps)) {
-                outcome.processing_state = Some(state_name(&ps).to_string());
-                if !cfg.quiet {
-                    crate::output::eprintln_redacted!("  build {build_id}: {}", state_name(&ps));
-                }
+            if p.processing_state != Some(ps) {
+                p.processing_state = Some(ps);
+                cfg.events.send(Event::State {
+                    of: format!("build {build_id}"),
+                    state: state_name(&ps).to_string(),
+                });
             }
             let encryption = attrs.and_then(|a| a.uses_non_exempt_encryption);
-            outcome.uses_non_exempt_encryption = encryption.or(outcome.uses_non_exempt_encryption);
+            p.uses_non_exempt_encryption = encryption.or(p.uses_non_exempt_encryption);
+            let Some(upload_id) = upload_id else {
+                if ps != ProcessingState::Processing {
+                    return Ok(());
+                }
+                let waited = clock.now().duration_since(start).unwrap_or_default();
+                if waited >= cfg.timeout {
+                    return Err(still_processing(&build_id, waited));
+                }
+                pause(&*clock, cfg, p, stage, waited, &mut last_heartbeat, &mut interval).await;
+                continue;
+            };
             if !compliance_done && encryption.is_none() {
-                compliance_done = answer_compliance(client, &build_id, cfg, outcome, ps).await?;
+                compliance_done = answer_compliance(client, &build_id, cfg, p, ps).await?;
             } else {
                 compliance_done = true;
             }
             match ps {
                 ProcessingState::Valid if compliance_done => {
                     if !upload_done {
-                        refresh_upload(client, upload_id, cfg, outcome).await;
+                        refresh_upload(client, upload_id, cfg, p).await;
                     }
                     return Ok(());
                 }
                 ProcessingState::Invalid | ProcessingState::Failed => {
                     if !upload_done {
-                        refresh_upload(client, upload_id, cfg, outcome).await;
+                        refresh_upload(client, upload_id, cfg, p).await;
                     }
                     return Err(PublishError::Rejected(summary(
-                        outcome,
+                        p,
                         &format!("build processing ended {}", state_name(&ps)),
                     ))
                     .into());
@@ -156,8 +259,8 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
         } else if upload_done || polls % 4 == 0 {
             // No linked build yet: look it up the classic way (every poll once the upload is
             // COMPLETE; now and then before, as upload records have been seen lagging the build).
-            if let Some(id) = find_build(client, outcome).await? {
-                outcome.build_id = Some(id);
+            if let Some(id) = find_upload_build(client, p).await? {
+                p.build_id = Some(id);
                 continue;
             }
         }
@@ -169,20 +272,41 @@ pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome
             }
             .into());
         }
-        // A line at least a minute apart in CI logs, so a long wait visibly is one and not a hang.
-        if heartbeat_due(waited, last_heartbeat) {
-            // Kept in step when quiet too: the sleep below is capped at the next heartbeat.
-            last_heartbeat = waited;
-            if !cfg.quiet {
-                crate::output::eprintln_redacted!("{}", heartbeat_line(outcome, stage, waited, cfg.timeout));
-            }
-        }
-        clock
-            .sleep(next_sleep(interval, waited, cfg.timeout, last_heartbeat))
-            .await;
-        let cap = cfg.max_interval.max(cfg.interval);
-        interval = Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).map_or(cap, |d| d.min(cap));
+        pause(&*clock, cfg, p, stage, waited, &mut last_heartbeat, &mut interval).await;
     }
+}
+
+/// Between two polls: the heartbeat line when due, the sleep, and the next (longer) interval.
+async fn pause(
+    clock: &dyn Clock,
+    cfg: &WaitConfig,
+    p: &Processed,
+    stage: &str,
+    waited: Duration,
+    last_heartbeat: &mut Duration,
+    interval: &mut Duration,
+) {
+    // A line at least a minute apart in CI logs, so a long wait visibly is one and not a hang.
+    if heartbeat_due(waited, *last_heartbeat) {
+        // Kept in step when quiet too: the sleep below is capped at the next heartbeat.
+        *last_heartbeat = waited;
+        cfg.events
+            .send(Event::Heartbeat(heartbeat_line(p, stage, waited, cfg.timeout)));
+    }
+    clock
+        .sleep(next_sleep(*interval, waited, cfg.timeout, *last_heartbeat))
+        .await;
+    let cap = cfg.max_interval.max(cfg.interval);
+    *interval = Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).map_or(cap, |d| d.min(cap));
+}
+
+/// An existing build that did not leave PROCESSING in time (exit 5: worth re-running later).
+fn still_processing(build_id: &str, waited: Duration) -> Error {
+    Error::new(
+        crate::error::ErrorKind::Transient,
+        format!("build {build_id} is still processing after {}", format_duration(waited)),
+    )
+    .with_hint("raise --timeout, or re-run distribute later")
 }
 
 fn heartbeat_due(waited: Duration, last_heartbeat: Duration) -> bool {
@@ -201,18 +325,18 @@ fn next_sleep(interval: Duration, waited: Duration, timeout: Duration, last_hear
 
 /// `still waiting after 2m 15s: Apple is processing the build (upload COMPLETE, build PROCESSING;
 /// timeout 30m)`.
-fn heartbeat_line(outcome: &Outcome, stage: &str, waited: Duration, timeout: Duration) -> String {
+fn heartbeat_line(p: &Processed, stage: &str, waited: Duration, timeout: Duration) -> String {
     let doing = if stage == "build processing" {
         "Apple is processing the build"
     } else {
         "Apple is processing the upload"
     };
     let mut states = Vec::new();
-    if let Some(u) = &outcome.upload_state {
-        states.push(format!("upload {u}"));
+    if let Some(u) = p.upload_state {
+        states.push(format!("upload {}", upload_state_name(u)));
     }
-    if let Some(b) = &outcome.processing_state {
-        states.push(format!("build {b}"));
+    if let Some(b) = &p.processing_state {
+        states.push(format!("build {}", state_name(b)));
     }
     if states.is_empty() {
         states.push("no state from Apple yet".to_string());
@@ -228,35 +352,41 @@ fn heartbeat_line(outcome: &Outcome, stage: &str, waited: Duration, timeout: Dur
 /// The build can reach its verdict a moment before its upload record does, and Apple's reasons
 /// (`state.errors`, with the ITMS codes) live on the upload: read it once more, best effort, so the
 /// outcome carries the upload's final state and every message.
-async fn refresh_upload(client: &AscClient, upload_id: &str, cfg: &WaitConfig, outcome: &mut Outcome) {
+async fn refresh_upload(client: &AscClient, upload_id: &str, cfg: &WaitConfig, p: &mut Processed) {
     let Ok(url) = build_uploads::one(client, upload_id, &[]) else {
         return;
     };
     if let Ok(doc) = client.get::<Document<BuildUpload>>(url).await {
         if let Some(state) = doc.data.attributes.as_ref().and_then(|a| a.state.as_ref()) {
-            set_upload_state(outcome, state.state, cfg.quiet);
+            set_upload_state(p, state.state, &cfg.events);
         }
-        record_messages(outcome, &doc.data, cfg.quiet);
+        record_messages(p, &doc.data, &cfg.events);
     }
 }
 
-fn set_upload_state(outcome: &mut Outcome, state: BuildUploadState, quiet: bool) {
-    let name = match state {
+fn set_upload_state(p: &mut Processed, state: BuildUploadState, events: &Events) {
+    if p.upload_state != Some(state) {
+        events.send(Event::State {
+            of: "upload".into(),
+            state: upload_state_name(state).into(),
+        });
+        p.upload_state = Some(state);
+    }
+}
+
+/// Apple's spelling of an upload state.
+pub fn upload_state_name(state: BuildUploadState) -> &'static str {
+    match state {
         BuildUploadState::AwaitingUpload => "AWAITING_UPLOAD",
         BuildUploadState::Processing => "PROCESSING",
         BuildUploadState::Failed => "FAILED",
         BuildUploadState::Complete => "COMPLETE",
         BuildUploadState::Unknown => "UNKNOWN",
-    };
-    if outcome.upload_state.as_deref() != Some(name) {
-        if !quiet {
-            crate::output::eprintln_redacted!("  upload: {name}");
-        }
-        outcome.upload_state = Some(name.to_string());
     }
 }
 
-fn state_name(s: &ProcessingState) -> &'static str {
+/// Apple's spelling of a processing state.
+pub fn state_name(s: &ProcessingState) -> &'static str {
     match s {
         ProcessingState::Processing => "PROCESSING",
         ProcessingState::Failed => "FAILED",
@@ -266,8 +396,8 @@ fn state_name(s: &ProcessingState) -> &'static str {
     }
 }
 
-fn summary(outcome: &Outcome, what: &str) -> String {
-    let errs: Vec<String> = outcome
+fn summary(p: &Processed, what: &str) -> String {
+    let errs: Vec<String> = p
         .apple_messages
         .iter()
         .filter(|m| m.level == "error")
@@ -292,12 +422,12 @@ async fn answer_compliance(
     client: &AscClient,
     build_id: &str,
     cfg: &WaitConfig,
-    outcome: &mut Outcome,
+    p: &mut Processed,
     ps: ProcessingState,
 ) -> Result<bool, Error> {
     let Some(uses) = cfg.uses_non_exempt_encryption else {
         if ps == ProcessingState::Valid {
-            outcome.warnings.push(
+            p.warnings.push(
                 "export compliance is unanswered: the build waits in App Store Connect until you answer it; pass \
                  --uses-non-exempt-encryption true|false or set ITSAppUsesNonExemptEncryption in Info.plist"
                     .into(),
@@ -312,50 +442,39 @@ async fn answer_compliance(
         .await
     {
         Ok(_) => {
-            outcome.uses_non_exempt_encryption = Some(uses);
-            if !cfg.quiet {
-                crate::output::eprintln_redacted!("  export compliance answered: usesNonExemptEncryption = {uses}");
-            }
+            p.uses_non_exempt_encryption = Some(uses);
+            cfg.events.step(format!(
+                "  export compliance answered: usesNonExemptEncryption = {uses}"
+            ));
             Ok(true)
         }
         // Not yet patchable (still processing); a lost answer is verified by the next GET.
         Err(AscError::Api(a)) if matches!(a.status, 409 | 422) && ps != ProcessingState::Valid => Ok(false),
         Err(AscError::Ambiguous { .. }) => Ok(false),
         Err(e) if ps == ProcessingState::Valid => {
-            outcome
-                .warnings
-                .push(format!("could not answer export compliance: {e}"));
+            p.warnings.push(format!("could not answer export compliance: {e}"));
             Ok(true)
         }
         Err(_) => Ok(false),
     }
 }
 
-/// Finds the build for the version/build number on the upload's platform through `/v1/builds`.
-/// A build Apple links to another upload is someone else's (the same number re-sent elsewhere).
-async fn find_build(client: &AscClient, outcome: &Outcome) -> Result<Option<String>, Error> {
-    let (Some(app), Some(short), Some(build)) = (&outcome.app_id, &outcome.version, &outcome.build_number) else {
+/// The build of the upload's version and number, through the one build lookup
+/// ([`find_build`](crate::publish::build_lookup::find_build)).
+async fn find_upload_build(client: &AscClient, p: &Processed) -> Result<Option<String>, Error> {
+    let (Some(app), Some(short), Some(build)) = (&p.app_id, &p.version, &p.build_number) else {
         return Ok(None);
     };
-    let found = crate::publish::preflight::builds_of(
-        client,
-        crate::publish::preflight::BuildQuery {
-            app_id: app,
-            short_version: short,
-            platform: outcome.platform.as_deref(),
-            number: Some(build),
-            unexpired_only: false,
-        },
-    )
-    .await?;
-    Ok(found
-        .into_iter()
-        .find(|t| {
-            t.build
-                .related_id("buildUpload")
-                .is_none_or(|u| outcome.upload_id.as_deref().is_none_or(|mine| u == mine))
-        })
-        .map(|t| t.build.id))
+    let query = crate::publish::build_lookup::Wanted {
+        app_id: app,
+        version: short,
+        number: build,
+        platform: p.platform.as_deref(),
+        upload_id: p.upload_id.as_deref(),
+    };
+    Ok(crate::publish::build_lookup::find_build(client, query)
+        .await?
+        .map(|f| f.build_id))
 }
 
 /// Seconds since `start`, for stage timings.
@@ -395,9 +514,9 @@ mod heartbeat_tests {
 
     #[test]
     fn the_line_says_what_apple_is_doing() {
-        let mut o = Outcome::new();
+        let mut p = Processed::default();
         let line = heartbeat_line(
-            &o,
+            &p,
             "upload processing",
             Duration::from_secs(135),
             Duration::from_secs(1800),
@@ -407,10 +526,10 @@ mod heartbeat_tests {
             line.contains("Apple is processing the upload (no state from Apple yet"),
             "{line}"
         );
-        o.upload_state = Some("COMPLETE".into());
-        o.processing_state = Some("PROCESSING".into());
+        p.upload_state = Some(BuildUploadState::Complete);
+        p.processing_state = Some(ProcessingState::Processing);
         let line = heartbeat_line(
-            &o,
+            &p,
             "build processing",
             Duration::from_secs(61),
             Duration::from_secs(1800),
@@ -419,5 +538,22 @@ mod heartbeat_tests {
             line.contains("Apple is processing the build (upload COMPLETE, build PROCESSING; timeout 30m 00s)"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn what_the_wait_learnt_lands_on_the_outcome_in_apples_spelling() {
+        let mut o = Outcome::new();
+        o.build_id = Some("b1".into());
+        o.warnings.push("earlier".into());
+        let mut p = Processed::from_outcome(&o);
+        assert_eq!(p.build_id.as_deref(), Some("b1"));
+        p.upload_state = Some(BuildUploadState::AwaitingUpload);
+        p.processing_state = Some(ProcessingState::Invalid);
+        p.warnings.push("later".into());
+        assert!(!p.is_valid());
+        p.record_in(&mut o);
+        assert_eq!(o.upload_state.as_deref(), Some("AWAITING_UPLOAD"));
+        assert_eq!(o.processing_state.as_deref(), Some("INVALID"));
+        assert_eq!(o.warnings, ["earlier", "later"]);
     }
 }

@@ -22,6 +22,7 @@ use crate::outcome::{Outcome, Status, UploadMode};
 use crate::publish::checksum::{FileIdentity, FileMd5};
 use crate::publish::commit;
 use crate::publish::error::PublishError;
+use crate::publish::events::Events;
 use crate::publish::parts::{self, PartsConfig};
 use crate::publish::preflight::{self, Plan};
 use crate::publish::processing::{self, WaitConfig, since};
@@ -84,8 +85,9 @@ pub struct UploadOptions {
     pub progress: ProgressMode,
     pub part_retry: RetryPolicy,
     pub verbose: bool,
-    /// Suppress status lines (tests, JSON-only callers).
-    pub quiet: bool,
+    /// Where the status lines go (nowhere: tests, JSON-only callers; the progress bar is
+    /// silent then too).
+    pub events: Events,
 }
 
 impl Default for UploadOptions {
@@ -106,7 +108,7 @@ impl Default for UploadOptions {
                 max_total: Duration::from_secs(600),
             },
             verbose: false,
-            quiet: false,
+            events: Events::none(),
         }
     }
 }
@@ -136,11 +138,7 @@ async fn run_inner(
     let identity = req.identity()?;
     // Only re-run detection needs a checksum before anything is sent; read the file only then.
     let md5 = &FileMd5::on_demand(&req.ipa_path);
-    let say = |s: &str| {
-        if !opts.quiet {
-            crate::output::eprintln_redacted!("{s}");
-        }
-    };
+    let say = |s: &str| opts.events.step(s);
 
     // 1. The app and the build number.
     let t = clock.now();
@@ -205,7 +203,7 @@ async fn run_inner(
         ));
         let t = clock.now();
         let progress = Arc::new(Progress::new(
-            if opts.quiet {
+            if !opts.events.is_heard() {
                 ProgressMode::Silent
             } else {
                 opts.progress
@@ -231,7 +229,7 @@ async fn run_inner(
         outcome.time("checksum", since(clock.now(), t));
 
         let t = clock.now();
-        let committed = commit::commit(client, &upload_id, &file.id, &digest).await?;
+        let committed = commit::commit(client, &upload_id, &file.id, &digest, &opts.events).await?;
         outcome.time("commit", since(clock.now(), t));
         for d in &committed.warnings {
             outcome.apple_messages.push(processing::message("warning", d));
@@ -263,10 +261,12 @@ async fn run_inner(
         interval: opts.poll_interval,
         max_interval: opts.poll_max_interval,
         uses_non_exempt_encryption: opts.uses_non_exempt_encryption.or(req.uses_non_exempt_encryption),
-        quiet: opts.quiet,
+        events: opts.events.clone(),
     };
     say("waiting for App Store Connect to process the build");
-    let r = processing::wait(client, &upload_id, &cfg, outcome).await;
+    let mut processed = processing::Processed::from_outcome(outcome);
+    let r = processing::wait(client, &upload_id, &cfg, &mut processed).await;
+    processed.record_in(outcome);
     outcome.time("processing", since(clock.now(), t));
     match r {
         Ok(()) => {

@@ -4,6 +4,7 @@
 pub mod annotations;
 pub mod from_outcome;
 pub mod markdown;
+pub mod terminal;
 pub mod view;
 
 pub use annotations::{Annotation, annotations};

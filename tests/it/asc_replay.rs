@@ -184,7 +184,7 @@ fn options() -> UploadOptions {
         concurrency: 2,
         poll_interval: Duration::from_secs(5),
         progress: ProgressMode::Silent,
-        quiet: true,
+        events: asc_publish::publish::events::Events::none(),
         ..UploadOptions::default()
     }
 }
@@ -243,7 +243,7 @@ async fn upload_and_distribution_succeed_against_recorded_answers() {
         groups: vec!["Testing Group".into()],
         what_to_test: vec![("en-GB".into(), "Try the new login".into())],
         expire_previous: true,
-        quiet: true,
+        events: asc_publish::publish::events::Events::none(),
         ..Distribution::default()
     };
     let target = Target {

@@ -25,7 +25,7 @@ fn parse(w: &World, args: &[&str]) -> BuildsCommand {
 fn client(c: &ConnectionArgs) -> AscClient {
     asc_publish::cli::connection_args::connect(c, &Env::default(), Arc::new(SystemClock))
         .unwrap()
-        .0
+        .api
 }
 
 fn seeded() -> asc_publish::sim::SimConfig {

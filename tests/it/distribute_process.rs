@@ -122,8 +122,11 @@ async fn preflight_prints_the_plan_and_exits_with_uploads_code() {
         .collect();
     assert_eq!(problems, ["groups", "beta review information"]);
     assert_eq!(doc["exit_code"], 4);
+    // The error is rendered once, with its fix, beside the document.
+    assert_eq!(stderr.matches("error: ").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("  fix: ").count(), 1, "{stderr}");
 
-    let (code, stdout, _) = bin(args(
+    let (code, stdout, stderr) = bin(args(
         &w,
         &["preflight", &ipa, "--extra-root-ca", &ca, "--groups", "Nope"],
     ))
@@ -131,5 +134,7 @@ async fn preflight_prints_the_plan_and_exits_with_uploads_code() {
     assert_eq!(code, 4);
     assert!(stdout.contains("PROBLEM groups: no beta group 'Nope'"), "{stdout}");
     assert!(stdout.contains("     fix: "), "{stdout}");
+    // Text: the edge renders the error once, on stderr.
+    assert_eq!(stderr.matches("error: ").count(), 1, "{stderr}");
     assert!(w.writes().is_empty());
 }

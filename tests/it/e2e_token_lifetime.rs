@@ -87,3 +87,87 @@ async fn tokens_refused_for_age_mid_wait_are_re_minted_and_the_run_succeeds() {
     // The run crossed the simulator's age limit many times over and still never failed.
     assert!(w.sim.requests().iter().filter(|r| r.path.starts_with("/v1/")).count() > 10);
 }
+
+/// `distribute` of a build Apple is still processing waits through the one processing wait: its
+/// schedule (a poll at least every 45 s), token re-minting across a 20-minute wait, and Apple's
+/// verdict in the outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distribute_waits_for_a_processing_build_with_the_processing_wait() {
+    let time = VirtualTime::new();
+    let w = World::start(SimConfig {
+        clock: Arc::new(time.clone()),
+        processing: Processing {
+            duration: Duration::from_secs(45 * 60),
+            result: ProcessingResult::Valid,
+        },
+        faults: Faults {
+            token_max_age: Some(Duration::from_secs(120)),
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let sample = SampleApp::default();
+    let (short, number) = (sample.short_version.clone(), sample.version.clone());
+    let ipa = w.ipa("Demo.ipa", sample);
+    let mut argv = vec!["asc-publish".to_string()];
+    argv.extend(w.upload_args(&ipa, &["--no-wait"]));
+    let Command::Upload(args) = Cli::try_parse_from(argv).unwrap().command else {
+        unreachable!()
+    };
+    let mut uploaded = Outcome::new();
+    let r =
+        asc_publish::cli::upload::run_with(&args, &Env::from_pairs([]), Arc::new(time.clone()), &mut uploaded).await;
+    assert!(r.is_ok(), "{r:?}");
+    let app_id = uploaded.app_id.clone().expect("app id");
+    // Past halfway the build record exists, still PROCESSING.
+    *time.0.lock().unwrap() += Duration::from_secs(25 * 60);
+
+    let conn = &w.upload_args(&ipa, &[])[4..12];
+    let mut argv: Vec<String> = ["asc-publish", "distribute", "--format", "json"]
+        .map(String::from)
+        .to_vec();
+    argv.extend(conn.iter().cloned());
+    argv.extend(
+        [
+            "--version",
+            &short,
+            "--build-number",
+            &number,
+            "--app-id",
+            &app_id,
+            "--timeout",
+            "1h",
+            "--poll-interval",
+            "5s",
+        ]
+        .map(String::from),
+    );
+    let Command::Distribute(args) = Cli::try_parse_from(argv).unwrap().command else {
+        unreachable!()
+    };
+    let client =
+        asc_publish::cli::connection_args::connect(&args.connection, &Env::from_pairs([]), Arc::new(time.clone()))
+            .unwrap()
+            .api;
+    let start = asc_publish::asc::Clock::now(&time);
+    let mut outcome = Outcome::new();
+    let r = asc_publish::cli::distribute::run_with(&client, &args, &Env::from_pairs([]), &mut outcome).await;
+    let waited = asc_publish::asc::Clock::now(&time).duration_since(start).unwrap();
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(outcome.status, Status::Success);
+    assert_eq!(outcome.processing_state.as_deref(), Some("VALID"));
+    assert!(waited >= Duration::from_secs(19 * 60), "{waited:?}");
+    let build = outcome.build_id.clone().unwrap();
+    let polls = w
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "GET" && q.path == format!("/v1/builds/{build}") && q.status == 200)
+        .count();
+    let most_apart = Duration::from_secs(45);
+    assert!(
+        polls as u32 >= (waited.as_secs() / most_apart.as_secs()) as u32,
+        "{polls} polls in {waited:?}"
+    );
+}

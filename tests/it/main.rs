@@ -9,6 +9,7 @@ mod appleid_native;
 mod appleid_recorded;
 mod appleid_sim;
 mod appleid_upload_file_changes;
+mod architecture;
 mod asc_client;
 mod asc_credentials;
 mod asc_endpoints;

@@ -154,3 +154,21 @@ async fn a_rerun_of_the_same_file_is_no_conflict_but_another_file_with_its_numbe
     assert_eq!(o.plan.iter().find(|s| !s.ok).unwrap().step, "build number");
     assert_eq!(w.writes().len(), writes, "preflight wrote: {:?}", w.writes());
 }
+
+/// The plan's build-number step is upload's own check: a tvOS build 1.0.0 (7) does not hold the
+/// number for an iOS 1.0.0 (7), for preflight as for upload (each platform has its own train).
+#[tokio::test]
+async fn another_platforms_build_does_not_hold_the_number() {
+    let w = World::start(scene(|tf| tf.builds = vec!["1.0.0=7/TV_OS".parse().unwrap()])).await;
+    let ipa = w.ipa("1.0.0", "7");
+    let (r, o) = w.preflight(&ipa, &[]).await;
+    r.unwrap();
+    let step = o.plan.iter().find(|s| s.step == "upload").unwrap();
+    assert!(step.ok && step.detail.starts_with("reserve 1.0.0 (7)"), "{step:?}");
+    // The iOS number is taken once an iOS build has it.
+    let w = World::start(scene(|tf| tf.builds = vec!["1.0.0=7".parse().unwrap()])).await;
+    let ipa = w.ipa("1.0.0", "7");
+    let (r, o) = w.preflight(&ipa, &[]).await;
+    assert_eq!(r.unwrap_err().exit_code(), 4);
+    assert_eq!(o.plan.iter().find(|s| !s.ok).unwrap().step, "build number");
+}

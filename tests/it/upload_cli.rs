@@ -126,7 +126,7 @@ async fn the_command_options_drive_the_engine() {
         panic!("upload")
     };
     let args: UploadArgs = args;
-    let (client, parts) = connect(&args, &Env::default(), Arc::new(clock.clone())).unwrap();
+    let conn = connect(&args, &Env::default(), Arc::new(clock.clone())).unwrap();
     let req = UploadRequest {
         ipa_path: path,
         file_name: "App.ipa".into(),
@@ -138,7 +138,15 @@ async fn the_command_options_drive_the_engine() {
         uses_non_exempt_encryption: Some(false),
     };
     let mut outcome = Outcome::new();
-    upload_with(&client, &parts, &args, &req, &mut outcome).await.unwrap();
+    upload_with(
+        &conn,
+        &args,
+        &req,
+        &asc_publish::publish::events::Events::none(),
+        &mut outcome,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.status, Status::Success);
     // The flag overrides Info.plist.
     assert_eq!(fake.with(|st| st.builds[0].encryption), Some(true));

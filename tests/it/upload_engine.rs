@@ -60,7 +60,7 @@ fn opts() -> UploadOptions {
         concurrency: 3,
         poll_interval: Duration::from_secs(5),
         progress: ProgressMode::Silent,
-        quiet: true,
+        events: asc_publish::publish::events::Events::none(),
         ..UploadOptions::default()
     }
 }
@@ -480,4 +480,58 @@ async fn a_build_rejected_before_its_upload_record_says_so_still_reports_apples_
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(outcome.processing_state.as_deref(), Some("VALID"));
     assert_eq!(outcome.upload_state.as_deref(), Some("COMPLETE"));
+}
+
+/// The engine says what it does through its events, in order, and prints nothing itself: the
+/// states Apple reports, each once, and the steps between them.
+#[tokio::test]
+async fn the_engine_reports_through_events() {
+    use asc_publish::publish::events::{Event, Events, Recorder};
+    let s = setup(300_000).await;
+    s.fake.with(|st| {
+        st.faults.upload_polls = 2;
+        st.faults.build_polls = 2;
+    });
+    let rec = std::sync::Arc::new(Recorder::default());
+    let (outcome, r) = s
+        .run(&UploadOptions {
+            events: Events::to(rec.clone()),
+            ..opts()
+        })
+        .await;
+    r.unwrap();
+    let events = rec.events();
+    let pos = |e: &Event| {
+        events
+            .iter()
+            .position(|x| x == e)
+            .unwrap_or_else(|| panic!("{e:?} in {events:#?}"))
+    };
+    let build = outcome.build_id.clone().unwrap();
+    let committed = events
+        .iter()
+        .position(|e| matches!(e, Event::Step(s) if s.starts_with("upload committed")))
+        .expect("committed");
+    let waiting = pos(&Event::Step(
+        "waiting for App Store Connect to process the build".into(),
+    ));
+    let complete = pos(&Event::State {
+        of: "upload".into(),
+        state: "COMPLETE".into(),
+    });
+    let valid = pos(&Event::State {
+        of: format!("build {build}"),
+        state: "VALID".into(),
+    });
+    assert!(
+        committed < waiting && waiting < complete && complete < valid,
+        "{events:#?}"
+    );
+    let states = events.iter().filter(|e| matches!(e, Event::State { .. })).count();
+    let distinct: std::collections::HashSet<String> = events
+        .iter()
+        .filter(|e| matches!(e, Event::State { .. }))
+        .filter_map(Event::line)
+        .collect();
+    assert_eq!(states, distinct.len(), "a state said twice: {events:#?}");
 }

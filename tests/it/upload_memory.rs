@@ -47,7 +47,7 @@ async fn a_large_file_is_streamed_with_bounded_memory() {
         concurrency: 8,
         wait: false,
         progress: ProgressMode::Silent,
-        quiet: true,
+        events: asc_publish::publish::events::Events::none(),
         ..UploadOptions::default()
     };
     let before = vm_hwm_kib().expect("VmHWM readable on Linux");

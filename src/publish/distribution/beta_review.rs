@@ -9,8 +9,8 @@ use crate::asc::error::AscError;
 use crate::asc::model::Document;
 use crate::asc::testflight::{BetaAppLocalization, BetaAppReviewDetail, BetaAppReviewSubmission, request};
 use crate::error::Error;
-use crate::outcome::Outcome;
-use crate::publish::distribution::say;
+use crate::publish::distribution::Distributed;
+use crate::publish::events::Events;
 
 fn filled(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|s| !s.trim().is_empty())
@@ -88,11 +88,11 @@ fn state_of(s: &BetaAppReviewSubmission) -> String {
 }
 
 /// Submits the build for beta app review unless a submission exists.
-pub async fn submit(client: &AscClient, build_id: &str, quiet: bool, outcome: &mut Outcome) -> Result<(), Error> {
+pub async fn submit(client: &AscClient, build_id: &str, events: &Events, done: &mut Distributed) -> Result<(), Error> {
     if let Some(s) = existing(client, build_id).await? {
         let st = state_of(&s);
-        say(quiet, &format!("  beta app review: already submitted ({st})"));
-        outcome.beta_review = Some(st);
+        events.step(format!("  beta app review: already submitted ({st})"));
+        done.beta_review = Some(st);
         return Ok(());
     }
     let url = beta::review_submissions(client, &[])?;
@@ -102,16 +102,16 @@ pub async fn submit(client: &AscClient, build_id: &str, quiet: bool, outcome: &m
     {
         Ok(doc) => {
             let st = state_of(&doc.data);
-            say(quiet, &format!("  beta app review: submitted ({st})"));
-            outcome.beta_review = Some(st);
+            events.step(format!("  beta app review: submitted ({st})"));
+            done.beta_review = Some(st);
             Ok(())
         }
         // Submitted meanwhile (or a lost answer re-sent): read back what is there.
         Err(AscError::Api(a)) if a.status == 409 => match existing(client, build_id).await? {
             Some(s) => {
                 let st = state_of(&s);
-                say(quiet, &format!("  beta app review: already submitted ({st})"));
-                outcome.beta_review = Some(st);
+                events.step(format!("  beta app review: already submitted ({st})"));
+                done.beta_review = Some(st);
                 Ok(())
             }
             None => Err(AscError::Api(a).into()),

@@ -8,8 +8,8 @@ use crate::asc::endpoints::builds;
 use crate::asc::model::{Build, Document};
 use crate::asc::testflight::request;
 use crate::error::Error;
-use crate::outcome::Outcome;
-use crate::publish::distribution::say;
+use crate::publish::distribution::Distributed;
+use crate::publish::events::Events;
 use crate::publish::preflight::{BuildQuery, TrainBuild, builds_of};
 
 /// What expiring one build did.
@@ -32,6 +32,15 @@ pub async fn expire(client: &AscClient, build_id: &str) -> Result<Expired, Error
     Ok(Expired::Now)
 }
 
+/// Expires each build in turn (`builds expire`): every id is tried, each with its own result.
+pub async fn expire_each(client: &AscClient, build_ids: &[String]) -> Vec<(String, Result<Expired, Error>)> {
+    let mut results = Vec::with_capacity(build_ids.len());
+    for id in build_ids {
+        results.push((id.clone(), expire(client, id).await));
+    }
+    results
+}
+
 /// Expires the app's other unexpired builds of `short_version` on `platform`. Only builds Apple
 /// places on that platform's train are touched: an iOS 2.0 and a tvOS 2.0 are different trains,
 /// and a build whose train Apple did not name is left alone (a wrong expiry cannot be undone).
@@ -41,8 +50,8 @@ pub async fn expire_previous(
     short_version: &str,
     platform: &str,
     keep: &str,
-    quiet: bool,
-    outcome: &mut Outcome,
+    events: &Events,
+    done: &mut Distributed,
 ) -> Result<(), Error> {
     let builds = builds_of(
         client,
@@ -61,7 +70,7 @@ pub async fn expire_previous(
         }
         let number = b.attributes.as_ref().and_then(|a| a.version.as_deref()).unwrap_or("?");
         if p.is_none() {
-            outcome.warnings.push(format!(
+            done.warnings.push(format!(
                 "--expire-previous: build {short_version} ({number}), id {}, was not expired: App Store Connect \
                  did not say which platform it belongs to",
                 b.id
@@ -69,11 +78,8 @@ pub async fn expire_previous(
             continue;
         }
         expire(client, &b.id).await?;
-        say(
-            quiet,
-            &format!("  expired build {short_version} ({number}), id {}", b.id),
-        );
-        outcome.expired_builds.push(b.id.clone());
+        events.step(format!("  expired build {short_version} ({number}), id {}", b.id));
+        done.expired_builds.push(b.id.clone());
     }
     Ok(())
 }

@@ -8,8 +8,9 @@ use crate::asc::endpoints::{apps, beta, builds};
 use crate::asc::error::{AscError, sanitize};
 use crate::asc::testflight::{BetaGroup, request};
 use crate::error::Error;
-use crate::outcome::{GroupKind, GroupOutcome, GroupResult, Outcome};
-use crate::publish::distribution::{DistributionError, say};
+use crate::outcome::{GroupKind, GroupOutcome, GroupResult};
+use crate::publish::distribution::{Distributed, DistributionError};
+use crate::publish::events::Events;
 
 /// A requested group, found.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,8 +119,8 @@ pub async fn add(
     client: &AscClient,
     build_id: &str,
     groups: &[ResolvedGroup],
-    quiet: bool,
-    outcome: &mut Outcome,
+    events: &Events,
+    done: &mut Distributed,
 ) -> Result<(), Error> {
     let already = groups_of_build(client, build_id).await?;
     for g in groups {
@@ -154,16 +155,13 @@ pub async fn add(
             GroupResult::Skipped => "skipped",
             GroupResult::Failed => "FAILED",
         };
-        say(
-            quiet,
-            &format!(
-                "  group {} ({}): {verb}{}",
-                g.name,
-                kind_name(g.kind),
-                message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default()
-            ),
-        );
-        outcome.groups.push(GroupOutcome {
+        events.step(format!(
+            "  group {} ({}): {verb}{}",
+            g.name,
+            kind_name(g.kind),
+            message.as_deref().map(|m| format!(" — {m}")).unwrap_or_default()
+        ));
+        done.groups.push(GroupOutcome {
             name: g.name.clone(),
             id: g.id.clone(),
             kind: g.kind,

@@ -5,7 +5,8 @@ use reqwest::Method;
 
 use crate::asc::endpoints::{build_uploads, builds};
 use crate::asc::error::sanitize;
-use crate::asc::model::{Build, BuildUpload, Document, ProcessingState, request};
+pub use crate::asc::model::ProcessingState;
+use crate::asc::model::{Build, BuildUpload, Document, request};
 use crate::asc::{AscClient, AscError};
 
 /// An upload's version, number, platform and app, as Apple recorded them.
@@ -32,12 +33,8 @@ pub async fn upload_facts(client: &AscClient, upload_id: &str) -> Result<UploadF
 /// A build's state and what it is linked to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildFacts {
-    /// Apple's processing state in capitals (`VALID`, `PROCESSING`, …; `UNKNOWN` when not said).
-    pub processing: String,
-    /// Still PROCESSING: worth polling again.
-    pub processing_now: bool,
-    /// VALID: processing succeeded.
-    pub valid: bool,
+    /// Apple's processing state (`Unknown` when not said).
+    pub state: ProcessingState,
     pub expired: bool,
     pub app_id: Option<String>,
     pub uses_non_exempt_encryption: Option<bool>,
@@ -52,12 +49,10 @@ pub async fn build_facts(client: &AscClient, build_id: &str) -> Result<BuildFact
     let doc: Document<Build> = client.get(url).await?;
     let build = &doc.data;
     let attrs = build.attributes.as_ref();
-    let state = attrs.and_then(|a| a.processing_state);
-    let ps = state.unwrap_or(ProcessingState::Unknown);
     Ok(BuildFacts {
-        processing: format!("{ps:?}").to_uppercase(),
-        processing_now: state == Some(ProcessingState::Processing),
-        valid: ps == ProcessingState::Valid,
+        state: attrs
+            .and_then(|a| a.processing_state)
+            .unwrap_or(ProcessingState::Unknown),
         expired: attrs.and_then(|a| a.expired) == Some(true),
         app_id: build.related_id("app").map(str::to_string),
         uses_non_exempt_encryption: attrs.and_then(|a| a.uses_non_exempt_encryption),

@@ -16,6 +16,7 @@
 //! build when `--uses-non-exempt-encryption` is given.
 
 pub mod beta_review;
+pub mod existing;
 pub mod expire;
 pub mod groups;
 pub mod lookup;
@@ -26,7 +27,8 @@ pub mod what_to_test;
 
 use crate::asc::AscClient;
 use crate::error::{Error, ErrorKind};
-use crate::outcome::{GroupKind, GroupResult, Outcome};
+use crate::outcome::{GroupKind, GroupOutcome, GroupResult, Outcome};
+use crate::publish::events::Events;
 
 /// What to do with the build (all optional).
 #[derive(Debug, Clone, Default)]
@@ -41,8 +43,8 @@ pub struct Distribution {
     pub testers: Vec<String>,
     pub submit_beta_review: bool,
     pub expire_previous: bool,
-    /// Suppress the progress lines on stderr.
-    pub quiet: bool,
+    /// Where each step's progress line goes.
+    pub events: Events,
 }
 
 impl Distribution {
@@ -154,9 +156,55 @@ pub fn needs_compliance(groups: &[groups::ResolvedGroup], d: &Distribution) -> b
     groups.iter().any(|g| g.kind != GroupKind::InternalAll) || !d.testers.is_empty() || d.submit_beta_review || d.notify
 }
 
-pub(crate) fn say(quiet: bool, line: &str) {
-    if !quiet {
-        crate::output::eprintln_redacted!("{line}");
+/// What distribution did (also when a later step failed), put on the outcome once.
+#[derive(Debug, Default)]
+pub struct Distributed {
+    /// The locales whose What to Test was set.
+    pub what_to_test: Vec<String>,
+    /// Apple's beta review state of the submission.
+    pub beta_review: Option<String>,
+    pub groups: Vec<GroupOutcome>,
+    /// The testers given the build.
+    pub testers: Vec<String>,
+    pub notified: Option<Notified>,
+    /// Ids of the older builds expired.
+    pub expired_builds: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// How the testers were notified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notified {
+    /// Our notification was sent.
+    Sent,
+    /// App Store Connect's auto-notify is on: it notifies them itself.
+    Auto,
+}
+
+impl Notified {
+    /// The outcome's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notified::Sent => "sent",
+            Notified::Auto => "auto",
+        }
+    }
+}
+
+impl Distributed {
+    /// Puts what was done on the outcome.
+    pub fn record_in(self, outcome: &mut Outcome) {
+        outcome.what_to_test.extend(self.what_to_test);
+        if let Some(r) = self.beta_review {
+            outcome.beta_review = Some(r);
+        }
+        outcome.groups.extend(self.groups);
+        outcome.testers.extend(self.testers);
+        if let Some(n) = self.notified {
+            outcome.notified = Some(n.as_str().to_string());
+        }
+        outcome.expired_builds.extend(self.expired_builds);
+        outcome.warnings.extend(self.warnings);
     }
 }
 
@@ -169,6 +217,14 @@ pub async fn distribute(
     d: &Distribution,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
+    let mut done = Distributed::default();
+    let r = run(client, target, d, &mut done).await;
+    done.record_in(outcome);
+    r
+}
+
+/// The steps, each recording what it did in `done` as it goes (a later failure keeps them).
+async fn run(client: &AscClient, target: &Target, d: &Distribution, done: &mut Distributed) -> Result<(), Error> {
     if d.is_empty() {
         return Ok(());
     }
@@ -201,35 +257,35 @@ pub async fn distribute(
     }
     // 2. What to Test.
     if !d.what_to_test.is_empty() {
-        what_to_test::upsert(client, &target.build_id, &d.what_to_test, d.quiet, outcome).await?;
+        what_to_test::upsert(client, &target.build_id, &d.what_to_test, &d.events, done).await?;
     }
     // 3. Beta review.
     if d.submit_beta_review {
-        beta_review::submit(client, &target.build_id, d.quiet, outcome).await?;
+        beta_review::submit(client, &target.build_id, &d.events, done).await?;
     }
     // 4. Groups and testers.
     if !resolved.is_empty() {
-        groups::add(client, &target.build_id, &resolved, d.quiet, outcome).await?;
+        groups::add(client, &target.build_id, &resolved, &d.events, done).await?;
     }
     if !testers.is_empty() {
-        testers::add(client, &target.build_id, &testers, d.quiet, outcome).await?;
+        testers::add(client, &target.build_id, &testers, &d.events, done).await?;
     }
     // 5. Notification.
     if d.notify {
-        notify::notify(client, &target.build_id, d.quiet, outcome).await?;
+        notify::notify(client, &target.build_id, &d.events, done).await?;
     }
     // 6. Older builds.
     if d.expire_previous {
         match (&target.short_version, &target.platform) {
             (Some(v), Some(p)) => {
-                expire::expire_previous(client, &target.app_id, v, p, &target.build_id, d.quiet, outcome).await?
+                expire::expire_previous(client, &target.app_id, v, p, &target.build_id, &d.events, done).await?
             }
-            _ => outcome
+            _ => done
                 .warnings
                 .push("--expire-previous: the build's version or platform is unknown; nothing was expired".into()),
         }
     }
-    let failed: Vec<&str> = outcome
+    let failed: Vec<&str> = done
         .groups
         .iter()
         .filter(|g| g.result == GroupResult::Failed)
@@ -238,10 +294,38 @@ pub async fn distribute(
     if !failed.is_empty() {
         return Err(DistributionError::GroupsFailed {
             failed: failed.len(),
-            requested: outcome.groups.len(),
+            requested: done.groups.len(),
             names: failed.join(", "),
         }
         .into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_was_distributed_lands_on_the_outcome_in_its_spelling() {
+        let mut outcome = Outcome::new();
+        outcome.warnings.push("earlier".into());
+        outcome.beta_review = Some("kept when review was not asked".into());
+        Distributed {
+            what_to_test: vec!["en-US".into()],
+            testers: vec!["a@example.com".into()],
+            notified: Some(Notified::Auto),
+            expired_builds: vec!["b1".into()],
+            warnings: vec!["later".into()],
+            ..Distributed::default()
+        }
+        .record_in(&mut outcome);
+        assert_eq!(outcome.what_to_test, ["en-US"]);
+        assert_eq!(outcome.testers, ["a@example.com"]);
+        assert_eq!(outcome.notified.as_deref(), Some("auto"));
+        assert_eq!(outcome.expired_builds, ["b1"]);
+        assert_eq!(outcome.warnings, ["earlier", "later"]);
+        assert_eq!(outcome.beta_review.as_deref(), Some("kept when review was not asked"));
+        assert_eq!(Notified::Sent.as_str(), "sent");
+    }
 }

@@ -7,17 +7,17 @@ use crate::asc::endpoints::beta;
 use crate::asc::error::AscError;
 use crate::asc::testflight::request;
 use crate::error::Error;
-use crate::outcome::Outcome;
-use crate::publish::distribution::say;
+use crate::publish::distribution::{Distributed, Notified};
+use crate::publish::events::Events;
 
 /// POSTs a buildBetaNotification. "auto-notify already enabled" (409) is a success: testers were
 /// or will be notified by App Store Connect itself.
-pub async fn notify(client: &AscClient, build_id: &str, quiet: bool, outcome: &mut Outcome) -> Result<(), Error> {
+pub async fn notify(client: &AscClient, build_id: &str, events: &Events, done: &mut Distributed) -> Result<(), Error> {
     let url = beta::build_notifications(client)?;
     match client.mutate(Method::POST, url, Some(&request::notify(build_id))).await {
         Ok(_) => {
-            say(quiet, "  testers notified");
-            outcome.notified = Some("sent".into());
+            events.step("  testers notified");
+            done.notified = Some(Notified::Sent);
             Ok(())
         }
         Err(AscError::Api(a))
@@ -27,8 +27,8 @@ pub async fn notify(client: &AscClient, build_id: &str, quiet: bool, outcome: &m
                     d.contains("auto-notify") || d.contains("auto notify")
                 }) =>
         {
-            say(quiet, "  testers notified (App Store Connect's auto-notify is on)");
-            outcome.notified = Some("auto".into());
+            events.step("  testers notified (App Store Connect's auto-notify is on)");
+            done.notified = Some(Notified::Auto);
             Ok(())
         }
         Err(e) => Err(e.into()),

@@ -7,8 +7,9 @@ use crate::asc::endpoints::{beta, builds};
 use crate::asc::error::sanitize;
 use crate::asc::testflight::{BetaTester, request};
 use crate::error::Error;
-use crate::outcome::Outcome;
-use crate::publish::distribution::{DistributionError, say};
+use crate::publish::distribution::Distributed;
+use crate::publish::distribution::DistributionError;
+use crate::publish::events::Events;
 
 /// (email, tester id) for each email. Unknown emails fail together (exit 4): inviting a new tester
 /// sends them an email, which a CI run should not do behind anyone's back.
@@ -52,8 +53,8 @@ pub async fn add(
     client: &AscClient,
     build_id: &str,
     testers: &[(String, String)],
-    quiet: bool,
-    outcome: &mut Outcome,
+    events: &Events,
+    done: &mut Distributed,
 ) -> Result<(), Error> {
     let ids: Vec<&str> = testers.iter().map(|(_, id)| id.as_str()).collect();
     let url = builds::individual_testers_link(client, build_id)?;
@@ -61,8 +62,8 @@ pub async fn add(
         .mutate(Method::POST, url, Some(&request::linkages("betaTesters", &ids)))
         .await?;
     for (email, _) in testers {
-        say(quiet, &format!("  tester {email}: added"));
-        outcome.testers.push(email.clone());
+        events.step(format!("  tester {email}: added"));
+        done.testers.push(email.clone());
     }
     Ok(())
 }

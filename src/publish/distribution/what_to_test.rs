@@ -8,8 +8,8 @@ use crate::asc::AscClient;
 use crate::asc::endpoints::{beta, builds};
 use crate::asc::testflight::{BetaBuildLocalization, request};
 use crate::error::Error;
-use crate::outcome::Outcome;
-use crate::publish::distribution::{DistributionError, say};
+use crate::publish::distribution::{Distributed, DistributionError};
+use crate::publish::events::Events;
 
 /// Apple's limit on `whatsNew`, in UTF-8 bytes.
 pub const MAX_BYTES: usize = 4000;
@@ -134,13 +134,13 @@ pub async fn upsert(
     client: &AscClient,
     build_id: &str,
     entries: &[(String, String)],
-    quiet: bool,
-    outcome: &mut Outcome,
+    events: &Events,
+    done: &mut Distributed,
 ) -> Result<(), Error> {
     let url = builds::beta_build_localizations(client, build_id, &[("limit", "200")])?;
     let existing: Vec<BetaBuildLocalization> = client.get_all(url).await?;
     for (locale, text) in entries {
-        let text = fit(locale, text, &mut outcome.warnings);
+        let text = fit(locale, text, &mut done.warnings);
         let found = existing.iter().find(|l| {
             l.attributes
                 .as_ref()
@@ -169,14 +169,11 @@ pub async fn upsert(
                     .await?;
             }
         }
-        say(
-            quiet,
-            &format!(
-                "  What to Test ({locale}): {}",
-                if found.is_some() { "updated" } else { "set" }
-            ),
-        );
-        outcome.what_to_test.push(locale.clone());
+        events.step(format!(
+            "  What to Test ({locale}): {}",
+            if found.is_some() { "updated" } else { "set" }
+        ));
+        done.what_to_test.push(locale.clone());
     }
     Ok(())
 }

@@ -278,9 +278,9 @@ impl World {
         };
         let client = asc_publish::cli::connection_args::connect(&a.connection, &Env::default(), Arc::new(SystemClock))
             .unwrap()
-            .0;
+            .api;
         let mut outcome = Outcome::new();
-        let r = asc_publish::cli::distribute::run_with(&client, &a, &mut outcome).await;
+        let r = asc_publish::cli::distribute::run_with(&client, &a, &Env::default(), &mut outcome).await;
         (r, outcome)
     }
 

@@ -1,0 +1,83 @@
+//! The terminal's progress: the pipeline's events as lines on stderr (stdout carries the
+//! command's own output), redacted like every line there; on GitLab CI, each stage folded into a
+//! collapsible section of the job log.
+
+use std::sync::Arc;
+
+use crate::asc::Env;
+use crate::ci::gitlab::{section_end, section_start};
+use crate::publish::events::{Event, EventSink, Events};
+
+/// Prints each event's line on stderr; stage boundaries as GitLab sections when on GitLab.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Terminal {
+    /// Progress lines (off for a quiet run).
+    pub lines: bool,
+    /// GitLab's section markers around stages.
+    pub gitlab_sections: bool,
+}
+
+impl EventSink for Terminal {
+    fn event(&self, event: Event) {
+        match event {
+            Event::StageStarted { name, title } if self.gitlab_sections => {
+                crate::output::eprint_redacted(&section_start(name, title, false, unix_now()));
+            }
+            Event::StageEnded { name } if self.gitlab_sections => {
+                crate::output::eprint_redacted(&section_end(name, unix_now()));
+            }
+            e if self.lines => {
+                if let Some(line) = e.line() {
+                    crate::output::eprintln_redacted!("{line}");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn shows_progress(&self) -> bool {
+        self.lines
+    }
+}
+
+/// The run's progress lines on the terminal (nowhere when `quiet`), stages folded when `env` is
+/// GitLab CI's.
+pub fn events(quiet: bool, env: &Env) -> Events {
+    let t = Terminal {
+        lines: !quiet,
+        gitlab_sections: env.get("GITLAB_CI") == Some("true"),
+    };
+    if t.lines || t.gitlab_sections {
+        Events::to(Arc::new(t))
+    } else {
+        Events::none()
+    }
+}
+
+/// Progress lines only (where no stage is sent).
+pub fn lines(quiet: bool) -> Events {
+    events(quiet, &Env::default())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_only_on_gitlab() {
+        let gitlab = Env::from_pairs([("GITLAB_CI", "true")]);
+        // Quiet and not on GitLab: nothing listens.
+        assert_eq!(format!("{:?}", events(true, &Env::default())), "Events(none)");
+        // Quiet on GitLab: the stages are still folded, but no progress is shown.
+        let quiet_gitlab = events(true, &gitlab);
+        assert_eq!(format!("{quiet_gitlab:?}"), "Events(on)");
+        assert!(!quiet_gitlab.is_heard());
+        assert!(events(false, &Env::default()).is_heard());
+    }
+}

@@ -1,0 +1,74 @@
+//! The shape of the code (issue 13): the command line parses and renders, the pipeline runs the
+//! flow. Checked on the sources, so a shortcut back is caught where it is written.
+
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn src(sub: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(sub)
+}
+
+/// Lines of `files` (comments excluded) that contain any of `needles`.
+fn lines_with(files: &[PathBuf], needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).expect("read");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            if needles.iter().any(|needle| code.contains(needle)) {
+                found.push(format!("{}:{}: {}", f.display(), n + 1, code));
+            }
+        }
+    }
+    found
+}
+
+/// The command line's own files (the simulator's commands are the simulator's).
+fn cli_files() -> Vec<PathBuf> {
+    rust_files(&src("cli"))
+        .into_iter()
+        .filter(|p| !p.ends_with("sim.rs") && !p.ends_with("demo.rs"))
+        .collect()
+}
+
+#[test]
+fn the_command_line_speaks_no_http_and_polls_nothing() {
+    let found = lines_with(&cli_files(), &["reqwest", "loop {", ".sleep("]);
+    assert!(found.is_empty(), "HTTP or a loop in cli/: {found:#?}");
+}
+
+#[test]
+fn only_the_renderer_prints_an_error() {
+    let files: Vec<PathBuf> = cli_files().into_iter().filter(|p| !p.ends_with("render.rs")).collect();
+    let found = lines_with(&files, &["\"error: {}\"", "\"  fix: {}\""]);
+    assert!(found.is_empty(), "an error rendered outside cli/render.rs: {found:#?}");
+}
+
+/// Small files with names that explain themselves: none over 600 lines.
+#[test]
+fn no_source_file_is_over_600_lines() {
+    let long: Vec<String> = rust_files(&src(""))
+        .into_iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(&f).expect("read").lines().count();
+            (n > 600).then(|| format!("{}: {n} lines", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these along a real seam: {long:#?}");
+}
