@@ -1,5 +1,6 @@
 //! An injectable clock and sleeper, so token expiry, retry and poll timing are testable without real
-//! sleeps.
+//! sleeps. Its own crate because the App Store Connect simulator (`asc-sim`, which the product does
+//! not contain) implements the same [`Clock`], and tests drive the client and the simulator with one.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::server::{HttpResponse, Shared, lock};
 use super::state::{AssetState, PartReceived, part_path};
-use crate::hex::upper as hex_upper;
+use hex::encode_upper as hex_upper;
 
 /// An S3-style XML error.
 fn s3_error(status: u16, code: &str, message: &str) -> HttpResponse {
