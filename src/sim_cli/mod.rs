@@ -21,8 +21,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Boxed: the library's commands are large and a parsed command line is one value.
     #[command(flatten)]
-    Library(cli::Command),
+    Library(Box<cli::Command>),
     /// Run a local App Store Connect simulator (for tests, demos and dry-running pipelines).
     Sim(sim::SimArgs),
     /// Run the whole pipeline against the built-in simulator with a sample IPA.
@@ -42,7 +43,7 @@ impl Command {
 /// Runs the subcommand; `Ok` carries the exit code, as [`cli::run`] does.
 pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
-        Command::Library(command) => cli::run(cli::Cli { command }),
+        Command::Library(command) => cli::run(cli::Cli { command: *command }),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
     }
@@ -121,7 +122,7 @@ mod tests {
         let parsed = Cli::try_parse_from(["asc-publish", "sim", "--processing-result", "invalid"]).expect("sim");
         assert!(matches!(parsed.command, Command::Sim(_)));
         let parsed = Cli::try_parse_from(["asc-publish", "inspect", "x.ipa"]).expect("inspect");
-        assert!(matches!(parsed.command, Command::Library(cli::Command::Inspect(_))));
+        assert!(matches!(parsed.command, Command::Library(c) if matches!(*c, cli::Command::Inspect(_))));
         assert!(
             cli::Cli::try_parse_from(["asc-publish", "demo"]).is_err(),
             "the library has no demo"

@@ -36,7 +36,7 @@ pub(crate) fn digest(session_id: &str, body: &[u8], request_id: &str, secret: &s
     h.update(Md5::digest(body));
     h.update(request_id.as_bytes());
     h.update(secret.as_bytes());
-    hex::encode(&h.finalize())
+    hex::encode(h.finalize())
 }
 
 /// Checks the session headers of a signed call.
