@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{Processing, ProcessingResult, SimConfig, SimHandle, Simulator};
+use asc_sim::{Processing, ProcessingResult, SimConfig, SimHandle, Simulator};
 use serde_json::{Value, json};
 
 const CONCURRENCY: usize = 8;
@@ -409,7 +409,7 @@ async fn raw_put(api_url: &str, token: &str, ipa: &Path, build_number: &str) -> 
         .bearer_auth(token)
         .json(&json!({ "data": { "type": "buildUploads",
             "attributes": { "cfBundleShortVersionString": "9.9.9", "cfBundleVersion": build_number, "platform": "IOS" },
-            "relationships": { "app": { "data": { "type": "apps", "id": asc_publish::sim::DEFAULT_APP_ID } } } } }))
+            "relationships": { "app": { "data": { "type": "apps", "id": asc_sim::DEFAULT_APP_ID } } } } }))
         .send()
         .await
         .and_then(|r| r.error_for_status())

@@ -1,20 +1,13 @@
 //! Hex encoding of digests and random tokens, in the case each consumer expects (lowercase for
 //! our own MD5s and code-signature hashes, uppercase where Apple's storage and protocol write it).
-
-use std::fmt::Write;
+//! The `hex` crate does the encoding (the simulator calls it directly); these name the case.
 
 pub fn lower(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    hex::encode(bytes)
 }
 
 pub fn upper(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02X}");
-        s
-    })
+    hex::encode_upper(bytes)
 }
 
 #[cfg(test)]

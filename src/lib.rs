@@ -8,9 +8,11 @@
 //! - [`validate`]: rules keyed by Apple's ITMS codes over the inspection.
 //! - [`asc`]: the App Store Connect client; Apple's wire types live there and nowhere else.
 //! - [`publish`]: upload, processing, distribution, each producing typed results.
-//! - [`sim`]: a local App Store Connect simulator (a product feature: `asc-publish sim` and `demo`).
 //! - [`sample`]: synthesised IPAs for the demo, tests and benchmarks.
 //! - [`cli`]: the edge: arguments, environment, rendering, exit codes.
+//!
+//! The App Store Connect simulator is not in this library: it is the `asc-sim` crate
+//! (`crates/asc-sim`), run by the binary's `sim` and `demo` commands and by the tests.
 
 pub mod appleid;
 pub mod asc;
@@ -29,7 +31,6 @@ pub mod publish;
 pub mod report;
 pub mod runtime;
 pub mod sample;
-pub mod sim;
 pub mod validate;
 
 pub use error::{Error, ErrorKind, ExitCode, Result};

@@ -1,4 +1,6 @@
-//! The command line: one file per subcommand, each owning its arguments and its rendering.
+//! The command line: one file per subcommand, each owning its arguments and its rendering. The
+//! binary adds `sim` and `demo` (`src/sim_cli/`): they run the simulator, which this library does
+//! not contain.
 
 use clap::{Parser, Subcommand};
 
@@ -10,7 +12,6 @@ pub use render::{render_error, render_error_beside_outcome};
 pub mod appleid_args;
 pub mod builds;
 pub mod connection_args;
-pub mod demo;
 pub mod distribute;
 pub mod distribution_args;
 pub mod inspect;
@@ -18,14 +19,13 @@ pub mod preflight;
 pub mod render;
 pub mod report;
 pub mod reporting;
-pub mod sim;
 pub mod upload;
 pub mod validate;
 
-const ABOUT: &str = "Take an iOS .ipa from CI to TestFlight: validate it locally against what App Store Connect \
+pub const ABOUT: &str = "Take an iOS .ipa from CI to TestFlight: validate it locally against what App Store Connect \
 rejects, upload it through Apple's Build Uploads API, wait for processing and report the result.";
 
-const AFTER_HELP: &str = "\
+pub const AFTER_HELP: &str = "\
 Exit codes:
   0  success (warnings allowed)
   1  rejected: local validation errors, or Apple's processing verdict was INVALID/FAILED
@@ -36,6 +36,8 @@ Exit codes:
 
 Start with `asc-publish demo` to see a whole run against the built-in App Store Connect simulator.";
 
+/// The library's commands. The binary's parser flattens [`Command`] into its own, beside `sim`
+/// and `demo`, with the same name, version and texts.
 #[derive(Debug, Parser)]
 #[command(name = "asc-publish", version, about = ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
@@ -61,10 +63,6 @@ pub enum Command {
     Preflight(preflight::PreflightArgs),
     /// Publish a saved outcome (`--output-json`) again: job summary, outputs, PR/MR comment.
     Report(report::ReportCmdArgs),
-    /// Run a local App Store Connect simulator (for tests, demos and dry-running pipelines).
-    Sim(sim::SimArgs),
-    /// Run the whole pipeline against the built-in simulator with a sample IPA.
-    Demo(demo::DemoArgs),
 }
 
 impl Command {
@@ -78,8 +76,6 @@ impl Command {
             Command::Builds(a) => a.format(),
             Command::Preflight(a) => a.upload.format,
             Command::Report(a) => a.format,
-            Command::Sim(_) => Format::Text,
-            Command::Demo(_) => Format::Text,
         }
     }
 }
@@ -106,7 +102,7 @@ impl Command {
             }
             Command::Builds(a) => Some((key(a.connection()).into_iter().collect(), Vec::new())),
             Command::Report(a) => Some((a.report.tokens(), Vec::new())),
-            Command::Inspect(_) | Command::Validate(_) | Command::Sim(_) | Command::Demo(_) => None,
+            Command::Inspect(_) | Command::Validate(_) => None,
         }
     }
 }
@@ -147,7 +143,5 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Builds(args) => builds::run(args, &env),
         Command::Preflight(args) => preflight::run(args, &env),
         Command::Report(args) => report::run(args, &env),
-        Command::Sim(args) => sim::run(args),
-        Command::Demo(args) => demo::run(args),
     }
 }

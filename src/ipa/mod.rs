@@ -9,7 +9,7 @@ pub mod model;
 pub mod bundles;
 pub mod entry;
 mod eocd;
-pub mod plist_guard;
+pub use plist_guard;
 pub mod stack;
 
 pub use archive::{Archive, EntryMeta, IpaError, Limits};

@@ -45,7 +45,9 @@ impl Default for SampleApp {
     fn default() -> Self {
         SampleApp {
             name: "Demo".into(),
-            bundle_id: crate::sim::DEFAULT_BUNDLE_ID.into(),
+            // The app the simulator seeds when told of none (asc_sim::DEFAULT_BUNDLE_ID; the
+            // binary's tests check they agree), so the demo needs no --app.
+            bundle_id: "com.example.demo".into(),
             short_version: "1.0.0".into(),
             version: "1".into(),
             uses_non_exempt_encryption: Some(false),

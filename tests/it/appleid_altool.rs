@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{SimConfig, Simulator};
+use asc_sim::{SimConfig, Simulator};
 
 const EMAIL: &str = "dev@example.com";
 const PASSWORD: &str = "lkjh-gfds-mnbv-cxza";
@@ -224,10 +224,7 @@ async fn without_app_id_altool_gets_the_apps_apple_id_from_the_lookup() {
     .await
     .unwrap();
     assert_eq!(code, 0, "{stderr}");
-    assert_eq!(
-        pair(&args, "--apple-id").as_deref(),
-        Some(asc_publish::sim::DEFAULT_APP_ID)
-    );
+    assert_eq!(pair(&args, "--apple-id").as_deref(), Some(asc_sim::DEFAULT_APP_ID));
     assert!(sim.requests().iter().all(|r| !r.path.starts_with("/storage/")));
     sim.shutdown().await;
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{Processing, ProcessingResult, RequestRecord, SimConfig, SimHandle, Simulator};
+use asc_sim::{Processing, ProcessingResult, RequestRecord, SimConfig, SimHandle, Simulator};
 use serde_json::Value;
 
 const EMAIL: &str = "dev@example.com";
@@ -137,7 +137,7 @@ async fn auto_without_xcrun_uploads_natively_to_valid() {
     let doc = r.json();
     assert_eq!(doc["status"], "success");
     assert_eq!(doc["processing_state"], "VALID");
-    assert_eq!(doc["app_id"], asc_publish::sim::DEFAULT_APP_ID);
+    assert_eq!(doc["app_id"], asc_sim::DEFAULT_APP_ID);
     assert_eq!(doc["build_number"], "1");
     assert!(doc["bytes_sent"].as_u64().unwrap() > 0);
     assert!(doc["md5"].is_string());
@@ -304,11 +304,11 @@ async fn failed_parts_are_retried_and_a_lost_commit_is_confirmed_by_reading_back
             duration: Duration::from_millis(200),
             result: ProcessingResult::Valid,
         },
-        faults: asc_publish::sim::Faults {
+        faults: asc_sim::Faults {
             fail_part_rate: 0.4,
             drop_commit_response: true,
             seed: 7,
-            ..asc_publish::sim::Faults::default()
+            ..asc_sim::Faults::default()
         },
         ..SimConfig::default()
     })

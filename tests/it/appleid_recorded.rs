@@ -12,7 +12,7 @@ use std::time::Duration;
 use asc_publish::appleid::AppleIdError;
 use asc_publish::appleid::provider::{ApiFailure, DeliveryFile, ProviderBuild};
 use asc_publish::appleid::session::{SoftwareInfo, rpc_failure, session_digest, session_of};
-use asc_publish::sim::{ManualClock, Processing, ProcessingResult, SimConfig, SimHandle, Simulator};
+use asc_sim::{ManualClock, Processing, ProcessingResult, SimConfig, SimHandle, Simulator};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
@@ -283,7 +283,7 @@ async fn the_simulator_answers_with_the_recorded_shapes() {
     let look = c
         .rpc(
             "lookupSoftwareForBundleId",
-            json!({"BundleId": asc_publish::sim::DEFAULT_BUNDLE_ID}),
+            json!({"BundleId": asc_sim::DEFAULT_BUNDLE_ID}),
         )
         .await;
     assert_no_invented_field(
@@ -302,7 +302,7 @@ async fn the_simulator_answers_with_the_recorded_shapes() {
             .map(|d| d["result"].clone())
             .collect::<Vec<_>>(),
     );
-    let info = SoftwareInfo::from_response(&look, asc_publish::sim::DEFAULT_BUNDLE_ID).unwrap();
+    let info = SoftwareInfo::from_response(&look, asc_sim::DEFAULT_BUNDLE_ID).unwrap();
     let base = format!(
         "{}/MZContentDeliveryService/iris/provider/{}/v1",
         c.sim.api_url, info.provider_public_id

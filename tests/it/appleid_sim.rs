@@ -2,7 +2,7 @@
 //! the DS token cookie on provider calls, and the provider's duplicate check.
 
 use asc_publish::appleid::session::session_digest;
-use asc_publish::sim::{SimConfig, SimHandle, Simulator};
+use asc_sim::{SimConfig, SimHandle, Simulator};
 use serde_json::{Value, json};
 
 const RPC: &str = "/WebObjects/MZLabelService.woa/json/MZITunesSoftwareService";
@@ -94,10 +94,7 @@ async fn sign_in_digest_and_cookie_are_enforced() {
     )
     .await;
     let provider = look["result"]["ProviderPublicId"].as_str().unwrap().to_string();
-    assert_eq!(
-        look["result"]["Attributes"][0]["AppleID"],
-        asc_publish::sim::DEFAULT_APP_ID
-    );
+    assert_eq!(look["result"]["Attributes"][0]["AppleID"], asc_sim::DEFAULT_APP_ID);
     let (_, none) = rpc(
         &sim,
         "lookupSoftwareForBundleId",

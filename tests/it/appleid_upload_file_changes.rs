@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::support::e2e::{Run, World, quick_processing, wait_until};
 use crate::support::file_change::{Change, change};
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{Faults, SimConfig};
+use asc_sim::{Faults, SimConfig};
 
 const EMAIL: &str = "dev@example.com";
 const PASSWORD: &str = "zxcv-bnma-sdfg-hjkl";

@@ -28,7 +28,7 @@ fn client(c: &ConnectionArgs) -> AscClient {
         .api
 }
 
-fn seeded() -> asc_publish::sim::SimConfig {
+fn seeded() -> asc_sim::SimConfig {
     scene(|tf| {
         tf.builds = ["1.0.0=40", "1.0.0=41", "1.1.0=44:expired", "1.1.0=45:processing"]
             .iter()

@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 
 use crate::support::e2e_ci::*;
-use asc_publish::sim::ProcessingResult;
+use asc_sim::ProcessingResult;
 
 /// Installs a fake `envman` in `bin/` that appends `KEY=VALUE` lines to `envman.log`.
 fn build_env(world: &World) -> (Vec<(String, String)>, std::path::PathBuf, std::path::PathBuf) {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use crate::support::e2e_ci::*;
 use crate::support::forge_mock::{Handler, Req, mock};
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::ProcessingResult;
+use asc_sim::ProcessingResult;
 use serde_json::{Value, json};
 
 #[derive(Default)]
@@ -157,7 +157,7 @@ async fn a_published_build_reports_everywhere_and_the_comment_is_sticky() {
     assert_eq!(get(&outputs, "version"), "1.0.0");
     assert_eq!(get(&outputs, "build-number"), "1");
     assert_eq!(get(&outputs, "processing-state"), "VALID");
-    assert_eq!(get(&outputs, "app-id"), asc_publish::sim::DEFAULT_APP_ID);
+    assert_eq!(get(&outputs, "app-id"), asc_sim::DEFAULT_APP_ID);
     assert!(get(&outputs, "asc-url").ends_with(get(&outputs, "build-id")));
     assert_eq!(get(&outputs, "groups"), "");
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::support::e2e_ci::*;
 use crate::support::forge_mock::{Handler, mock};
-use asc_publish::sim::ProcessingResult;
+use asc_sim::ProcessingResult;
 use serde_json::{Value, json};
 
 fn gitlab(notes: Arc<Mutex<Vec<(u64, String)>>>, forbidden: bool) -> Handler {

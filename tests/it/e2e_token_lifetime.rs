@@ -10,7 +10,7 @@ use asc_publish::asc::clock::Sleep;
 use asc_publish::cli::{Cli, Command};
 use asc_publish::outcome::{Outcome, Status};
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{Faults, Processing, ProcessingResult, SimConfig};
+use asc_sim::{Faults, Processing, ProcessingResult, SimConfig};
 use clap::Parser;
 
 /// Time that moves only when someone sleeps: the client's sleeps advance it, the simulator reads it.

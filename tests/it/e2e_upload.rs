@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::support::e2e::{World, quick_processing, wait_until};
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{Faults, Processing, ProcessingResult, SimConfig};
+use asc_sim::{Faults, Processing, ProcessingResult, SimConfig};
 use serde_json::Value;
 
 fn config() -> SimConfig {
@@ -34,7 +34,7 @@ async fn happy_path_reaches_valid_with_one_json_outcome() {
     assert_eq!(s(&o, "upload_mode"), "new");
     assert_eq!(s(&o, "version"), "1.0.0");
     assert_eq!(s(&o, "build_number"), "1");
-    assert_eq!(s(&o, "app_id"), asc_publish::sim::DEFAULT_APP_ID);
+    assert_eq!(s(&o, "app_id"), asc_sim::DEFAULT_APP_ID);
     assert!(!s(&o, "build_id").is_empty() && !s(&o, "upload_id").is_empty());
     let size = std::fs::metadata(&ipa).unwrap().len();
     assert_eq!(o["bytes_sent"].as_u64(), Some(size));

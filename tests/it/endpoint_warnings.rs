@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use asc_publish::sim::{SimConfig, Simulator};
+use asc_sim::{SimConfig, Simulator};
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_asc-publish"));

@@ -13,7 +13,7 @@ use crate::support::e2e::{World, quick_processing};
 use asc_publish::sample::app::SampleApp;
 use asc_publish::sample::ipa::{BundleSpec, IpaBuilder};
 use asc_publish::sample::macho::{Arch, MachOBuilder, SignatureSpec, SliceSpec};
-use asc_publish::sim::SimConfig;
+use asc_sim::SimConfig;
 use serde_json::Value;
 
 const LIMIT: usize = 128;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::support::e2e::{World, quick_processing};
 use asc_publish::sample::pkg::PkgBuilder;
-use asc_publish::sim::SimConfig;
+use asc_sim::SimConfig;
 use serde_json::Value;
 
 /// The upload command line without the IPA sample's test root (packages carry no profile).
@@ -34,7 +34,7 @@ async fn a_pkg_uploads_as_a_mac_os_build_and_is_processed() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let pkg = dir.path().join("Sample.pkg");
-    sample(asc_publish::sim::DEFAULT_BUNDLE_ID).write_to(&pkg).unwrap();
+    sample(asc_sim::DEFAULT_BUNDLE_ID).write_to(&pkg).unwrap();
 
     let run = w.run(upload_args(&w, &pkg)).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -81,7 +81,7 @@ fn builds_list(w: &World, pkg: &Path, platform: Option<&str>, format: &str) -> V
         "builds",
         "list",
         "--bundle-id",
-        asc_publish::sim::DEFAULT_BUNDLE_ID,
+        asc_sim::DEFAULT_BUNDLE_ID,
         "--format",
         format,
     ]
@@ -111,7 +111,7 @@ async fn the_simulator_fails_a_pkg_whose_app_names_another_bundle_id() {
     sample("com.example.someone-else").write_to(&pkg).unwrap();
     let mut args = upload_args(&w, &pkg);
     // Straight to the demo app's record, so only processing can notice the other bundle id.
-    args.extend(["--app-id".into(), asc_publish::sim::DEFAULT_APP_ID.into()]);
+    args.extend(["--app-id".into(), asc_sim::DEFAULT_APP_ID.into()]);
     let run = w.run(args).await;
     assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(

@@ -5,7 +5,7 @@
 use crate::support::e2e::{World, quick_processing};
 use asc_publish::ipa::Platform;
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::SimConfig;
+use asc_sim::SimConfig;
 use serde_json::Value;
 
 fn sample(platform: Platform) -> SampleApp {
@@ -16,7 +16,7 @@ fn sample(platform: Platform) -> SampleApp {
 }
 
 fn builds_list(w: &World, ipa: &std::path::Path, platform: &str) -> Vec<String> {
-    let mut args: Vec<String> = ["builds", "list", "--bundle-id", asc_publish::sim::DEFAULT_BUNDLE_ID]
+    let mut args: Vec<String> = ["builds", "list", "--bundle-id", asc_sim::DEFAULT_BUNDLE_ID]
         .iter()
         .map(|s| s.to_string())
         .collect();

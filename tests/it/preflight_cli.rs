@@ -3,7 +3,7 @@
 
 use crate::support::distribute::{World, scene};
 use asc_publish::outcome::Status;
-use asc_publish::sim::SimConfig;
+use asc_sim::SimConfig;
 
 #[tokio::test]
 async fn all_good_prints_the_plan_and_writes_nothing() {

@@ -2,7 +2,7 @@
 //! same outputs and summary the run itself would have written.
 
 use crate::support::e2e_ci::*;
-use asc_publish::sim::ProcessingResult;
+use asc_sim::ProcessingResult;
 use serde_json::{Value, json};
 
 fn github_env(dir: &std::path::Path) -> Vec<(String, String)> {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{SimConfig, Simulator};
+use asc_sim::{SimConfig, Simulator};
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use asc_publish::sim::{SimConfig, Simulator};
+use asc_sim::{SimConfig, Simulator};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine as _;
@@ -269,7 +269,7 @@ async fn the_commands_own_renderers_are_redacted() {
     let built = SampleApp::default().write_to(&ipa).expect("sample");
     let root = dir.path().join("root.pem");
     std::fs::write(&root, built.root_pem()).expect("root");
-    let secret = asc_publish::sim::DEFAULT_BUNDLE_ID.to_string();
+    let secret = asc_sim::DEFAULT_BUNDLE_ID.to_string();
     let (api, key, key_id, issuer) = (
         sim.api_url.clone(),
         sim.private_key_path.display().to_string(),

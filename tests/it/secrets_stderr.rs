@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{Processing, ProcessingResult, SimConfig, Simulator};
+use asc_sim::{Processing, ProcessingResult, SimConfig, Simulator};
 
 /// In the simulator's text for ITMS-90683, which an INVALID build carries.
 const SECRET: &str = "NSCameraUsageDescription";

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::support::{Api, mint, now, team_claims};
-use asc_publish::sim::{Faults, SimConfig};
+use asc_sim::{Faults, SimConfig};
 use serde_json::json;
 
 const DETAIL: &str = "Provide a properly configured and signed bearer token, and make sure that it has not expired. Learn more about Generating Tokens for API Requests https://developer.apple.com/go/?id=api-generating-tokens";

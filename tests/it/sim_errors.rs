@@ -2,7 +2,7 @@
 //! parameters and bodies, and cursor pagination.
 
 use crate::support::{Api, id, str_at};
-use asc_publish::sim::{DEFAULT_APP_ID, SimConfig};
+use asc_sim::{DEFAULT_APP_ID, SimConfig};
 use serde_json::{Value, json};
 
 #[tokio::test]

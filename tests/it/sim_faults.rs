@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use crate::support::{Api, bytes, id, str_at};
-use asc_publish::sim::{DEFAULT_APP_ID, Processing, ProcessingResult, SimConfig};
+use asc_sim::{DEFAULT_APP_ID, Processing, ProcessingResult, SimConfig};
 use serde_json::json;
 
 #[tokio::test]
 async fn failed_parts_follow_the_seed_and_retries_succeed() {
     async fn run(seed: u64) -> (Vec<u16>, u16) {
         let api = Api::start(SimConfig {
-            faults: asc_publish::sim::Faults {
+            faults: asc_sim::Faults {
                 fail_part_rate: 0.5,
                 seed,
                 ..Default::default()
@@ -107,7 +107,7 @@ async fn upload_one(api: &Api, version: &str) -> String {
 #[tokio::test]
 async fn dropped_commit_response_is_applied_anyway() {
     let api = Api::start(SimConfig {
-        faults: asc_publish::sim::Faults {
+        faults: asc_sim::Faults {
             drop_commit_response: true,
             ..Default::default()
         },

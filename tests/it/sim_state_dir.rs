@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::support::{Api, bytes, id};
-use asc_publish::sim::{DEFAULT_APP_ID, Processing, ProcessingResult, SimConfig};
+use asc_sim::{DEFAULT_APP_ID, Processing, ProcessingResult, SimConfig};
 use serde_json::Value;
 
 const PART: usize = 5 * 1024 * 1024;
@@ -112,11 +112,16 @@ async fn a_corrupt_state_file_is_reported_not_ignored() {
     let first = Api::start(config(dir.path())).await;
     first.sim.shutdown().await;
     std::fs::write(dir.path().join("state.json"), b"{ not json").unwrap();
-    let err = asc_publish::sim::Simulator::start(config(dir.path()))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, asc_publish::sim::SimError::StateCorrupt { .. }), "{err}");
-    let user_error: asc_publish::Error = err.into();
-    assert_eq!(user_error.exit_code(), 2);
-    assert!(user_error.hint().is_some());
+    let err = asc_sim::Simulator::start(config(dir.path())).await.unwrap_err();
+    assert!(matches!(err, asc_sim::SimError::StateCorrupt { .. }), "{err}");
+    assert!(err.hint().contains("state directory"), "{}", err.hint());
+    // What a user of `asc-publish sim` sees: a usage error (2) with that fix.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asc-publish"))
+        .args(["sim", "--state-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("fix: delete the state directory"), "{stderr}");
 }

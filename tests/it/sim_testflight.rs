@@ -4,7 +4,7 @@
 
 use crate::support::testflight::{ALL_STATES, DEMO, OTHER, ids, scene};
 use crate::support::{Api, id, str_at};
-use asc_publish::sim::{SimConfig, TestFlightConfig};
+use asc_sim::{SimConfig, TestFlightConfig};
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::support::testflight::{DEMO, OTHER, ids, scene, titles};
 use crate::support::{Api, bytes, id, str_at};
-use asc_publish::sim::{Processing, ProcessingResult, SimConfig};
+use asc_sim::{Processing, ProcessingResult, SimConfig};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -248,8 +248,14 @@ async fn testflight_state_survives_a_restart_without_duplicating_seeds() {
 async fn a_seed_for_an_unknown_app_is_refused_at_start() {
     let mut config = scene();
     config.testflight.groups = vec!["com.example.nowhere:QA=internal".parse().unwrap()];
-    let err = asc_publish::sim::Simulator::start(config).await.unwrap_err();
+    let err = asc_sim::Simulator::start(config).await.unwrap_err();
     assert!(err.to_string().contains("com.example.nowhere"), "{err}");
-    let converted: asc_publish::Error = err.into();
-    assert_eq!(converted.exit_code(), 2);
+    assert!(err.hint().contains("--app"), "{}", err.hint());
+    // What a user of `asc-publish sim` sees: a usage error (2) naming the app.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asc-publish"))
+        .args(["sim", "--group", "com.example.nowhere:QA=internal"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("com.example.nowhere"));
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::{Api, bytes, id, md5_upper, str_at};
-use asc_publish::sim::{DEFAULT_APP_ID, ManualClock, Processing, ProcessingResult, SimConfig};
+use asc_sim::{DEFAULT_APP_ID, ManualClock, Processing, ProcessingResult, SimConfig};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::support::e2e::{World, quick_processing, wait_until};
 use crate::support::file_change::{Change, change};
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{Faults, SimConfig};
+use asc_sim::{Faults, SimConfig};
 
 async fn upload_while_changing(how: Change) {
     let w = World::start(SimConfig {

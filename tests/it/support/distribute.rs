@@ -12,7 +12,7 @@ use asc_publish::asc::clock::SystemClock;
 use asc_publish::cli::{Cli, Command as Sub};
 use asc_publish::outcome::Outcome;
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{Processing, ProcessingResult, SimConfig, SimHandle, Simulator, TestFlightConfig};
+use asc_sim::{Processing, ProcessingResult, SimConfig, SimHandle, Simulator, TestFlightConfig};
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{SimConfig, SimHandle, Simulator};
+use asc_sim::{SimConfig, SimHandle, Simulator};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -160,9 +160,9 @@ pub async fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool
     cond()
 }
 
-pub fn quick_processing() -> asc_publish::sim::Processing {
-    asc_publish::sim::Processing {
+pub fn quick_processing() -> asc_sim::Processing {
+    asc_sim::Processing {
         duration: Duration::from_millis(300),
-        result: asc_publish::sim::ProcessingResult::Valid,
+        result: asc_sim::ProcessingResult::Valid,
     }
 }

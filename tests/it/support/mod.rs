@@ -20,7 +20,7 @@ pub mod testflight;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use asc_publish::sim::{SimConfig, SimHandle, Simulator};
+use asc_sim::{SimConfig, SimHandle, Simulator};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! A TestFlight scene for the sim_testflight tests: two apps, groups of every kind, testers, and
 //! seeded builds in every state, plus lookups by name and version.
 
-use asc_publish::sim::{SimConfig, TestFlightConfig};
+use asc_sim::{SimConfig, TestFlightConfig};
 use serde_json::{Value, json};
 
 use super::{Answer, Api, str_at};

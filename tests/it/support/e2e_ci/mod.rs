@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{Processing, ProcessingResult, SimConfig, SimHandle, Simulator};
+use asc_sim::{Processing, ProcessingResult, SimConfig, SimHandle, Simulator};
 
 /// A simulator plus everything a run needs: IPA, trust root, credentials, a scratch directory.
 pub struct World {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use asc_publish::sample::app::SampleApp;
-use asc_publish::sim::{Processing, ProcessingResult, SimConfig, TestFlightConfig};
+use asc_sim::{Processing, ProcessingResult, SimConfig, TestFlightConfig};
 use serde_json::json;
 
 use crate::support::Api;

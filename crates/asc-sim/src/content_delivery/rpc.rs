@@ -8,8 +8,8 @@ use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
 use super::{COOKIE_NAME, RPC_PREFIX, provider_of};
-use crate::sim::keys;
-use crate::sim::server::{HttpResponse, Shared, json_response, lock};
+use crate::keys;
+use crate::server::{HttpResponse, Shared, json_response, lock};
 
 /// The refusal of a wrong Apple ID or password.
 pub(crate) const BAD_LOGIN: &str = "Unable to authenticate.";
@@ -36,7 +36,7 @@ pub(crate) fn digest(session_id: &str, body: &[u8], request_id: &str, secret: &s
     h.update(Md5::digest(body));
     h.update(request_id.as_bytes());
     h.update(secret.as_bytes());
-    crate::hex::lower(&h.finalize())
+    hex::encode(h.finalize())
 }
 
 /// Checks the session headers of a signed call.

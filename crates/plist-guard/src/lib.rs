@@ -15,7 +15,8 @@
 //!   section hides nothing from them that it would not hide from the parser): when unsure they
 //!   over-count, which can only refuse a file the parser would reject anyway.
 //!
-//! [`parse_dict`] and [`parse_value`] are the only way this crate parses a plist it did not write.
+//! [`parse_dict`] and [`parse_value`] are the only way asc-publish and its simulator parse a plist
+//! they did not write (its own crate so the simulator, which the product does not contain, shares it).
 
 /// More values than this and the plist is refused: real Info.plists hold a few hundred.
 pub const MAX_EXPANDED_VALUES: u64 = 1_000_000;

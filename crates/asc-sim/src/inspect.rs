@@ -51,7 +51,7 @@ pub(crate) fn read_facts(parts: Vec<(PartBytes, u64)>) -> Option<IpaFacts> {
     };
     // An uploaded IPA is untrusted: the same nesting guard as the client's reader, so a hostile
     // upload cannot overflow the simulator's stack when the parsed value is dropped.
-    let dict = crate::ipa::plist_guard::parse_dict(&buf).ok()?;
+    let dict = plist_guard::parse_dict(&buf).ok()?;
     let get = |k: &str| dict.get(k).and_then(plist::Value::as_string).map(str::to_owned);
     Some(IpaFacts {
         bundle_id: get("CFBundleIdentifier"),

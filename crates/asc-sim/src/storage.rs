@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::server::{HttpResponse, Shared, lock};
 use super::state::{AssetState, PartReceived, part_path};
-use crate::hex::upper as hex_upper;
+use hex::encode_upper as hex_upper;
 
 /// An S3-style XML error.
 fn s3_error(status: u16, code: &str, message: &str) -> HttpResponse {
@@ -219,7 +219,7 @@ async fn receive_to_memory(mut body: Incoming, length: u64) -> Result<(String, B
     if buf.len() as u64 != length {
         return Err(Receive::Incomplete);
     }
-    Ok((hex_upper(&md5.finalize()), buf.freeze()))
+    Ok((hex_upper(md5.finalize()), buf.freeze()))
 }
 
 async fn receive_to_file(mut body: Incoming, length: u64, path: PathBuf) -> Result<String, Receive> {
@@ -254,7 +254,7 @@ async fn receive_to_file(mut body: Incoming, length: u64, path: PathBuf) -> Resu
         return Err(e);
     }
     tokio::fs::rename(&tmp, &path).await.map_err(Receive::Io)?;
-    Ok(hex_upper(&md5.finalize()))
+    Ok(hex_upper(md5.finalize()))
 }
 
 /// Whole-file digests of a committed upload.
@@ -297,9 +297,9 @@ pub(crate) async fn digest(shared: &Arc<Shared>, file_id: &str, parts: &[(u64, S
         }
     }
     Ok(Digests {
-        md5: hex_upper(&md5.finalize()),
-        sha256: hex_upper(&sha.finalize()),
-        composite: format!("{}-{}", hex_upper(&composite.finalize()), parts.len()),
+        md5: hex_upper(md5.finalize()),
+        sha256: hex_upper(sha.finalize()),
+        composite: format!("{}-{}", hex_upper(composite.finalize()), parts.len()),
     })
 }
 

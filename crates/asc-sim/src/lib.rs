@@ -195,9 +195,10 @@ pub enum SimError {
     Seed(String),
 }
 
-impl From<SimError> for crate::Error {
-    fn from(e: SimError) -> Self {
-        let hint = match &e {
+impl SimError {
+    /// The fix to show with the error, in terms of the `asc-publish sim` flags.
+    pub fn hint(&self) -> &'static str {
+        match self {
             SimError::Bind { .. } => "pick another address with --listen, e.g. 127.0.0.1:0",
             SimError::StateDir { .. } => "use a writable directory for --state-dir",
             SimError::StateCorrupt { .. } => "delete the state directory (or use a new one) to start from scratch",
@@ -206,8 +207,7 @@ impl From<SimError> for crate::Error {
             }
             SimError::KeyGeneration(_) => "this is a bug; please report it",
             SimError::Seed(_) => "give a bundle id listed with --app (or none, for the first app)",
-        };
-        crate::Error::usage(e.to_string()).with_hint(hint).with_source(e)
+        }
     }
 }
 

@@ -10,10 +10,10 @@ use hyper::{Method, Uri};
 use serde_json::{Value, json};
 
 use super::{COOKIE_NAME, PROVIDER_PREFIX, provider_of, recorded_response};
-use crate::sim::json::{self, ApiError};
-use crate::sim::routes::{self, Reply};
-use crate::sim::server::{Dropped, HttpResponse, Shared, lock};
-use crate::sim::state::{AssetState, Store, Upload, UploadFile, UploadState};
+use crate::json::{self, ApiError};
+use crate::routes::{self, Reply};
+use crate::server::{Dropped, HttpResponse, Shared, lock};
+use crate::state::{AssetState, Store, Upload, UploadFile, UploadState};
 
 fn error(e: &ApiError) -> HttpResponse {
     recorded_response(e.status(), &e.to_json())
@@ -57,7 +57,7 @@ fn links(base: &str, provider: &str, kind: &str, id: &str, rel: &str) -> Value {
 /// FAILED) and `processingState` carries the verdict.
 fn build_doc(base: &str, provider: &str, store: &Store, u: &Upload) -> Value {
     let delivered = u.state != UploadState::AwaitingUpload;
-    let messages = |list: &[crate::sim::state::StateDetail]| -> Value {
+    let messages = |list: &[crate::state::StateDetail]| -> Value {
         list.iter()
             .map(|d| json!({ "code": d.code, "description": d.description }))
             .collect()
@@ -374,6 +374,6 @@ async fn replace_unfinished(shared: &Arc<Shared>, build: &str, asset_type: &str)
     };
     if let Some(id) = old {
         lock(&shared.content_delivery.declared_md5).remove(&id);
-        crate::sim::storage::discard(shared, &id).await;
+        crate::storage::discard(shared, &id).await;
     }
 }

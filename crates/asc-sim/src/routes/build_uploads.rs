@@ -3,10 +3,10 @@
 use serde_json::{Value, json};
 
 use super::{Reply, Req, attributes, body_data, enum_attr, page, relationship_id, string_attr, unknown_related};
-use crate::sim::json::{self, ApiError};
-use crate::sim::keys;
-use crate::sim::state::{Store, Upload, UploadState, compare_versions};
-use crate::sim::storage;
+use crate::json::{self, ApiError};
+use crate::keys;
+use crate::state::{Store, Upload, UploadState, compare_versions};
+use crate::storage;
 
 pub(crate) const PLATFORMS: &[&str] = &["IOS", "MAC_OS", "TV_OS", "VISION_OS"];
 const STATES: &[&str] = &["AWAITING_UPLOAD", "PROCESSING", "FAILED", "COMPLETE"];

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::build_uploads::PLATFORMS;
 use super::{Reply, Req, attributes, body_data, invalid_attribute, page};
-use crate::sim::json::{self, ApiError};
-use crate::sim::state::{Build, compare_versions};
+use crate::json::{self, ApiError};
+use crate::state::{Build, compare_versions};
 
 const BUILD_INCLUDES: &[&str] = &[
     "buildBetaDetail",
@@ -163,7 +163,7 @@ pub(super) fn list(req: &Req<'_>) -> Result<Reply, ApiError> {
     page(req, items, included)
 }
 
-fn one(req: &Req<'_>, b: &Build, include: &[String], store: &crate::sim::state::Store) -> Value {
+fn one(req: &Req<'_>, b: &Build, include: &[String], store: &crate::state::Store) -> Value {
     let mut doc =
         json!({ "data": json::build_in(req.base(), store, b, include), "links": { "self": req.self_link() } });
     let included = json::build_includes(req.base(), store, b, include);

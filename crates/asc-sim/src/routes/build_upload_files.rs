@@ -7,11 +7,11 @@ use super::{
     Reply, Req, attributes, body_data, enum_attr, invalid_attribute, page, relationship_id, string_attr,
     unknown_related,
 };
-use crate::sim::json::{self, ApiError};
-use crate::sim::keys;
-use crate::sim::server::lock;
-use crate::sim::state::{AssetState, FileChecksums, ProcessingPlan, UploadFile, UploadState, plan_parts};
-use crate::sim::{ProcessingResult, inspect, storage};
+use crate::json::{self, ApiError};
+use crate::keys;
+use crate::server::lock;
+use crate::state::{AssetState, FileChecksums, ProcessingPlan, UploadFile, UploadState, plan_parts};
+use crate::{ProcessingResult, inspect, storage};
 
 const ASSET_TYPES: &[&str] = &["ASSET", "ASSET_DESCRIPTION", "ASSET_SPI"];
 const UTIS: &[&str] = &[
@@ -289,7 +289,7 @@ pub(super) async fn commit(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
 
 /// The processing plan's verdict: the configured one, unless the IPA names another app (90054).
 fn verdict(
-    store: &crate::sim::state::Store,
+    store: &crate::state::Store,
     upload_id: &str,
     facts: Option<&inspect::IpaFacts>,
     configured: &ProcessingResult,

@@ -451,7 +451,7 @@ pub(crate) fn warning_for(code: &str) -> StateDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::seed::GroupSeed;
+    use crate::seed::GroupSeed;
 
     fn scene(complete: bool) -> Store {
         let mut store = Store::default();

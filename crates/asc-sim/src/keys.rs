@@ -146,7 +146,7 @@ pub(crate) fn uuid() -> String {
     let mut b = random::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = crate::hex::lower(&b);
+    let h = hex::encode(b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -168,7 +168,7 @@ pub(crate) fn key_id() -> String {
 
 /// A random token for pre-signed part URLs.
 pub(crate) fn signature_token() -> String {
-    crate::hex::lower(&random::<32>())
+    hex::encode(random::<32>())
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@
 use serde_json::{Value, json};
 
 use super::{Reply, Req, page};
-use crate::sim::beta::BetaGroup;
-use crate::sim::json::{self, ApiError};
-use crate::sim::json_beta;
-use crate::sim::state::{Build, Store};
+use crate::beta::BetaGroup;
+use crate::json::{self, ApiError};
+use crate::json_beta;
+use crate::state::{Build, Store};
 
 const SORTS: &[&str] = &[
     "",

@@ -1,13 +1,14 @@
-//! The simulator's time source is the product's [`Clock`]: real time for the CLI, a hand-driven
-//! clock for tests, and one clock can be shared by the client and the simulator.
+//! The simulator's time source is the [`Clock`] the product's client uses (from `asc-clock`): real
+//! time for the CLI, a hand-driven clock for tests, and one clock can be shared by the client and
+//! the simulator.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::asc::clock::Sleep;
-pub use crate::asc::clock::{Clock, SystemClock};
+use asc_clock::Sleep;
+pub use asc_clock::{Clock, SystemClock};
 
 /// "Now" as the simulator stores it: milliseconds since the Unix epoch (0 before it).
 pub(crate) fn now_millis(clock: &dyn Clock) -> i64 {

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 
-use crate::cli::{Cli, Command};
-use crate::error::{Error, ErrorKind, ExitCode};
-use crate::sample::app::SampleApp;
-use crate::sim::{Processing, ProcessingResult, SimConfig, Simulator};
+use asc_publish::error::{Error, ErrorKind, ExitCode};
+use asc_publish::sample::app::SampleApp;
+use asc_sim::{Processing, ProcessingResult, SimConfig, Simulator};
+
+use super::{Cli, Command};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -105,10 +106,10 @@ fn run_step(step: &[String]) -> Result<i32, Error> {
         return Err(Error::usage("the demo cannot run itself"));
     }
     let format = cli.command.format();
-    match crate::cli::run(cli) {
+    match super::run(cli) {
         Ok(code) => Ok(code),
         Err(e) => {
-            crate::cli::render_error(&e, format);
+            asc_publish::cli::render::render_error(&e, format);
             Ok(e.exit_code())
         }
     }
@@ -145,7 +146,7 @@ fn start_simulator(args: &DemoArgs, dir: &Path) -> Result<(mpsc::Sender<()>, Run
     let (ready_tx, ready_rx) = mpsc::channel::<Result<Running, Error>>();
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     std::thread::spawn(move || {
-        let rt = match crate::runtime::build(crate::runtime::Threads::Fixed(2)) {
+        let rt = match asc_publish::runtime::build(asc_publish::runtime::Threads::Fixed(2)) {
             Ok(rt) => rt,
             Err(e) => {
                 let _ = ready_tx.send(Err(e));
@@ -166,7 +167,7 @@ fn start_simulator(args: &DemoArgs, dir: &Path) -> Result<(mpsc::Sender<()>, Run
                     handle.shutdown().await;
                 }
                 Err(e) => {
-                    let _ = ready_tx.send(Err(e.into()));
+                    let _ = ready_tx.send(Err(super::sim_error(e)));
                 }
             }
         });

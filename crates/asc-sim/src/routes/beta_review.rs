@@ -6,10 +6,10 @@ use serde_json::{Value, json};
 use super::beta_groups::check_build_ready;
 use super::same_id;
 use super::{Reply, Req, attributes, body_data, invalid_attribute, page, relationship_id, unknown_related};
-use crate::sim::beta::{AppLocalization, ReviewDetail, ReviewSubmission};
-use crate::sim::json::{self, ApiError};
-use crate::sim::json_beta;
-use crate::sim::keys;
+use crate::beta::{AppLocalization, ReviewDetail, ReviewSubmission};
+use crate::json::{self, ApiError};
+use crate::json_beta;
+use crate::keys;
 
 const REVIEW_STATES: &[&str] = &["WAITING_FOR_REVIEW", "IN_REVIEW", "REJECTED", "APPROVED"];
 
@@ -24,7 +24,7 @@ fn missing_param(name: &str) -> ApiError {
     .parameter(name)
 }
 
-fn detail_of(store: &crate::sim::state::Store, app_id: &str) -> ReviewDetail {
+fn detail_of(store: &crate::state::Store, app_id: &str) -> ReviewDetail {
     store
         .beta
         .review_details
@@ -152,7 +152,7 @@ pub(super) fn update_detail(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> 
 }
 
 fn app_localizations<'s>(
-    store: &'s crate::sim::state::Store,
+    store: &'s crate::state::Store,
     apps: Option<&[String]>,
     locales: Option<&[String]>,
 ) -> Vec<&'s AppLocalization> {

@@ -8,8 +8,9 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::Value;
 
-use crate::error::Error;
-use crate::sim::{
+use asc_publish::error::Error;
+use asc_publish::output::eprint_redacted;
+use asc_sim::{
     BuildSeed, Faults, GroupSeed, Processing, ProcessingResult, SimConfig, Simulator, TestFlightConfig, TesterSeed,
 };
 
@@ -251,8 +252,8 @@ fn config(args: SimArgs) -> Result<SimConfig, Error> {
 
 pub fn run(args: SimArgs) -> Result<i32, Error> {
     let config = config(args)?;
-    crate::runtime::build(crate::runtime::Threads::Fixed(2))?.block_on(async move {
-        let handle = Simulator::start(config).await?;
+    asc_publish::runtime::build(asc_publish::runtime::Threads::Fixed(2))?.block_on(async move {
+        let handle = Simulator::start(config).await.map_err(super::sim_error)?;
         // Built by hand to keep the documented key order (serde_json maps sort their keys).
         let line = format!(
             "{{\"api_url\":{},\"key_id\":{},\"issuer_id\":{},\"private_key_path\":{}}}",
@@ -262,11 +263,14 @@ pub fn run(args: SimArgs) -> Result<i32, Error> {
             Value::from(handle.private_key_path.to_string_lossy().as_ref()),
         );
         println!("{line}");
-        crate::output::eprintln_redacted!("sim: App Store Connect simulator listening on {}", handle.api_url);
+        eprint_redacted(&format!(
+            "sim: App Store Connect simulator listening on {}\n",
+            handle.api_url
+        ));
         wait_for_signal().await;
-        crate::output::eprintln_redacted!("sim: shutting down");
+        eprint_redacted("sim: shutting down\n");
         handle.shutdown().await;
-        Ok(crate::ExitCode::Success.code())
+        Ok(asc_publish::ExitCode::Success.code())
     })
 }
 

@@ -91,7 +91,7 @@ pub(crate) fn handles(path: &str) -> bool {
 
 /// The provider public id of an app: stable, UUID-shaped, derived from the app id.
 pub(crate) fn provider_of(app_id: &str) -> String {
-    let h = crate::hex::lower(&Md5::digest(format!("provider:{app_id}").as_bytes()));
+    let h = hex::encode(Md5::digest(format!("provider:{app_id}").as_bytes()));
     format!(
         "{}-{}-{}-{}-{}",
         h.get(0..8).unwrap_or(""),

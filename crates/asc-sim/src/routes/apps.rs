@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{Reply, Req, page};
-use crate::sim::json::{self, ApiError};
+use crate::json::{self, ApiError};
 
 pub(super) fn list(req: &Req<'_>) -> Result<Reply, ApiError> {
     req.query

@@ -5,11 +5,11 @@ use serde_json::{Map, Value, json};
 
 use super::beta_groups::linkage_ids;
 use super::{Reply, Req, attributes, body_data, invalid_attribute, page, relationship_id, same_id, unknown_related};
-use crate::sim::beta::{BetaTester, BuildLocalization, Notification, WHATS_NEW_MAX};
-use crate::sim::json::{self, ApiError};
-use crate::sim::json_beta;
-use crate::sim::keys;
-use crate::sim::state::Build;
+use crate::beta::{BetaTester, BuildLocalization, Notification, WHATS_NEW_MAX};
+use crate::json::{self, ApiError};
+use crate::json_beta;
+use crate::keys;
+use crate::state::Build;
 
 /// Locales look like `en-US`, `fr`, `zh-Hans`.
 fn valid_locale(s: &str) -> bool {
@@ -223,7 +223,7 @@ pub(super) fn notify(req: &Req<'_>) -> Result<Reply, ApiError> {
     Ok(Reply::Json(201, doc))
 }
 
-fn by_detail_id<'s>(store: &'s crate::sim::state::Store, id: &str) -> Result<&'s Build, ApiError> {
+fn by_detail_id<'s>(store: &'s crate::state::Store, id: &str) -> Result<&'s Build, ApiError> {
     store
         .builds
         .values()

@@ -131,7 +131,7 @@ mod tests {
     use serde_json::json;
 
     fn ring() -> (KeyRing, String) {
-        let k = crate::sim::keys::generate().unwrap();
+        let k = crate::keys::generate().unwrap();
         (KeyRing::new("KEY1", "issuer-1", &k.public_pem).unwrap(), k.private_pem)
     }
 
