@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::error::Error;
 use crate::output::Format;
 
+pub mod app_store_scene_args;
 pub mod appleid_args;
 pub mod builds;
 pub mod connection_args;

@@ -53,6 +53,7 @@ mod report_hostile;
 mod secrets_leak_corpus;
 mod secrets_masking;
 mod secrets_stderr;
+mod sim_app_store;
 mod sim_auth;
 mod sim_cli;
 mod sim_errors;
