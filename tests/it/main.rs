@@ -48,6 +48,7 @@ mod profile_real;
 mod profile_rules;
 mod profile_synth;
 mod redirects;
+mod release_flow;
 mod report_from;
 mod report_hostile;
 mod secrets_leak_corpus;

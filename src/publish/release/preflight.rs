@@ -139,9 +139,12 @@ pub async fn check(client: &AscClient, target: &Target, r: &Release, missing: &m
         .or_else(|| all.first().cloned())
         .ok_or_else(|| Error::from(ReleaseError::NoVersion))?;
     let copies = plan.exact.is_none() && plan.rename.is_none();
+    // An update (the app is on the store already) needs What's New; the version being submitted
+    // itself does not count, the one a new version copies from does.
+    let submitting = plan.exact.as_ref().or(plan.rename.as_ref()).map(|v| v.id.as_str());
     let update = all
         .iter()
-        .any(|v| matches!(state(v), "READY_FOR_DISTRIBUTION" | "READY_FOR_SALE") && v.id != source.id);
+        .any(|v| matches!(state(v), "READY_FOR_DISTRIBUTION" | "READY_FOR_SALE") && Some(v.id.as_str()) != submitting);
     let given: Vec<String> = r.whats_new.iter().map(|(l, _)| l.clone()).collect();
     *missing = metadata::missing(client, &source, copies, update, &given).await?;
     if target.uses_non_exempt_encryption.is_none() {

@@ -1,0 +1,192 @@
+//! `asc-publish release` against the simulator: the whole submission, an idempotent re-run,
+//! `--cancel-pending`, `--wait-for-review` (approved and rejected), `release status`, and every
+//! preflight refusal with the proof that no mutating request reached App Store Connect. Every
+//! request goes through a proxy that checks it against Apple's OpenAPI.
+
+use std::time::Duration;
+
+use asc_publish::sim::{AppStoreScene, MissingMetadata, ReviewVerdict};
+
+use crate::support::distribute::World;
+use crate::support::release::release_scene;
+
+fn fast() -> AppStoreScene {
+    AppStoreScene {
+        review_time: Duration::from_millis(300),
+        ..AppStoreScene::default()
+    }
+}
+
+/// A refused run: its exit code, its message, and that nothing but GETs was sent.
+fn refused(w: &World, r: &Result<(), asc_publish::Error>, code: i32) -> String {
+    let e = r.as_ref().err().expect("refused");
+    assert_eq!(e.exit_code(), code, "{}", e.message());
+    let writes = w.writes();
+    assert!(writes.is_empty(), "mutating requests were sent: {writes:?}");
+    w.assert_conformant();
+    format!("{} / {}", e.message(), e.hint().unwrap_or(""))
+}
+
+#[tokio::test]
+async fn a_build_is_submitted_and_a_rerun_sends_nothing() {
+    let w = World::start(release_scene(fast())).await;
+    let build = w.build_id("40").await;
+    let (r, o) = w
+        .release(&[
+            "--build-id",
+            &build,
+            "--whats-new",
+            "Faster sync.",
+            "--release-type",
+            "manual",
+            "--phased-release",
+            "on",
+        ])
+        .await;
+    r.unwrap_or_else(|e| panic!("{}", e.message()));
+    let rel = o.release.clone().unwrap();
+    assert_eq!(rel.version_string.as_deref(), Some("1.0.0"));
+    assert_eq!(rel.submission_state.as_deref(), Some("WAITING_FOR_REVIEW"));
+    assert_eq!(rel.version_state.as_deref(), Some("WAITING_FOR_REVIEW"));
+    assert_eq!(rel.release_type.as_deref(), Some("MANUAL"));
+    assert_eq!(rel.phased_release, Some(true));
+    assert_eq!(rel.whats_new, ["en-US"]);
+    let kinds: Vec<String> = w.writes().iter().map(|s| format!("{} {}", s.method, s.path)).collect();
+    assert!(kinds.iter().any(|k| k == "POST /v1/appStoreVersions"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "POST /v1/reviewSubmissionItems"), "{kinds:?}");
+    assert!(kinds.last().unwrap().starts_with("PATCH /v1/reviewSubmissions/"), "{kinds:?}");
+    w.assert_conformant();
+
+    let before = w.writes().len();
+    let (again, o2) = w.release(&["--build-id", &build, "--whats-new", "Faster sync."]).await;
+    again.unwrap();
+    assert_eq!(w.writes().len(), before, "a re-run writes nothing");
+    assert_eq!(o2.release.unwrap().version_state.as_deref(), Some("WAITING_FOR_REVIEW"));
+
+    let (s, status) = w.release_status(&["--app-id", "6450000001", "--version", "1.0.0"]).await;
+    s.unwrap();
+    let st = status.release.unwrap();
+    assert_eq!(st.submission_state.as_deref(), Some("WAITING_FOR_REVIEW"));
+    assert_eq!(st.release_type.as_deref(), Some("MANUAL"));
+}
+
+#[tokio::test]
+async fn missing_metadata_is_named_and_nothing_is_sent() {
+    let w = World::start(release_scene(AppStoreScene {
+        missing: vec![
+            MissingMetadata::Screenshots,
+            MissingMetadata::Description,
+            MissingMetadata::ReviewContact,
+            MissingMetadata::Copyright,
+        ],
+        ..fast()
+    }))
+    .await;
+    let build = w.build_id("40").await;
+    let (r, o) = w.release(&["--build-id", &build, "--whats-new", "x"]).await;
+    let text = refused(&w, &r, 4);
+    for field in [
+        "en-US: Screenshots (appScreenshotSets)",
+        "en-US: Description (appStoreVersionLocalizations.description)",
+        "App Review Information: Phone number (appStoreReviewDetails.contactPhone)",
+        "General: Copyright (appStoreVersions.copyright)",
+    ] {
+        assert!(text.contains(field), "{field} in {text}");
+    }
+    assert!(o.release.unwrap().missing.len() >= 7);
+}
+
+#[tokio::test]
+async fn an_update_without_whats_new_is_refused() {
+    let w = World::start(release_scene(fast())).await;
+    let build = w.build_id("40").await;
+    let (r, _) = w.release(&["--build-id", &build]).await;
+    let text = refused(&w, &r, 4);
+    assert!(text.contains("en-US: What's New in This Version"), "{text}");
+}
+
+#[tokio::test]
+async fn unanswered_export_compliance_is_refused() {
+    let w = World::start(release_scene(fast())).await;
+    let build = w.build_id("41").await;
+    let (r, _) = w.release(&["--build-id", &build, "--whats-new", "x"]).await;
+    let text = refused(&w, &r, 4);
+    assert!(text.contains("Export compliance (builds.usesNonExemptEncryption"), "{text}");
+}
+
+#[tokio::test]
+async fn an_invalid_build_is_refused() {
+    let w = World::start(release_scene(fast())).await;
+    let build = w.build_id("42").await;
+    let (r, _) = w.release(&["--build-id", &build, "--whats-new", "x"]).await;
+    let text = refused(&w, &r, 4);
+    assert!(text.contains("INVALID"), "{text}");
+}
+
+#[tokio::test]
+async fn a_bad_release_date_is_a_usage_error_before_any_request() {
+    let w = World::start(release_scene(fast())).await;
+    let build = w.build_id("40").await;
+    for args in [
+        vec!["--release-type", "scheduled"],
+        vec!["--release-type", "scheduled", "--release-date", "2001-01-01T00:00:00Z"],
+        vec!["--release-type", "scheduled", "--release-date", "tomorrow"],
+        vec!["--release-date", "2099-01-01T00:00:00Z"],
+    ] {
+        let mut all = vec!["--build-id", build.as_str(), "--whats-new", "x"];
+        all.extend(args.iter().copied());
+        let (r, _) = w.release(&all).await;
+        refused(&w, &r, 2);
+    }
+    assert!(w.sent().is_empty(), "{:?}", w.sent());
+}
+
+#[tokio::test]
+async fn a_submission_in_flight_is_named_then_cancelled_when_asked() {
+    let w = World::start(release_scene(AppStoreScene {
+        in_flight: Some("WAITING_FOR_REVIEW".into()),
+        ..fast()
+    }))
+    .await;
+    let build = w.build_id("40").await;
+    let (r, _) = w.release(&["--build-id", &build, "--whats-new", "x"]).await;
+    let text = refused(&w, &r, 4);
+    assert!(text.contains("WAITING_FOR_REVIEW, version 0.9.1"), "{text}");
+    assert!(text.contains("--cancel-pending"), "{text}");
+
+    let (r, o) = w
+        .release(&["--build-id", &build, "--whats-new", "x", "--cancel-pending"])
+        .await;
+    r.unwrap_or_else(|e| panic!("{}", e.message()));
+    let rel = o.release.unwrap();
+    assert_eq!(rel.canceled_submissions.len(), 1);
+    assert_eq!(rel.submission_state.as_deref(), Some("WAITING_FOR_REVIEW"));
+    // The cancelled 0.9.1 became 1.0.0: no second open version.
+    let kinds: Vec<String> = w.writes().iter().map(|s| format!("{} {}", s.method, s.path)).collect();
+    assert!(!kinds.iter().any(|k| k == "POST /v1/appStoreVersions"), "{kinds:?}");
+    w.assert_conformant();
+}
+
+#[tokio::test]
+async fn waiting_for_review_ends_with_apples_verdict() {
+    let w = World::start(release_scene(fast())).await;
+    let build = w.build_id("40").await;
+    let (r, o) = w
+        .release(&["--build-id", &build, "--whats-new", "x", "--wait-for-review"])
+        .await;
+    r.unwrap_or_else(|e| panic!("{}", e.message()));
+    let rel = o.release.unwrap();
+    assert_eq!(rel.submission_state.as_deref(), Some("COMPLETE"));
+    assert_eq!(rel.version_state.as_deref(), Some("READY_FOR_DISTRIBUTION"));
+
+    let w = World::start(release_scene(AppStoreScene {
+        verdict: ReviewVerdict::Reject,
+        ..fast()
+    }))
+    .await;
+    let build = w.build_id("40").await;
+    let (r, _) = w
+        .release(&["--build-id", &build, "--whats-new", "x", "--wait-for-review"])
+        .await;
+    assert_eq!(r.err().unwrap().exit_code(), 1);
+}
