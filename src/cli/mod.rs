@@ -110,7 +110,11 @@ impl Command {
             }
             Command::Builds(a) => Some((key(a.connection()).into_iter().collect(), Vec::new())),
             Command::Release(a) => {
-                let mut s = if a.action.is_none() { a.submit.report.tokens() } else { Vec::new() };
+                let mut s = if a.action.is_none() {
+                    a.submit.report.tokens()
+                } else {
+                    Vec::new()
+                };
                 s.extend(key(a.connection()));
                 Some((s, Vec::new()))
             }

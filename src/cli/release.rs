@@ -197,8 +197,11 @@ impl SubmitArgs {
             self.whats_new_json.as_ref(),
             &self.locale,
             |e| {
-                Error::usage(format!("cannot use --whats-new-json: {}", e.to_string().trim_start_matches("cannot use the What to Test input: ")))
-                    .with_hint("--whats-new-json takes a JSON object of locale → text, e.g. {\"en-US\": \"…\"}")
+                Error::usage(format!(
+                    "cannot use --whats-new-json: {}",
+                    e.to_string().trim_start_matches("cannot use the What to Test input: ")
+                ))
+                .with_hint("--whats-new-json takes a JSON object of locale → text, e.g. {\"en-US\": \"…\"}")
             },
         )?;
         let release_type = match (self.release_type.as_str(), &self.release_date) {
@@ -317,7 +320,12 @@ pub async fn release_and_wait(
     let done = wait::until(
         client,
         &id,
-        |s| !matches!(s, "WAITING_FOR_REVIEW" | "IN_REVIEW" | "READY_FOR_REVIEW" | "CANCELING" | "COMPLETING"),
+        |s| {
+            !matches!(
+                s,
+                "WAITING_FOR_REVIEW" | "IN_REVIEW" | "READY_FOR_REVIEW" | "CANCELING" | "COMPLETING"
+            )
+        },
         &cfg,
         "App Review is reviewing the version",
     )
@@ -372,7 +380,10 @@ pub fn render(outcome: &Outcome, format: Format) {
             if let Some(t) = &r.release_type {
                 println!(
                     "  release: {t}{}",
-                    r.earliest_release_date.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+                    r.earliest_release_date
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
                 );
             }
             if let Some(p) = r.phased_release {

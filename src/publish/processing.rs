@@ -191,7 +191,12 @@ pub(crate) fn heartbeat_due(waited: Duration, last_heartbeat: Duration) -> bool 
 
 /// How long to sleep before the next poll: the poll interval, but never past the timeout or the
 /// next heartbeat.
-pub(crate) fn next_sleep(interval: Duration, waited: Duration, timeout: Duration, last_heartbeat: Duration) -> Duration {
+pub(crate) fn next_sleep(
+    interval: Duration,
+    waited: Duration,
+    timeout: Duration,
+    last_heartbeat: Duration,
+) -> Duration {
     let to_heartbeat = (last_heartbeat + HEARTBEAT).saturating_sub(waited);
     interval
         .min(timeout.saturating_sub(waited))

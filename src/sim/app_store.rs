@@ -560,7 +560,10 @@ mod tests {
         });
         let held = s.app_store.submissions.values().next().unwrap().id.clone();
         s.advance_reviews(10_000_000);
-        assert_eq!(s.app_store.submissions[&held].state, "WAITING_FOR_REVIEW", "held by the scene");
+        assert_eq!(
+            s.app_store.submissions[&held].state, "WAITING_FOR_REVIEW",
+            "held by the scene"
+        );
         let live = s.metadata_source("1", "IOS").unwrap();
         let v = s.copy_version(&live, "1", "IOS", "1.0", 0);
         let seq = s.next_seq();

@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use super::app_store::{Item, PhasedRelease, StoreReviewDetail, Submission, Version, VersionLocalization, app_store_state};
+use super::app_store::{
+    Item, PhasedRelease, StoreReviewDetail, Submission, Version, VersionLocalization, app_store_state,
+};
 use super::json::{date, rel_links};
 use super::state::Store;
 

@@ -19,7 +19,7 @@ fn fast() -> AppStoreScene {
 
 /// A refused run: its exit code, its message, and that nothing but GETs was sent.
 fn refused(w: &World, r: &Result<(), asc_publish::Error>, code: i32) -> String {
-    let e = r.as_ref().err().expect("refused");
+    let e = r.as_ref().expect_err("refused");
     assert_eq!(e.exit_code(), code, "{}", e.message());
     let writes = w.writes();
     assert!(writes.is_empty(), "mutating requests were sent: {writes:?}");
@@ -54,7 +54,10 @@ async fn a_build_is_submitted_and_a_rerun_sends_nothing() {
     let kinds: Vec<String> = w.writes().iter().map(|s| format!("{} {}", s.method, s.path)).collect();
     assert!(kinds.iter().any(|k| k == "POST /v1/appStoreVersions"), "{kinds:?}");
     assert!(kinds.iter().any(|k| k == "POST /v1/reviewSubmissionItems"), "{kinds:?}");
-    assert!(kinds.last().unwrap().starts_with("PATCH /v1/reviewSubmissions/"), "{kinds:?}");
+    assert!(
+        kinds.last().unwrap().starts_with("PATCH /v1/reviewSubmissions/"),
+        "{kinds:?}"
+    );
     w.assert_conformant();
 
     let before = w.writes().len();
@@ -63,7 +66,9 @@ async fn a_build_is_submitted_and_a_rerun_sends_nothing() {
     assert_eq!(w.writes().len(), before, "a re-run writes nothing");
     assert_eq!(o2.release.unwrap().version_state.as_deref(), Some("WAITING_FOR_REVIEW"));
 
-    let (s, status) = w.release_status(&["--app-id", "6450000001", "--version", "1.0.0"]).await;
+    let (s, status) = w
+        .release_status(&["--app-id", "6450000001", "--version", "1.0.0"])
+        .await;
     s.unwrap();
     let st = status.release.unwrap();
     assert_eq!(st.submission_state.as_deref(), Some("WAITING_FOR_REVIEW"));
@@ -111,7 +116,10 @@ async fn unanswered_export_compliance_is_refused() {
     let build = w.build_id("41").await;
     let (r, _) = w.release(&["--build-id", &build, "--whats-new", "x"]).await;
     let text = refused(&w, &r, 4);
-    assert!(text.contains("Export compliance (builds.usesNonExemptEncryption"), "{text}");
+    assert!(
+        text.contains("Export compliance (builds.usesNonExemptEncryption"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -11,10 +11,7 @@ use asc_publish::sim::{AppStoreScene, MissingMetadata, SimConfig};
 use serde_json::json;
 
 fn with(app_store: AppStoreScene) -> SimConfig {
-    SimConfig {
-        app_store,
-        ..scene()
-    }
+    SimConfig { app_store, ..scene() }
 }
 
 fn fast() -> AppStoreScene {
@@ -51,8 +48,10 @@ async fn open_submission(api: &Api) -> String {
         .call(
             "POST",
             "/v1/reviewSubmissions",
-            Some(json!({ "data": { "type": "reviewSubmissions", "attributes": { "platform": "IOS" },
-                "relationships": { "app": { "data": { "type": "apps", "id": DEMO } } } } })),
+            Some(
+                json!({ "data": { "type": "reviewSubmissions", "attributes": { "platform": "IOS" },
+                "relationships": { "app": { "data": { "type": "apps", "id": DEMO } } } } }),
+            ),
         )
         .await;
     assert_eq!(s.status, 201, "{}", s.body);
@@ -72,9 +71,15 @@ async fn a_version_goes_through_review_to_the_store() {
     let created = create_version(&api, "1.0.0").await;
     assert_eq!(created.status, 201, "{}", created.body);
     let v = id(&created);
-    assert_eq!(created.body["data"]["attributes"]["appVersionState"], "PREPARE_FOR_SUBMISSION");
+    assert_eq!(
+        created.body["data"]["attributes"]["appVersionState"],
+        "PREPARE_FOR_SUBMISSION"
+    );
     // One open version per platform, one version string per platform.
-    assert_eq!(create_version(&api, "1.0.1").await.code(), "STATE_ERROR.ENTITY_STATE_INVALID");
+    assert_eq!(
+        create_version(&api, "1.0.1").await.code(),
+        "STATE_ERROR.ENTITY_STATE_INVALID"
+    );
     assert_eq!(
         create_version(&api, "1.0.0").await.code(),
         "ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE"
@@ -96,8 +101,13 @@ async fn a_version_goes_through_review_to_the_store() {
 
     let s = open_submission(&api).await;
     let refused = add_item(&api, &s, &v).await;
-    assert_eq!((refused.status, refused.code()), (409, "STATE_ERROR.ENTITY_STATE_INVALID"));
-    let assoc = refused.body["errors"][0]["meta"]["associatedErrors"].as_object().unwrap();
+    assert_eq!(
+        (refused.status, refused.code()),
+        (409, "STATE_ERROR.ENTITY_STATE_INVALID")
+    );
+    let assoc = refused.body["errors"][0]["meta"]["associatedErrors"]
+        .as_object()
+        .unwrap();
     let mut details: Vec<String> = assoc
         .values()
         .flat_map(|l| l.as_array().unwrap().iter())
@@ -110,12 +120,20 @@ async fn a_version_goes_through_review_to_the_store() {
     let b41 = api.build_id(DEMO, "40").await;
     let link = |b: &str| json!({ "data": { "type": "builds", "id": b } });
     let attached = api
-        .call("PATCH", &format!("/v1/appStoreVersions/{v}/relationships/build"), Some(link(&b41)))
+        .call(
+            "PATCH",
+            &format!("/v1/appStoreVersions/{v}/relationships/build"),
+            Some(link(&b41)),
+        )
         .await;
     assert_eq!(attached.status, 204, "{}", attached.body);
     let expired = api.build_id(DEMO, "44").await;
     let wrong = api
-        .call("PATCH", &format!("/v1/appStoreVersions/{v}/relationships/build"), Some(link(&expired)))
+        .call(
+            "PATCH",
+            &format!("/v1/appStoreVersions/{v}/relationships/build"),
+            Some(link(&expired)),
+        )
         .await;
     assert_eq!(wrong.code(), "ENTITY_ERROR.RELATIONSHIP.INVALID");
     let patched = api
@@ -162,24 +180,30 @@ async fn a_version_goes_through_review_to_the_store() {
         let attr = if canceled { "canceled" } else { "submitted" };
         json!({ "data": { "type": "reviewSubmissions", "id": s, "attributes": { attr: true } } })
     };
-    let sent = api.call("PATCH", &format!("/v1/reviewSubmissions/{s}"), Some(submit(false))).await;
+    let sent = api
+        .call("PATCH", &format!("/v1/reviewSubmissions/{s}"), Some(submit(false)))
+        .await;
     assert_eq!(sent.body["data"]["attributes"]["state"], "WAITING_FOR_REVIEW");
     assert!(sent.body["data"]["attributes"]["submittedDate"].is_string());
     // Submitted: the version is no longer editable.
     assert_eq!(patched_again(&api, &loc).await, "STATE_ERROR.ENTITY_STATE_INVALID");
     tokio::time::sleep(Duration::from_millis(700)).await;
     let done = api
-        .get(&format!("/v1/reviewSubmissions?filter[app]={DEMO}&include=appStoreVersionForReview"))
+        .get(&format!(
+            "/v1/reviewSubmissions?filter[app]={DEMO}&include=appStoreVersionForReview"
+        ))
         .await;
     assert_eq!(done.body["data"][0]["attributes"]["state"], "COMPLETE");
     assert_eq!(
-        done.body["included"][0]["attributes"]["appVersionState"],
-        "PENDING_DEVELOPER_RELEASE",
+        done.body["included"][0]["attributes"]["appVersionState"], "PENDING_DEVELOPER_RELEASE",
         "manual release waits for the developer"
     );
     let items = api.get(&format!("/v1/reviewSubmissions/{s}/items")).await;
     assert_eq!(items.body["data"][0]["attributes"]["state"], "APPROVED");
-    assert_eq!(api.get("/v1/reviewSubmissions").await.code(), "PARAMETER_ERROR.REQUIRED");
+    assert_eq!(
+        api.get("/v1/reviewSubmissions").await.code(),
+        "PARAMETER_ERROR.REQUIRED"
+    );
     api.sim.shutdown().await;
 }
 
@@ -198,7 +222,11 @@ async fn patched_again(api: &Api, loc: &str) -> String {
 #[tokio::test]
 async fn missing_metadata_is_named_per_resource() {
     let api = Api::start(with(AppStoreScene {
-        missing: vec![MissingMetadata::Screenshots, MissingMetadata::Description, MissingMetadata::ReviewContact],
+        missing: vec![
+            MissingMetadata::Screenshots,
+            MissingMetadata::Description,
+            MissingMetadata::ReviewContact,
+        ],
         ..fast()
     }))
     .await;
@@ -206,7 +234,12 @@ async fn missing_metadata_is_named_per_resource() {
     let s = open_submission(&api).await;
     let refused = add_item(&api, &s, &v).await;
     let text = refused.body.to_string();
-    for attribute in ["'description'", "'appScreenshotSets'", "'contactPhone'", "'contactEmail'"] {
+    for attribute in [
+        "'description'",
+        "'appScreenshotSets'",
+        "'contactPhone'",
+        "'contactEmail'",
+    ] {
         assert!(text.contains(attribute), "{attribute} in {text}");
     }
     api.sim.shutdown().await;
@@ -220,7 +253,9 @@ async fn a_submission_in_flight_blocks_until_cancelled() {
     }))
     .await;
     let inflight = api
-        .get(&format!("/v1/reviewSubmissions?filter[app]={DEMO}&filter[state]=WAITING_FOR_REVIEW"))
+        .get(&format!(
+            "/v1/reviewSubmissions?filter[app]={DEMO}&filter[state]=WAITING_FOR_REVIEW"
+        ))
         .await;
     let s = str_at(&inflight.body, "/data/0/id").to_owned();
     // Held by the scene: still waiting well after a review time.
@@ -229,16 +264,24 @@ async fn a_submission_in_flight_blocks_until_cancelled() {
         api.get(&format!("/v1/reviewSubmissions/{s}")).await.body["data"]["attributes"]["state"],
         "WAITING_FOR_REVIEW"
     );
-    assert_eq!(create_version(&api, "1.0.0").await.code(), "STATE_ERROR.ENTITY_STATE_INVALID");
+    assert_eq!(
+        create_version(&api, "1.0.0").await.code(),
+        "STATE_ERROR.ENTITY_STATE_INVALID"
+    );
     let second = api
         .call(
             "POST",
             "/v1/reviewSubmissions",
-            Some(json!({ "data": { "type": "reviewSubmissions", "attributes": { "platform": "IOS" },
-                "relationships": { "app": { "data": { "type": "apps", "id": DEMO } } } } })),
+            Some(
+                json!({ "data": { "type": "reviewSubmissions", "attributes": { "platform": "IOS" },
+                "relationships": { "app": { "data": { "type": "apps", "id": DEMO } } } } }),
+            ),
         )
         .await;
-    assert_eq!((second.status, second.code()), (409, "STATE_ERROR.ENTITY_STATE_INVALID"));
+    assert_eq!(
+        (second.status, second.code()),
+        (409, "STATE_ERROR.ENTITY_STATE_INVALID")
+    );
     let cancel = api
         .call(
             "PATCH",
@@ -252,6 +295,9 @@ async fn a_submission_in_flight_blocks_until_cancelled() {
         .get(&format!("/v1/reviewSubmissions/{s}?include=appStoreVersionForReview"))
         .await;
     assert_eq!(after.body["data"]["attributes"]["state"], "COMPLETE");
-    assert_eq!(after.body["included"][0]["attributes"]["appVersionState"], "DEVELOPER_REJECTED");
+    assert_eq!(
+        after.body["included"][0]["attributes"]["appVersionState"],
+        "DEVELOPER_REJECTED"
+    );
     api.sim.shutdown().await;
 }

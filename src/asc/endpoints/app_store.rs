@@ -28,7 +28,11 @@ pub fn version_build_link(c: &AscClient, id: &str) -> Result<Url, AscError> {
 
 /// The localizations of a version (description, keywords, What's New, …).
 pub fn localizations_of_version(c: &AscClient, id: &str, q: &Query<'_>) -> Result<Url, AscError> {
-    at(c, &format!("/v1/appStoreVersions/{}/appStoreVersionLocalizations", seg(id)), q)
+    at(
+        c,
+        &format!("/v1/appStoreVersions/{}/appStoreVersionLocalizations", seg(id)),
+        q,
+    )
 }
 
 /// The localization collection (POST creates one).
@@ -45,19 +49,30 @@ pub fn localization(c: &AscClient, id: &str) -> Result<Url, AscError> {
 pub fn screenshot_sets(c: &AscClient, localization_id: &str, q: &Query<'_>) -> Result<Url, AscError> {
     at(
         c,
-        &format!("/v1/appStoreVersionLocalizations/{}/appScreenshotSets", seg(localization_id)),
+        &format!(
+            "/v1/appStoreVersionLocalizations/{}/appScreenshotSets",
+            seg(localization_id)
+        ),
         q,
     )
 }
 
 /// The App Review contact details of a version.
 pub fn review_detail_of_version(c: &AscClient, id: &str) -> Result<Url, AscError> {
-    at(c, &format!("/v1/appStoreVersions/{}/appStoreReviewDetail", seg(id)), &[])
+    at(
+        c,
+        &format!("/v1/appStoreVersions/{}/appStoreReviewDetail", seg(id)),
+        &[],
+    )
 }
 
 /// The phased release of a version (GET).
 pub fn phased_release_of_version(c: &AscClient, id: &str) -> Result<Url, AscError> {
-    at(c, &format!("/v1/appStoreVersions/{}/appStoreVersionPhasedRelease", seg(id)), &[])
+    at(
+        c,
+        &format!("/v1/appStoreVersions/{}/appStoreVersionPhasedRelease", seg(id)),
+        &[],
+    )
 }
 
 /// The phased release collection (POST turns it on for a version).

@@ -23,18 +23,34 @@ fn rel(outcome: &mut Outcome) -> &mut ReleaseOutcome {
     outcome.release.get_or_insert_with(ReleaseOutcome::default)
 }
 
-pub async fn run(client: &AscClient, target: &Target, r: &Release, plan: &Plan, outcome: &mut Outcome) -> Result<(), Error> {
+pub async fn run(
+    client: &AscClient,
+    target: &Target,
+    r: &Release,
+    plan: &Plan,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
     // 2. Pending submissions out of the way.
     for s in &plan.cancel {
         let url = ep::review_submission(client, &s.id, &[])?;
         client.mutate(Method::PATCH, url, Some(&request::cancel(&s.id))).await?;
-        say(r.quiet, &format!("  review submission {}: cancel requested", sanitize(&s.id)));
+        say(
+            r.quiet,
+            &format!("  review submission {}: cancel requested", sanitize(&s.id)),
+        );
         let cfg = WaitFor {
             timeout: Duration::from_secs(10 * 60),
             interval: Duration::from_secs(2),
             quiet: r.quiet,
         };
-        wait::until(client, &s.id, |st| st != "CANCELING", &cfg, "App Store Connect is cancelling the submission").await?;
+        wait::until(
+            client,
+            &s.id,
+            |st| st != "CANCELING",
+            &cfg,
+            "App Store Connect is cancelling the submission",
+        )
+        .await?;
         rel(outcome).canceled_submissions.push(sanitize(&s.id));
     }
     // 3. The version.
@@ -53,7 +69,13 @@ pub async fn run(client: &AscClient, target: &Target, r: &Release, plan: &Plan, 
             Some(&request::attach_build(&target.build_id)),
         )
         .await?;
-    say(r.quiet, &format!("  App Store version {}: build {} attached", target.version_string, target.build_id));
+    say(
+        r.quiet,
+        &format!(
+            "  App Store version {}: build {} attached",
+            target.version_string, target.build_id
+        ),
+    );
     whats_new(client, &version_id, r, outcome).await?;
     if let Some(on) = r.phased {
         phased(client, &version_id, on).await?;
@@ -66,7 +88,11 @@ pub async fn run(client: &AscClient, target: &Target, r: &Release, plan: &Plan, 
         None => {
             let url = ep::review_submissions(client, &[])?;
             let doc: Document<ReviewSubmission> = client
-                .mutate_json(Method::POST, url, &request::create_submission(&target.app_id, &target.platform))
+                .mutate_json(
+                    Method::POST,
+                    url,
+                    &request::create_submission(&target.app_id, &target.platform),
+                )
                 .await?;
             doc.data.id
         }
@@ -74,7 +100,10 @@ pub async fn run(client: &AscClient, target: &Target, r: &Release, plan: &Plan, 
     rel(outcome).submission_id = Some(sanitize(&submission_id));
     let items_url = ep::items_of_submission(client, &submission_id, &[("limit", "50")])?;
     let items: Vec<ReviewSubmissionItem> = client.get_all(items_url).await?;
-    if !items.iter().any(|i| i.related_id("appStoreVersion") == Some(version_id.as_str())) {
+    if !items
+        .iter()
+        .any(|i| i.related_id("appStoreVersion") == Some(version_id.as_str()))
+    {
         let url = ep::review_submission_items(client)?;
         client
             .mutate(Method::POST, url, Some(&request::add_item(&submission_id, &version_id)))
@@ -85,7 +114,10 @@ pub async fn run(client: &AscClient, target: &Target, r: &Release, plan: &Plan, 
         .mutate_json(Method::PATCH, url, &request::submit(&submission_id))
         .await?;
     let st = state_of(&doc.data);
-    say(r.quiet, &format!("  review submission {}: {st}", sanitize(&submission_id)));
+    say(
+        r.quiet,
+        &format!("  review submission {}: {st}", sanitize(&submission_id)),
+    );
     rel(outcome).submission_state = Some(st);
     let url = ep::version(client, &version_id, &[])?;
     let v: Document<AppStoreVersion> = client.get(url).await?;
@@ -100,8 +132,13 @@ async fn version(client: &AscClient, target: &Target, r: &Release, plan: &Plan) 
     }
     if let Some(v) = &plan.rename {
         let body = request::update_version(&v.id, Some(&target.version_string), None, None);
-        client.mutate(Method::PATCH, ep::version(client, &v.id, &[])?, Some(&body)).await?;
-        say(r.quiet, &format!("  App Store version renamed to {}", target.version_string));
+        client
+            .mutate(Method::PATCH, ep::version(client, &v.id, &[])?, Some(&body))
+            .await?;
+        say(
+            r.quiet,
+            &format!("  App Store version renamed to {}", target.version_string),
+        );
         return Ok(v.id.clone());
     }
     let url = ep::versions(client)?;
@@ -112,7 +149,10 @@ async fn version(client: &AscClient, target: &Target, r: &Release, plan: &Plan) 
             &request::create_version(&target.app_id, &target.platform, &target.version_string),
         )
         .await?;
-    say(r.quiet, &format!("  App Store version {} created", target.version_string));
+    say(
+        r.quiet,
+        &format!("  App Store version {} created", target.version_string),
+    );
     Ok(doc.data.id)
 }
 
@@ -146,7 +186,11 @@ async fn whats_new(client: &AscClient, version_id: &str, r: &Release, outcome: &
             None => {
                 let url = ep::localizations(client)?;
                 client
-                    .mutate(Method::POST, url, Some(&request::create_localization(version_id, locale, &text)))
+                    .mutate(
+                        Method::POST,
+                        url,
+                        Some(&request::create_localization(version_id, locale, &text)),
+                    )
                     .await?;
             }
         }
@@ -171,7 +215,9 @@ async fn phased(client: &AscClient, version_id: &str, on: bool) -> Result<(), Er
                 .await?;
         }
         (false, Some(id)) => {
-            client.mutate(Method::DELETE, ep::phased_release(client, &id)?, None).await?;
+            client
+                .mutate(Method::DELETE, ep::phased_release(client, &id)?, None)
+                .await?;
         }
         _ => {}
     }

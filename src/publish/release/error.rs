@@ -6,7 +6,9 @@ use crate::error::{Error, ErrorKind};
 pub enum ReleaseError {
     #[error("the App Store version is not ready for review; missing: {}", missing.join("; "))]
     Incomplete { missing: Vec<String> },
-    #[error("review submission {id} ({state}, version {version}) is already with App Review for this app on {platform}")]
+    #[error(
+        "review submission {id} ({state}, version {version}) is already with App Review for this app on {platform}"
+    )]
     SubmissionInFlight {
         id: String,
         state: String,

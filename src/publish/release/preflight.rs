@@ -54,11 +54,7 @@ pub async fn versions(client: &AscClient, app_id: &str, platform: &str) -> Resul
 }
 
 /// The app's submissions on the platform, newest first.
-pub async fn submissions(
-    client: &AscClient,
-    app_id: &str,
-    platform: &str,
-) -> Result<Vec<ReviewSubmission>, Error> {
+pub async fn submissions(client: &AscClient, app_id: &str, platform: &str) -> Result<Vec<ReviewSubmission>, Error> {
     let url = ep::review_submissions(
         client,
         &[
@@ -72,7 +68,10 @@ pub async fn submissions(
 }
 
 fn submission_state(s: &ReviewSubmission) -> &str {
-    s.attributes.as_ref().and_then(|a| a.state.as_deref()).unwrap_or("UNKNOWN")
+    s.attributes
+        .as_ref()
+        .and_then(|a| a.state.as_deref())
+        .unwrap_or("UNKNOWN")
 }
 
 /// Reads everything and decides; any gap or conflict is an error before a single write. The gaps

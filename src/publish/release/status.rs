@@ -35,9 +35,9 @@ pub async fn read(
         out.earliest_release_date = a.earliest_release_date.as_deref().map(sanitize);
     }
     let subs = submissions(client, app_id, platform).await?;
-    let mine = subs.iter().find(|s| {
-        v.is_some_and(|v| s.related_id("appStoreVersionForReview") == Some(v.id.as_str()))
-    });
+    let mine = subs
+        .iter()
+        .find(|s| v.is_some_and(|v| s.related_id("appStoreVersionForReview") == Some(v.id.as_str())));
     if let Some(s) = mine.or(subs.first()) {
         out.submission_id = Some(sanitize(&s.id));
         out.submission_state = Some(state_of(s));

@@ -84,7 +84,11 @@ pub async fn resolve(
     outcome.build_id = Some(build_id.clone());
     outcome.processing_state = Some(facts.processing.clone());
     if !facts.valid || facts.expired {
-        let state = if facts.expired { "expired".to_string() } else { facts.processing };
+        let state = if facts.expired {
+            "expired".to_string()
+        } else {
+            facts.processing
+        };
         return Err(ReleaseError::NotReleasable { build_id, state }.into());
     }
     let app_id = facts

@@ -23,7 +23,12 @@ pub struct WaitFor {
 }
 
 pub fn state_of(s: &ReviewSubmission) -> String {
-    sanitize(s.attributes.as_ref().and_then(|a| a.state.as_deref()).unwrap_or("UNKNOWN"))
+    sanitize(
+        s.attributes
+            .as_ref()
+            .and_then(|a| a.state.as_deref())
+            .unwrap_or("UNKNOWN"),
+    )
 }
 
 /// Polls submission `id` until `done` says its state is final for the caller.

@@ -208,13 +208,9 @@ pub(super) fn create_version(req: &Req<'_>) -> Result<Reply, ApiError> {
             format!("The version number {version_string} has already been used on {platform}."),
         ));
     }
-    if let Some(open) = store
-        .app_store
-        .versions
-        .values()
-        .filter(same_platform)
-        .find(|v| EDITABLE.contains(&v.state.as_str()) || matches!(v.state.as_str(), "WAITING_FOR_REVIEW" | "IN_REVIEW"))
-    {
+    if let Some(open) = store.app_store.versions.values().filter(same_platform).find(|v| {
+        EDITABLE.contains(&v.state.as_str()) || matches!(v.state.as_str(), "WAITING_FOR_REVIEW" | "IN_REVIEW")
+    }) {
         return Err(conflict(format!(
             "You cannot create a new version of the App in the current state: version {} is {}.",
             open.version_string, open.state
@@ -316,7 +312,10 @@ pub(super) fn update_version(req: &Req<'_>, id: &str) -> Result<Reply, ApiError>
     let next_type = release_type.clone().unwrap_or_else(|| v.release_type.clone());
     let next_date = date.clone().unwrap_or_else(|| v.earliest_release_date.clone());
     if next_type == "SCHEDULED" && next_date.is_none() {
-        return Err(super::required("earliestReleaseDate", "/data/attributes/earliestReleaseDate"));
+        return Err(super::required(
+            "earliestReleaseDate",
+            "/data/attributes/earliestReleaseDate",
+        ));
     }
     let Some(m) = store.app_store.versions.get_mut(id) else {
         return Err(ApiError::not_found("appStoreVersions", id));
@@ -380,7 +379,11 @@ pub(super) fn attach_build(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
         return Err(invalid(format!(
             "Build {} is {} and cannot be selected for the App Store.",
             b.version,
-            if b.expired { "expired" } else { b.processing_state.as_str() }
+            if b.expired {
+                "expired"
+            } else {
+                b.processing_state.as_str()
+            }
         )));
     }
     if let Some(t) = train {
@@ -399,7 +402,8 @@ pub(super) fn attach_build(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
 }
 
 pub(super) fn localizations_of_version(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
-    req.query.allow_only(&["filter[locale]", "limit", "cursor", "include"])?;
+    req.query
+        .allow_only(&["filter[locale]", "limit", "cursor", "include"])?;
     req.query.include(&[])?;
     let locales = req.query.list("filter[locale]");
     let store = store_now(req);
@@ -526,7 +530,11 @@ pub(super) fn update_localization(req: &Req<'_>, id: &str) -> Result<Reply, ApiE
     req.query.allow_only(&[])?;
     let data = body_data(req, "appStoreVersionLocalizations")?;
     same_id(&data, id)?;
-    let known: Vec<&str> = LOCALIZATION_ATTRIBUTES.iter().copied().filter(|a| *a != "locale").collect();
+    let known: Vec<&str> = LOCALIZATION_ATTRIBUTES
+        .iter()
+        .copied()
+        .filter(|a| *a != "locale")
+        .collect();
     let attrs = attributes(&data, "appStoreVersionLocalizations", &known)?;
     let whats_new = whats_new_of(&attrs)?;
     let mut store = store_now(req);
@@ -555,8 +563,13 @@ pub(super) fn update_localization(req: &Req<'_>, id: &str) -> Result<Reply, ApiE
 }
 
 pub(super) fn screenshot_sets(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
-    req.query
-        .allow_only(&["filter[screenshotDisplayType]", "limit", "cursor", "include", "limit[appScreenshots]"])?;
+    req.query.allow_only(&[
+        "filter[screenshotDisplayType]",
+        "limit",
+        "cursor",
+        "include",
+        "limit[appScreenshots]",
+    ])?;
     req.query.include(&[])?;
     let store = store_now(req);
     let l = store
@@ -623,7 +636,11 @@ pub(super) fn create_phased_release(req: &Req<'_>) -> Result<Reply, ApiError> {
     let attrs = attributes(&data, "appStoreVersionPhasedReleases", &["phasedReleaseState"])?;
     let state = match attrs.get("phasedReleaseState") {
         None | Some(Value::Null) => "INACTIVE".to_owned(),
-        Some(_) => enum_attr(&attrs, "phasedReleaseState", &["INACTIVE", "ACTIVE", "PAUSED", "COMPLETE"])?,
+        Some(_) => enum_attr(
+            &attrs,
+            "phasedReleaseState",
+            &["INACTIVE", "ACTIVE", "PAUSED", "COMPLETE"],
+        )?,
     };
     let version_id = relationship_id(&data, "appStoreVersion", "appStoreVersions")?;
     let mut store = store_now(req);

@@ -183,7 +183,10 @@ pub(super) fn update(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
             s.state.as_str(),
             "READY_FOR_REVIEW" | "WAITING_FOR_REVIEW" | "IN_REVIEW" | "UNRESOLVED_ISSUES"
         ) {
-            return Err(conflict(format!("A review submission in state {} cannot be canceled.", s.state)));
+            return Err(conflict(format!(
+                "A review submission in state {} cannot be canceled.",
+                s.state
+            )));
         }
         if let Some(m) = store.app_store.submissions.get_mut(id) {
             m.state = "CANCELING".into();
@@ -191,7 +194,10 @@ pub(super) fn update(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
         }
     } else if submit {
         if !matches!(s.state.as_str(), "READY_FOR_REVIEW" | "UNRESOLVED_ISSUES") {
-            return Err(conflict(format!("A review submission in state {} cannot be submitted.", s.state)));
+            return Err(conflict(format!(
+                "A review submission in state {} cannot be submitted.",
+                s.state
+            )));
         }
         if versions.is_empty() {
             return Err(conflict("The review submission has no items to review."));
@@ -256,7 +262,11 @@ pub(super) fn add_item(req: &Req<'_>) -> Result<Reply, ApiError> {
             v.version_string, v.state
         )));
     }
-    if store.items_of(&submission_id).iter().any(|i| i.version_id == version_id) {
+    if store
+        .items_of(&submission_id)
+        .iter()
+        .any(|i| i.version_id == version_id)
+    {
         return Err(conflict(format!(
             "App Store version {} is already in this submission.",
             v.version_string
@@ -274,7 +284,9 @@ pub(super) fn add_item(req: &Req<'_>) -> Result<Reply, ApiError> {
             )
             .pointer(format!("/data/attributes/{attribute}"))
             .to_json();
-            let list = associated.entry(path.clone()).or_insert_with(|| Value::Array(Vec::new()));
+            let list = associated
+                .entry(path.clone())
+                .or_insert_with(|| Value::Array(Vec::new()));
             if let (Value::Array(l), Some(e)) = (list, entry["errors"].get(0)) {
                 l.push(e.clone());
             }

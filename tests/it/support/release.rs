@@ -40,9 +40,10 @@ impl World {
         let Sub::Release(a) = self.release_cli(args).command else {
             unreachable!()
         };
-        let client = asc_publish::cli::connection_args::connect(&a.submit.connection, &Env::default(), Arc::new(SystemClock))
-            .unwrap()
-            .0;
+        let client =
+            asc_publish::cli::connection_args::connect(&a.submit.connection, &Env::default(), Arc::new(SystemClock))
+                .unwrap()
+                .0;
         let mut outcome = Outcome::new();
         let r = asc_publish::cli::release::run_with(&client, &a.submit, &mut outcome).await;
         (r, outcome)
@@ -55,7 +56,9 @@ impl World {
         let Sub::Release(a) = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{e}")).command else {
             unreachable!()
         };
-        let Some(ReleaseAction::Status(s)) = &a.action else { unreachable!() };
+        let Some(ReleaseAction::Status(s)) = &a.action else {
+            unreachable!()
+        };
         let client = asc_publish::cli::connection_args::connect(&s.connection, &Env::default(), Arc::new(SystemClock))
             .unwrap()
             .0;
