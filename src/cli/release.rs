@@ -76,14 +76,13 @@ pub struct BuildArgs {
     pub bundle_id: Option<String>,
 }
 
-#[derive(Debug, Args)]
-pub struct SubmitArgs {
-    #[command(flatten)]
-    pub build: BuildArgs,
-    /// What's New for --locale (over 4000 UTF-8 bytes is truncated, with a warning).
+/// How to release: shared by `release` and `upload --release`.
+#[derive(Debug, Clone, Args)]
+pub struct ReleaseSettingsArgs {
+    /// What's New for --whats-new-locale (over 4000 UTF-8 bytes is truncated, with a warning).
     #[arg(long, value_name = "TEXT", conflicts_with_all = ["whats_new_file", "whats_new_json"])]
     pub whats_new: Option<String>,
-    /// What's New for --locale, read from a file.
+    /// What's New for --whats-new-locale, read from a file.
     #[arg(long, value_name = "FILE", conflicts_with = "whats_new_json")]
     pub whats_new_file: Option<PathBuf>,
     /// What's New per locale: a JSON file `{"en-US": "...", "de-DE": "..."}`.
@@ -91,7 +90,7 @@ pub struct SubmitArgs {
     pub whats_new_json: Option<PathBuf>,
     /// Locale of --whats-new / --whats-new-file.
     #[arg(long, value_name = "LOCALE", default_value = "en-US")]
-    pub locale: String,
+    pub whats_new_locale: String,
     /// When the approved version goes live.
     #[arg(long, value_name = "TYPE", default_value = "after-approval",
           value_parser = ["manual", "after-approval", "scheduled"])]
@@ -105,15 +104,23 @@ pub struct SubmitArgs {
     /// Cancel a submission already with App Review for this app and platform first.
     #[arg(long)]
     pub cancel_pending: bool,
-    /// Export compliance answer, when the build has none yet.
-    #[arg(long, value_name = "true|false")]
-    pub uses_non_exempt_encryption: Option<bool>,
     /// Wait until App Review decides (not the default: reviews take hours to days).
     #[arg(long)]
     pub wait_for_review: bool,
     /// How long --wait-for-review waits.
     #[arg(long, value_name = "DUR", default_value = "48h", value_parser = parse_duration)]
     pub review_timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    #[command(flatten)]
+    pub settings: ReleaseSettingsArgs,
+    /// Export compliance answer, when the build has none yet.
+    #[arg(long, value_name = "true|false")]
+    pub uses_non_exempt_encryption: Option<bool>,
     /// How long to wait for the build's processing (with --from-upload-id).
     #[arg(long, value_name = "DUR", default_value = "30m", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -188,14 +195,14 @@ impl BuildArgs {
     }
 }
 
-impl SubmitArgs {
+impl ReleaseSettingsArgs {
     /// The release settings, checked: a scheduled release needs a future RFC 3339 date.
     pub fn to_release(&self, quiet: bool) -> Result<Release, Error> {
         let whats_new = localized_texts(
             self.whats_new.as_ref(),
             self.whats_new_file.as_ref(),
             self.whats_new_json.as_ref(),
-            &self.locale,
+            &self.whats_new_locale,
             |e| {
                 Error::usage(format!(
                     "cannot use --whats-new-json: {}",
@@ -271,7 +278,7 @@ pub fn run(args: ReleaseArgs) -> Result<i32, Error> {
 /// Finds the build, answers export compliance if asked, releases, and waits if asked.
 pub async fn run_with(client: &AscClient, a: &SubmitArgs, outcome: &mut Outcome) -> Result<(), Error> {
     let quiet = a.format == Format::Json;
-    let settings = a.to_release(quiet)?;
+    let settings = a.settings.to_release(quiet)?;
     let build = a.build.build_ref()?;
     let wait_cfg = WaitConfig {
         timeout: a.timeout,
@@ -288,7 +295,11 @@ pub async fn run_with(client: &AscClient, a: &SubmitArgs, outcome: &mut Outcome)
             outcome.uses_non_exempt_encryption = Some(uses);
         }
     }
-    let r = release_and_wait(client, &target, &settings, a, outcome).await;
+    outcome.app_store_connect_url = Some(format!(
+        "https://appstoreconnect.apple.com/apps/{}/distribution",
+        target.app_id
+    ));
+    let r = release_and_wait(client, &target, &settings, &a.settings, a.poll_interval, outcome).await;
     outcome.requests = client.stats().requests();
     r
 }
@@ -298,13 +309,10 @@ pub async fn release_and_wait(
     client: &AscClient,
     target: &release::Target,
     settings: &Release,
-    a: &SubmitArgs,
+    a: &ReleaseSettingsArgs,
+    poll_interval: Duration,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    outcome.app_store_connect_url = Some(format!(
-        "https://appstoreconnect.apple.com/apps/{}/distribution",
-        target.app_id
-    ));
     release::release(client, target, settings, outcome).await?;
     if !a.wait_for_review {
         return Ok(());
@@ -314,7 +322,7 @@ pub async fn release_and_wait(
     };
     let cfg = WaitFor {
         timeout: a.review_timeout,
-        interval: a.poll_interval,
+        interval: poll_interval,
         quiet: settings.quiet,
     };
     let done = wait::until(
@@ -377,33 +385,103 @@ pub fn render(outcome: &Outcome, format: Format) {
             if let Some(b) = &outcome.build_id {
                 println!("  build: {b}");
             }
-            if let Some(t) = &r.release_type {
-                println!(
-                    "  release: {t}{}",
-                    r.earliest_release_date
-                        .as_deref()
-                        .map(|d| format!(" ({d})"))
-                        .unwrap_or_default()
-                );
-            }
-            if let Some(p) = r.phased_release {
-                println!("  phased release: {}", if p { "on" } else { "off" });
-            }
-            if !r.whats_new.is_empty() {
-                println!("  What's New: {}", r.whats_new.join(", "));
-            }
-            for c in &r.canceled_submissions {
-                println!("  cancelled submission: {c}");
-            }
-            if let Some(id) = &r.submission_id {
-                println!("  review submission {id}: {}", or(&r.submission_state));
-            }
-            for m in &r.missing {
-                println!("  missing: {m}");
-            }
+            release_details(r);
             for w in &outcome.warnings {
                 println!("  warning: {w}");
             }
         }
     }
+}
+
+/// The release lines of `upload --release`'s text summary.
+pub fn render_release_lines(outcome: &Outcome) {
+    if let Some(r) = &outcome.release {
+        println!(
+            "  App Store version {}: {}",
+            r.version_string.as_deref().unwrap_or("-"),
+            r.version_state.as_deref().unwrap_or("-")
+        );
+        release_details(r);
+    }
+}
+
+fn release_details(r: &ReleaseOutcome) {
+    if let Some(t) = &r.release_type {
+        println!(
+            "  release: {t}{}",
+            r.earliest_release_date
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(p) = r.phased_release {
+        println!("  phased release: {}", if p { "on" } else { "off" });
+    }
+    if !r.whats_new.is_empty() {
+        println!("  What's New: {}", r.whats_new.join(", "));
+    }
+    for c in &r.canceled_submissions {
+        println!("  cancelled submission: {c}");
+    }
+    if let Some(id) = &r.submission_id {
+        println!(
+            "  review submission {id}: {}",
+            r.submission_state.as_deref().unwrap_or("-")
+        );
+    }
+    for m in &r.missing {
+        println!("  missing: {m}");
+    }
+}
+
+/// `upload --release`: once the new build is VALID (export compliance handled by the upload),
+/// releases it with the same settings as `release`. Without a VALID build (`--no-wait`, a
+/// rejection) the run says how to release later instead.
+pub async fn after_upload(
+    client: &AscClient,
+    args: &crate::cli::upload::UploadArgs,
+    req: &crate::publish::UploadRequest,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    if !args.release {
+        return Ok(());
+    }
+    let settings = args.release_settings.to_release(args.format == Format::Json)?;
+    let (Some(app_id), Some(build_id)) = (outcome.app_id.clone(), outcome.build_id.clone()) else {
+        return no_release(outcome);
+    };
+    if outcome.status != Status::Success || outcome.processing_state.as_deref() != Some("VALID") {
+        return no_release(outcome);
+    }
+    let target = release::Target {
+        app_id,
+        build_id,
+        build_number: Some(req.version.clone()),
+        version_string: req.short_version.clone(),
+        platform: req.platform.clone(),
+        uses_non_exempt_encryption: outcome.uses_non_exempt_encryption,
+    };
+    let r = release_and_wait(
+        client,
+        &target,
+        &settings,
+        &args.release_settings,
+        args.poll_interval,
+        outcome,
+    )
+    .await;
+    outcome.requests = client.stats().requests();
+    r
+}
+
+fn no_release(outcome: &mut Outcome) -> Result<(), Error> {
+    let later = match &outcome.upload_id {
+        Some(id) => format!("run `asc-publish release --from-upload-id {id}` with the same release flags"),
+        None => "run `asc-publish release` with the same release flags".to_string(),
+    };
+    outcome.warnings.push(format!(
+        "App Store release not done: the build is not processed yet; {later}"
+    ));
+    Ok(())
 }

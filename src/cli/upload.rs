@@ -62,6 +62,11 @@ pub struct UploadArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub distribution: crate::cli::distribution_args::DistributionArgs,
+    /// Once the build is VALID, submit it to App Store review (as `asc-publish release`).
+    #[arg(long)]
+    pub release: bool,
+    #[command(flatten)]
+    pub release_settings: crate::cli::release::ReleaseSettingsArgs,
     #[command(flatten)]
     pub report: ReportArgs,
     /// Sign in with an Apple ID and an app-specific password instead of an API key.
@@ -122,6 +127,7 @@ fn render(outcome: &Outcome, format: Format) {
             for w in &outcome.warnings {
                 println!("  warning: {w}");
             }
+            crate::cli::release::render_release_lines(outcome);
             if outcome.bytes_sent > 0 {
                 println!(
                     "  sent {} in {} requests to App Store Connect",
@@ -270,7 +276,11 @@ pub async fn upload_with(
     let r = match r {
         Ok(()) => {
             let _section = crate::ci::gitlab::Section::open("asc_publish_distribute", "TestFlight distribution");
-            crate::cli::distribute::after_upload(client, args, req, outcome).await
+            let r = crate::cli::distribute::after_upload(client, args, req, outcome).await;
+            match r {
+                Ok(()) => crate::cli::release::after_upload(client, args, req, outcome).await,
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(e),
     };

@@ -198,3 +198,41 @@ async fn waiting_for_review_ends_with_apples_verdict() {
         .await;
     assert_eq!(r.err().unwrap().exit_code(), 1);
 }
+
+#[tokio::test]
+async fn upload_release_chains_the_submission_after_processing() {
+    let w = World::start(release_scene(fast())).await;
+    let ipa = w.ipa("1.1.0", "50");
+    let (r, o) = w
+        .upload(
+            &ipa,
+            &[
+                "--uses-non-exempt-encryption",
+                "false",
+                "--release",
+                "--whats-new",
+                "New things.",
+            ],
+        )
+        .await;
+    r.unwrap_or_else(|e| panic!("{}", e.message()));
+    let rel = o.release.clone().expect("released");
+    assert_eq!(rel.version_string.as_deref(), Some("1.1.0"));
+    assert_eq!(rel.submission_state.as_deref(), Some("WAITING_FOR_REVIEW"));
+    assert!(
+        o.app_store_connect_url.as_deref().unwrap_or("").contains("testflight"),
+        "upload keeps its TestFlight link: {:?}",
+        o.app_store_connect_url
+    );
+    w.assert_conformant();
+
+    let ipa = w.ipa("1.2.0", "51");
+    let (r, o) = w.upload(&ipa, &["--no-wait", "--release", "--whats-new", "x"]).await;
+    r.unwrap();
+    assert!(o.release.is_none());
+    assert!(
+        o.warnings.iter().any(|w| w.contains("release --from-upload-id")),
+        "{:?}",
+        o.warnings
+    );
+}

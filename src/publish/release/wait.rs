@@ -43,6 +43,8 @@ pub async fn until(
     let start = clock.now();
     let mut interval = cfg.interval;
     let mut last_heartbeat = Duration::ZERO;
+    // The caller has just said the state it left the submission in.
+    let mut first = true;
     let mut last_state = String::new();
     loop {
         let url = ep::review_submission(client, id, &[])?;
@@ -51,10 +53,11 @@ pub async fn until(
         if done(&state) {
             return Ok(doc.data);
         }
-        if state != last_state && !cfg.quiet {
+        if state != last_state && !first && !cfg.quiet {
             crate::output::eprintln_redacted!("  review submission {}: {state}", sanitize(id));
         }
         last_state = state.clone();
+        first = false;
         let waited = clock.now().duration_since(start).unwrap_or_default();
         if waited >= cfg.timeout {
             return Err(ReleaseError::StillWaiting {
