@@ -63,7 +63,7 @@ pub fn run(args: DemoArgs) -> Result<i32, Error> {
 
     let ipa_s = ipa.display().to_string();
     let ca_s = root_ca.display().to_string();
-    let conn = vec![
+    let conn = [
         "--api-url".to_string(),
         sim.api_url.clone(),
         "--key-id".into(),
