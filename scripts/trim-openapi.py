@@ -62,6 +62,7 @@ KEEP = {
     "/v1/appStoreVersions/{id}/appStoreVersionPhasedRelease": ["get"],
     "/v1/appStoreVersionPhasedReleases": ["post"],
     "/v1/appStoreVersionPhasedReleases/{id}": ["delete"],
+    "/v1/apps/{id}/reviewSubmissions": ["get"],
     "/v1/reviewSubmissions": ["get", "post"],
     "/v1/reviewSubmissions/{id}": ["get", "patch"],
     "/v1/reviewSubmissions/{id}/items": ["get"],

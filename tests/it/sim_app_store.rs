@@ -258,6 +258,13 @@ async fn a_submission_in_flight_blocks_until_cancelled() {
         ))
         .await;
     let s = str_at(&inflight.body, "/data/0/id").to_owned();
+    let of_app = api
+        .get(&format!(
+            "/v1/apps/{DEMO}/reviewSubmissions?filter[platform]=IOS&include=appStoreVersionForReview"
+        ))
+        .await;
+    assert_eq!(str_at(&of_app.body, "/data/0/id"), s);
+    assert_eq!(of_app.body["included"][0]["attributes"]["versionString"], "0.9.1");
     // Held by the scene: still waiting well after a review time.
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(

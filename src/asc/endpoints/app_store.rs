@@ -85,6 +85,11 @@ pub fn phased_release(c: &AscClient, id: &str) -> Result<Url, AscError> {
     at(c, &format!("/v1/appStoreVersionPhasedReleases/{}", seg(id)), &[])
 }
 
+/// The review submissions of an app (GET, filtered by platform and state).
+pub fn submissions_of_app(c: &AscClient, app_id: &str, q: &Query<'_>) -> Result<Url, AscError> {
+    at(c, &format!("/v1/apps/{}/reviewSubmissions", seg(app_id)), q)
+}
+
 /// Review submissions (GET needs filter[app]; POST opens one).
 pub fn review_submissions(c: &AscClient, q: &Query<'_>) -> Result<Url, AscError> {
     at(c, "/v1/reviewSubmissions", q)

@@ -55,10 +55,12 @@ pub async fn versions(client: &AscClient, app_id: &str, platform: &str) -> Resul
 
 /// The app's submissions on the platform, newest first.
 pub async fn submissions(client: &AscClient, app_id: &str, platform: &str) -> Result<Vec<ReviewSubmission>, Error> {
-    let url = ep::review_submissions(
+    // The app's own list rather than `/v1/reviewSubmissions?filter[app]=`: same answer, and no
+    // required bracketed query parameter (which Prism's validator cannot match).
+    let url = ep::submissions_of_app(
         client,
+        app_id,
         &[
-            ("filter[app]", app_id),
             ("filter[platform]", platform),
             ("include", "appStoreVersionForReview"),
             ("limit", "200"),

@@ -198,6 +198,7 @@ fn app_store_routes(req: &Req<'_>, method: &Method, segments: &[&str]) -> Result
         ["appStoreVersionPhasedReleases", id] => {
             only(req, &[Method::DELETE]).and_then(|_| app_store::delete_phased_release(req, id))
         }
+        ["apps", id, "reviewSubmissions"] => get(&|| review_submissions::list_for_app(req, id)),
         ["reviewSubmissions"] => match *method {
             Method::GET => review_submissions::list(req),
             Method::POST => review_submissions::create(req),

@@ -58,16 +58,6 @@ fn one(req: &Req<'_>, store: &Store, s: &Submission, include: &[String], status:
 }
 
 pub(super) fn list(req: &Req<'_>) -> Result<Reply, ApiError> {
-    req.query.allow_only(&[
-        "filter[app]",
-        "filter[platform]",
-        "filter[state]",
-        "limit",
-        "cursor",
-        "include",
-        "limit[items]",
-    ])?;
-    let include = req.query.include(INCLUDES)?;
     let Some(apps) = req.query.list("filter[app]") else {
         return Err(ApiError::new(
             400,
@@ -77,6 +67,31 @@ pub(super) fn list(req: &Req<'_>) -> Result<Reply, ApiError> {
         )
         .parameter("filter[app]"));
     };
+    list_of(req, &apps, true)
+}
+
+/// `GET /v1/apps/{id}/reviewSubmissions`.
+pub(super) fn list_for_app(req: &Req<'_>, app_id: &str) -> Result<Reply, ApiError> {
+    if req.shared.store().app(app_id).is_none() {
+        return Err(ApiError::not_found("apps", app_id));
+    }
+    list_of(req, &[app_id.to_owned()], false)
+}
+
+fn list_of(req: &Req<'_>, apps: &[String], app_filter: bool) -> Result<Reply, ApiError> {
+    let mut allowed = vec![
+        "filter[platform]",
+        "filter[state]",
+        "limit",
+        "cursor",
+        "include",
+        "limit[items]",
+    ];
+    if app_filter {
+        allowed.push("filter[app]");
+    }
+    req.query.allow_only(&allowed)?;
+    let include = req.query.include(INCLUDES)?;
     let platforms = req.query.enum_list("filter[platform]", PLATFORMS)?;
     let states = req.query.enum_list("filter[state]", STATES)?;
     let store = store_now(req);
