@@ -236,3 +236,58 @@ async fn upload_release_chains_the_submission_after_processing() {
         o.warnings
     );
 }
+
+/// The binary itself: `--format json` prints one outcome document with the error and each missing
+/// field, exits 4, and never prints the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reports_a_refusal_as_json_with_exit_4() {
+    let w = World::start(release_scene(AppStoreScene {
+        missing: vec![MissingMetadata::Keywords],
+        ..fast()
+    }))
+    .await;
+    let build = w.build_id("40").await;
+    let mut args: Vec<String> = [
+        "release",
+        "--build-id",
+        &build,
+        "--whats-new",
+        "x",
+        "--format",
+        "json",
+        "--report",
+        "none",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend(w.conn());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_asc-publish"))
+            .args(&args)
+            .env_remove("ASC_KEY_ID")
+            .env_remove("ASC_PRIVATE_KEY")
+            .env_remove("ASC_API_URL")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITLAB_CI")
+            .env_remove("BITRISE_IO")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stdout}\n{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(doc["exit_code"], 4, "{doc}");
+    assert_eq!(doc["error"]["exit_code"], 4, "{doc}");
+    assert_eq!(
+        doc["release"]["missing"][0], "en-US: Keywords (appStoreVersionLocalizations.keywords)",
+        "{doc}"
+    );
+    assert!(stderr.contains("--whats-new") || stderr.contains("fix:"), "{stderr}");
+    let key = std::fs::read_to_string(&w.sim.private_key_path).unwrap();
+    let body = key.lines().nth(1).unwrap();
+    assert!(!stdout.contains(body) && !stderr.contains(body), "the key was printed");
+    assert!(w.writes().is_empty());
+}

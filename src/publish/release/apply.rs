@@ -17,7 +17,7 @@ use crate::outcome::{Outcome, ReleaseOutcome};
 use crate::publish::distribution::what_to_test::truncate;
 use crate::publish::release::preflight::Plan;
 use crate::publish::release::wait::{self, WaitFor, state_of};
-use crate::publish::release::{Release, Target, say};
+use crate::publish::release::{Release, ReleaseError, Target, say};
 
 fn rel(outcome: &mut Outcome) -> &mut ReleaseOutcome {
     outcome.release.get_or_insert_with(ReleaseOutcome::default)
@@ -105,9 +105,12 @@ pub async fn run(
         .any(|i| i.related_id("appStoreVersion") == Some(version_id.as_str()))
     {
         let url = ep::review_submission_items(client)?;
-        client
+        if let Err(e) = client
             .mutate(Method::POST, url, Some(&request::add_item(&submission_id, &version_id)))
-            .await?;
+            .await
+        {
+            return Err(refused_item(e, outcome));
+        }
     }
     let url = ep::review_submission(client, &submission_id, &[])?;
     let doc: Document<ReviewSubmission> = client
@@ -222,4 +225,47 @@ async fn phased(client: &AscClient, version_id: &str, on: bool) -> Result<(), Er
         _ => {}
     }
     Ok(())
+}
+
+/// A version App Review refuses: Apple's 409 lists each missing attribute under
+/// `meta.associatedErrors` (what the preflight could not see, e.g. a field Apple newly requires);
+/// they become the named gaps.
+fn refused_item(e: crate::asc::AscError, outcome: &mut Outcome) -> Error {
+    let missing: Vec<String> = e
+        .api()
+        .filter(|a| a.status == 409)
+        .map(|a| a.associated())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(path, attr)| format!("{path}: {attr}"))
+        .collect();
+    if missing.is_empty() {
+        return e.into();
+    }
+    rel(outcome).missing = missing.clone();
+    ReleaseError::Incomplete { missing }.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asc::ApiError;
+
+    #[test]
+    fn apples_refusal_of_an_item_names_each_missing_attribute() {
+        let body = include_bytes!("../../../tests/fixtures/recorded/asc/errors/codemagic-409-state.json");
+        let e = crate::asc::AscError::Api(ApiError::from_body(409, "POST", "/v1/reviewSubmissionItems", body));
+        let mut outcome = Outcome::new();
+        let err = refused_item(e, &mut outcome);
+        assert_eq!(err.exit_code(), 4);
+        let missing = outcome.release.unwrap().missing;
+        assert_eq!(missing.len(), 3, "{missing:?}");
+        assert!(missing[0].ends_with(": description"), "{missing:?}");
+        assert!(err.message().contains("supportUrl"), "{}", err.message());
+        // Another refusal stays Apple's own error.
+        let other = crate::asc::AscError::Api(ApiError::from_body(409, "POST", "/x", br#"{"errors":[]}"#));
+        let mut outcome = Outcome::new();
+        assert!(!refused_item(other, &mut outcome).message().contains("missing"));
+        assert!(outcome.release.is_none());
+    }
 }
