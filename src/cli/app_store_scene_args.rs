@@ -58,3 +58,46 @@ fn parse_verdict(s: &str) -> Result<ReviewVerdict, String> {
         _ => Err(format!("'{s}' is not approve or reject")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use crate::cli::{Cli, Command};
+    use crate::sim::{MissingMetadata, ReviewVerdict};
+
+    #[test]
+    fn the_sim_takes_the_app_store_scene() {
+        let cli = Cli::try_parse_from([
+            "asc-publish",
+            "sim",
+            "--app-store-missing",
+            "screenshots,review-contact",
+            "--review-in-flight",
+            "IN_REVIEW",
+            "--review-seconds",
+            "0.5",
+            "--review-verdict",
+            "reject",
+        ])
+        .unwrap();
+        let Command::Sim(a) = cli.command else { unreachable!() };
+        let scene = a.app_store.scene();
+        assert_eq!(
+            scene.missing,
+            [MissingMetadata::Screenshots, MissingMetadata::ReviewContact]
+        );
+        assert_eq!(scene.in_flight.as_deref(), Some("IN_REVIEW"));
+        assert_eq!(scene.review_time.as_millis(), 500);
+        assert_eq!(scene.verdict, ReviewVerdict::Reject);
+        for bad in [
+            &["--app-store-missing", "icons"][..],
+            &["--review-in-flight", "COMPLETE"],
+            &["--review-verdict", "maybe"],
+        ] {
+            let mut argv = vec!["asc-publish", "sim"];
+            argv.extend_from_slice(bad);
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");
+        }
+    }
+}

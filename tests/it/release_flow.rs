@@ -291,3 +291,19 @@ async fn the_binary_reports_a_refusal_as_json_with_exit_4() {
     assert!(!stdout.contains(body) && !stderr.contains(body), "the key was printed");
     assert!(w.writes().is_empty());
 }
+
+#[tokio::test]
+async fn a_version_with_app_review_and_another_build_is_refused() {
+    let w = World::start(release_scene(fast())).await;
+    let first = w.build_id("40").await;
+    let (r, _) = w.release(&["--build-id", &first, "--whats-new", "x"]).await;
+    r.unwrap_or_else(|e| panic!("{}", e.message()));
+    let before = w.writes().len();
+    let other = w.build_id("43").await;
+    let (r, _) = w.release(&["--build-id", &other, "--whats-new", "x"]).await;
+    let e = r.expect_err("refused");
+    assert_eq!(e.exit_code(), 4, "{}", e.message());
+    assert!(e.message().contains(&first), "{}", e.message());
+    assert!(e.hint().unwrap().contains("new version string"));
+    assert_eq!(w.writes().len(), before, "nothing sent");
+}

@@ -14,12 +14,12 @@ use clap::Parser;
 
 use crate::support::distribute::{World, scene};
 
-/// Builds 1.0.0 (40 valid, 41 without export compliance, 42 invalid) on the demo app.
+/// Builds 1.0.0 (40 and 43 valid, 41 without export compliance, 42 invalid) on the demo app.
 pub fn release_scene(app_store: AppStoreScene) -> SimConfig {
     SimConfig {
         app_store,
         ..scene(|tf| {
-            tf.builds = ["1.0.0=40", "1.0.0=41:no-compliance", "1.0.0=42:invalid"]
+            tf.builds = ["1.0.0=40", "1.0.0=41:no-compliance", "1.0.0=42:invalid", "1.0.0=43"]
                 .iter()
                 .map(|s| s.parse().unwrap())
                 .collect();
