@@ -96,6 +96,25 @@ pub(crate) fn screenshot_set(base: &str, l: &VersionLocalization) -> Value {
     })
 }
 
+/// The screenshots of a localization's set (uploaded, complete).
+pub(crate) fn screenshots(base: &str, l: &VersionLocalization) -> Vec<Value> {
+    (1..=l.screenshots)
+        .map(|n| {
+            let id = format!("{}-APP_IPHONE_67-{n}", l.id);
+            json!({
+                "type": "appScreenshots",
+                "id": id,
+                "attributes": {
+                    "fileName": format!("screenshot-{n}.png"),
+                    "fileSize": 402_117,
+                    "assetDeliveryState": { "state": "COMPLETE", "errors": [], "warnings": [] },
+                },
+                "links": { "self": format!("{base}/v1/appScreenshots/{id}") },
+            })
+        })
+        .collect()
+}
+
 /// Apple answers unset fields as null; the demo password is never stored, so never shown.
 pub(crate) fn review_detail(base: &str, d: &StoreReviewDetail) -> Value {
     json!({

@@ -50,7 +50,16 @@ pub async fn missing(
                 "{locale}: What's New in This Version (appStoreVersionLocalizations.whatsNew; pass --whats-new)"
             ));
         }
-        let url = ep::screenshot_sets(client, &l.id, &[("limit", "50")])?;
+        // Apple lists a set's screenshots only when they are included.
+        let url = ep::screenshot_sets(
+            client,
+            &l.id,
+            &[
+                ("include", "appScreenshots"),
+                ("limit[appScreenshots]", "1"),
+                ("limit", "50"),
+            ],
+        )?;
         let sets: Vec<AppScreenshotSet> = client.get_all(url).await?;
         let any_shots = sets.iter().any(|s| {
             s.relationships
@@ -58,7 +67,7 @@ pub async fn missing(
                 .and_then(|r| r.get("appScreenshots"))
                 .and_then(|r| r.get("data"))
                 .and_then(|d| d.as_array())
-                .is_none_or(|d| !d.is_empty())
+                .is_some_and(|d| !d.is_empty())
         });
         if !any_shots {
             missing.push(format!("{locale}: Screenshots (appScreenshotSets)"));

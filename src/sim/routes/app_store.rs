@@ -570,19 +570,23 @@ pub(super) fn screenshot_sets(req: &Req<'_>, id: &str) -> Result<Reply, ApiError
         "include",
         "limit[appScreenshots]",
     ])?;
-    req.query.include(&[])?;
+    let include = req.query.include(&["appScreenshots"])?;
     let store = store_now(req);
     let l = store
         .app_store
         .localizations
         .get(id)
         .ok_or_else(|| ApiError::not_found("appStoreVersionLocalizations", id))?;
-    let items = if l.screenshots > 0 {
-        vec![js::screenshot_set(req.base(), l)]
+    if l.screenshots == 0 {
+        return page(req, Vec::new(), Vec::new());
+    }
+    let set = js::screenshot_set(req.base(), l);
+    let included = if include.iter().any(|i| i == "appScreenshots") {
+        js::screenshots(req.base(), l)
     } else {
         Vec::new()
     };
-    page(req, items, Vec::new())
+    page(req, vec![set], included)
 }
 
 pub(super) fn review_detail_of_version(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
