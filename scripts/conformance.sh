@@ -65,7 +65,7 @@ set -e
 status=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('status'))" "$work/outcome.json" 2>/dev/null || echo "?")
 requests=$(grep -c 'Request received' "$work/prism.log" || true)
 violations=$(grep -ciE 'violation|✖ +error' "$work/prism.log" || true)
-echo "upload through Prism: exit $code, status $status; requests seen by Prism: $requests; violations: $violations"
+echo "upload and release through Prism: exit $code, status $status; requests seen by Prism: $requests; violations: $violations"
 if [[ $violations != 0 || $code != 0 ]]; then
   keep=1
   grep -iE -B2 -A6 'violation|✖ +error' "$work/prism.log" | head -80
