@@ -2,6 +2,7 @@
 //! JSON:API body checks, and cursor pagination.
 
 mod app_store;
+mod app_store_localizations;
 mod apps;
 mod beta_builds;
 mod beta_groups;
@@ -177,21 +178,23 @@ fn app_store_routes(req: &Req<'_>, method: &Method, segments: &[&str]) -> Result
             only(req, &[Method::PATCH]).and_then(|_| app_store::attach_build(req, id))
         }
         ["appStoreVersions", id, "appStoreVersionLocalizations"] => {
-            get(&|| app_store::localizations_of_version(req, id))
+            get(&|| app_store_localizations::localizations_of_version(req, id))
         }
         ["appStoreVersions", id, "appStoreReviewDetail"] => get(&|| app_store::review_detail_of_version(req, id)),
         ["appStoreVersions", id, "appStoreVersionPhasedRelease"] => {
             get(&|| app_store::phased_release_of_version(req, id))
         }
         ["appStoreVersionLocalizations"] => {
-            only(req, &[Method::POST]).and_then(|_| app_store::create_localization(req))
+            only(req, &[Method::POST]).and_then(|_| app_store_localizations::create_localization(req))
         }
         ["appStoreVersionLocalizations", id] => match *method {
-            Method::GET => app_store::get_localization(req, id),
-            Method::PATCH => app_store::update_localization(req, id),
+            Method::GET => app_store_localizations::get_localization(req, id),
+            Method::PATCH => app_store_localizations::update_localization(req, id),
             _ => not_allowed(),
         },
-        ["appStoreVersionLocalizations", id, "appScreenshotSets"] => get(&|| app_store::screenshot_sets(req, id)),
+        ["appStoreVersionLocalizations", id, "appScreenshotSets"] => {
+            get(&|| app_store_localizations::screenshot_sets(req, id))
+        }
         ["appStoreVersionPhasedReleases"] => {
             only(req, &[Method::POST]).and_then(|_| app_store::create_phased_release(req))
         }
