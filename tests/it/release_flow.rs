@@ -307,3 +307,79 @@ async fn a_version_with_app_review_and_another_build_is_refused() {
     assert!(e.hint().unwrap().contains("new version string"));
     assert_eq!(w.writes().len(), before, "nothing sent");
 }
+
+#[tokio::test]
+async fn by_version_and_number_with_whats_new_per_locale() {
+    let w = World::start(release_scene(fast())).await;
+    let by_version = |notes: &std::path::Path| {
+        vec![
+            "--bundle-id".to_string(),
+            "com.example.demo".into(),
+            "--version".into(),
+            "1.0.0".into(),
+            "--build-number".into(),
+            "40".into(),
+            "--whats-new-json".into(),
+            notes.to_str().unwrap().into(),
+        ]
+    };
+    // A locale the version lacks would be created with What's New only: App Review refuses that.
+    let two = w.dir.path().join("two.json");
+    std::fs::write(&two, r#"{"en-US": "Faster sync.", "de-DE": "Schneller."}"#).unwrap();
+    let args = by_version(&two);
+    let (r, _) = w.release(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let text = refused(&w, &r, 4);
+    assert!(text.contains("de-DE: Description"), "{text}");
+    assert!(text.contains("de-DE: Screenshots"), "{text}");
+    assert!(!text.contains("en-US:"), "{text}");
+
+    let one = w.dir.path().join("one.json");
+    std::fs::write(&one, r#"{"en-US": "Faster sync."}"#).unwrap();
+    let args = by_version(&one);
+    let (r, o) = w.release(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    r.unwrap_or_else(|e| panic!("{}", e.message()));
+    assert_eq!(o.build_number.as_deref(), Some("40"));
+    let rel = o.release.unwrap();
+    assert_eq!(rel.whats_new, ["en-US"]);
+    let v = rel.version_id.unwrap();
+    let locs = w
+        .get(&format!("/v1/appStoreVersions/{v}/appStoreVersionLocalizations"))
+        .await;
+    assert_eq!(locs["data"][0]["attributes"]["whatsNew"], "Faster sync.");
+    w.assert_conformant();
+
+    let bad = w.dir.path().join("bad.json");
+    std::fs::write(&bad, "[1]").unwrap();
+    let (r, _) = w
+        .release(&["--build-id", "x", "--whats-new-json", bad.to_str().unwrap()])
+        .await;
+    let e = r.expect_err("refused");
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.message().contains("--whats-new-json"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn a_later_job_releases_what_an_earlier_one_uploaded() {
+    let w = World::start(release_scene(fast())).await;
+    let ipa = w.ipa("1.1.0", "60");
+    let (r, uploaded) = w
+        .upload(&ipa, &["--no-wait", "--uses-non-exempt-encryption", "false"])
+        .await;
+    r.unwrap();
+    let upload_id = uploaded.upload_id.unwrap();
+    let (r, o) = w
+        .release(&[
+            "--from-upload-id",
+            &upload_id,
+            "--whats-new",
+            "x",
+            "--uses-non-exempt-encryption",
+            "false",
+        ])
+        .await;
+    r.unwrap_or_else(|e| panic!("{}", e.message()));
+    assert_eq!(o.processing_state.as_deref(), Some("VALID"));
+    let rel = o.release.unwrap();
+    assert_eq!(rel.version_string.as_deref(), Some("1.1.0"));
+    assert_eq!(rel.submission_state.as_deref(), Some("WAITING_FOR_REVIEW"));
+}

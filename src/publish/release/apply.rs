@@ -205,8 +205,9 @@ async fn whats_new(client: &AscClient, version_id: &str, r: &Release, outcome: &
 
 async fn phased(client: &AscClient, version_id: &str, on: bool) -> Result<(), Error> {
     let url = ep::phased_release_of_version(client, version_id)?;
-    let current = match client.get::<Document<PhasedRelease>>(url).await {
-        Ok(d) => Some(d.data.id),
+    // "Off" is a 404, or `data: null`.
+    let current = match client.get::<Document<Option<PhasedRelease>>>(url).await {
+        Ok(d) => d.data.map(|p| p.id),
         Err(e) if e.is_not_found() => None,
         Err(e) => return Err(e.into()),
     };

@@ -73,6 +73,30 @@ pub async fn missing(
             missing.push(format!("{locale}: Screenshots (appScreenshotSets)"));
         }
     }
+    // What's New for a locale the version does not have creates that localization, and App Review
+    // needs all of it, not only What's New.
+    for g in given {
+        let known = locs.iter().any(|l| {
+            l.attributes
+                .as_ref()
+                .and_then(|a| a.locale.as_deref())
+                .is_some_and(|x| x.eq_ignore_ascii_case(g))
+        });
+        if !known {
+            let g = sanitize(g);
+            for (label, attr) in [
+                ("Description", "appStoreVersionLocalizations.description"),
+                ("Keywords", "appStoreVersionLocalizations.keywords"),
+                ("Support URL", "appStoreVersionLocalizations.supportUrl"),
+                ("Screenshots", "appScreenshotSets"),
+            ] {
+                missing.push(format!(
+                    "{g}: {label} ({attr}; the version has no {g} localization: add it in App Store Connect, \
+                     or leave {g} out of What's New)"
+                ));
+            }
+        }
+    }
     let url = ep::review_detail_of_version(client, &source.id)?;
     let detail = match client.get::<Document<AppStoreReviewDetail>>(url).await {
         Ok(d) => d.data.attributes.unwrap_or_default(),

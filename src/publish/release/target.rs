@@ -55,6 +55,7 @@ pub async fn resolve(
             number,
             platform,
         } => {
+            outcome.build_number = Some(number.clone());
             let app_id = match (app_id, bundle_id) {
                 (Some(a), _) => a.clone(),
                 (None, Some(b)) => find_app(client, b).await?,
