@@ -1,6 +1,7 @@
 //! The App Store Connect client: credentials, JWT, transport with retries, typed errors, and
 //! Apple's wire types (which live here and nowhere else).
 
+pub mod app_store;
 pub mod auth;
 pub mod client;
 pub mod clock;

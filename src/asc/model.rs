@@ -333,6 +333,10 @@ pub struct ErrorMeta {
     /// The build number a new upload of this version must exceed (409 DUPLICATE on a build).
     #[serde(default)]
     pub previous_bundle_version: Option<String>,
+    /// Errors of related resources, by resource path: what App Review finds missing when a
+    /// version is added to a review submission (409 STATE_ERROR.ENTITY_STATE_INVALID).
+    #[serde(default)]
+    pub associated_errors: Option<std::collections::BTreeMap<String, Vec<ResponseError>>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -290,3 +290,14 @@ async fn the_shape_diff_fails_on_invented_missing_and_null_attributes() {
         "{problems}"
     );
 }
+
+/// Apple's 409 for a version App Review would refuse (recorded by codemagic) names each missing
+/// attribute under `meta.associatedErrors`; the client reads them out.
+#[test]
+fn associated_errors_name_each_missing_attribute() {
+    let body = crate::support::recorded::get("errors/codemagic-409-state.json");
+    let e = ApiError::from_body(409, "POST", "/v1/reviewSubmissionItems", body.to_string().as_bytes());
+    let named: Vec<String> = e.associated().into_iter().map(|(_, attr)| attr).collect();
+    assert_eq!(named, ["description", "keywords", "supportUrl"]);
+    assert!(e.associated()[0].0.starts_with("/v1/appStoreVersionLocalizations/"));
+}
