@@ -13,14 +13,13 @@ use crate::asc::credentials::Env;
 use crate::cli::connection_args::ConnectionArgs;
 use crate::cli::distribution_args::localized_texts;
 use crate::error::Error;
-use crate::outcome::{Outcome, ReleaseOutcome, Status};
+use crate::outcome::{Outcome, ReleaseOutcome};
 use crate::output::Format;
 use crate::publish::duration::parse_duration;
 use crate::publish::events::Events;
-use crate::publish::processing::WaitConfig;
-use crate::publish::release::target::{self, BuildRef};
-use crate::publish::release::wait::{self, WaitFor};
-use crate::publish::release::{self, Release, ReleaseError, ReleaseType};
+use crate::publish::release::run::{AppRef, ReleaseBuild, Submission};
+use crate::publish::release::target::BuildRef;
+use crate::publish::release::{self, Release, ReleaseType};
 
 pub const AFTER_HELP: &str = "\
 Order: every check first (version metadata and App Review details, the build, other submissions
@@ -197,6 +196,15 @@ impl BuildArgs {
 }
 
 impl ReleaseSettingsArgs {
+    /// The release and its wait for App Review, as `release` and `upload --release` make them.
+    pub fn to_submission(&self, events: Events, poll_interval: Duration) -> Result<Submission, Error> {
+        Ok(Submission {
+            release: self.to_release(events)?,
+            review_timeout: self.wait_for_review.then_some(self.review_timeout),
+            poll_interval,
+        })
+    }
+
     /// The release settings, checked: a scheduled release needs a future RFC 3339 date.
     pub fn to_release(&self, events: Events) -> Result<Release, Error> {
         let whats_new = localized_texts(
@@ -276,94 +284,26 @@ pub fn run(args: ReleaseArgs) -> Result<i32, Error> {
     }
 }
 
-/// Finds the build, answers export compliance if asked, releases, and waits if asked.
+/// `release`: the arguments as the pipeline's settings, then [`release::run::release_build`].
 pub async fn run_with(client: &AscClient, a: &SubmitArgs, outcome: &mut Outcome) -> Result<(), Error> {
     let events = crate::report::terminal::lines(a.format == Format::Json);
-    let settings = a.settings.to_release(events.clone())?;
-    let build = a.build.build_ref()?;
-    let wait_cfg = WaitConfig {
-        timeout: a.timeout,
-        interval: a.poll_interval,
-        max_interval: Duration::from_secs(30),
+    let s = a.settings.to_submission(events, a.poll_interval)?;
+    let b = ReleaseBuild {
+        build: a.build.build_ref()?,
         uses_non_exempt_encryption: a.uses_non_exempt_encryption,
-        events,
+        processing_timeout: a.timeout,
     };
-    let mut target = target::resolve(client, &build, &wait_cfg, outcome).await?;
-    if target.uses_non_exempt_encryption.is_none() {
-        if let Some(uses) = a.uses_non_exempt_encryption {
-            crate::publish::distribution::lookup::answer_export_compliance(client, &target.build_id, uses).await?;
-            target.uses_non_exempt_encryption = Some(uses);
-            outcome.uses_non_exempt_encryption = Some(uses);
-        }
-    }
-    outcome.app_store_connect_url = Some(format!(
-        "https://appstoreconnect.apple.com/apps/{}/distribution",
-        target.app_id
-    ));
-    let r = release_and_wait(client, &target, &settings, &a.settings, a.poll_interval, outcome).await;
-    outcome.requests = client.stats().requests();
-    r
+    release::run::release_build(client, &b, &s, outcome).await
 }
 
-/// The release, then `--wait-for-review`; shared with `upload --release`.
-pub async fn release_and_wait(
-    client: &AscClient,
-    target: &release::Target,
-    settings: &Release,
-    a: &ReleaseSettingsArgs,
-    poll_interval: Duration,
-    outcome: &mut Outcome,
-) -> Result<(), Error> {
-    release::release(client, target, settings, outcome).await?;
-    if !a.wait_for_review {
-        return Ok(());
-    }
-    let Some(id) = outcome.release.as_ref().and_then(|r| r.submission_id.clone()) else {
-        return Ok(());
-    };
-    let cfg = WaitFor {
-        timeout: a.review_timeout,
-        interval: poll_interval,
-        events: settings.events.clone(),
-    };
-    let done = wait::until(
-        client,
-        &id,
-        |s| {
-            !matches!(
-                s,
-                "WAITING_FOR_REVIEW" | "IN_REVIEW" | "READY_FOR_REVIEW" | "CANCELING" | "COMPLETING"
-            )
-        },
-        &cfg,
-        "App Review is reviewing the version",
-    )
-    .await?;
-    let state = wait::state_of(&done);
-    let version = target.version_string.clone();
-    let status = release::status::read(client, &target.app_id, &target.platform, Some(&version)).await?;
-    if let Some(rel) = outcome.release.as_mut() {
-        rel.submission_state = Some(state.clone());
-        rel.version_state = status.version_state;
-    }
-    if state == "UNRESOLVED_ISSUES" {
-        outcome.status = Status::Rejected;
-        return Err(ReleaseError::Rejected { version, id }.into());
-    }
-    Ok(())
-}
-
+/// `release status`: the arguments as the pipeline's settings, then [`release::run::status`].
 pub async fn status_with(client: &AscClient, s: &StatusArgs, outcome: &mut Outcome) -> Result<(), Error> {
-    let app_id = match (&s.app_id, &s.bundle_id) {
-        (Some(a), _) => a.clone(),
-        (None, Some(b)) => crate::publish::preflight::find_app(client, b).await?,
+    let app = match (&s.app_id, &s.bundle_id) {
+        (Some(a), _) => AppRef::Id(a.clone()),
+        (None, Some(b)) => AppRef::BundleId(b.clone()),
         (None, None) => return Err(Error::usage("release status needs --app-id or --bundle-id")),
     };
-    outcome.app_id = Some(app_id.clone());
-    outcome.platform = Some(s.platform.clone());
-    outcome.release = Some(release::status::read(client, &app_id, &s.platform, s.version.as_deref()).await?);
-    outcome.status = Status::Success;
-    Ok(())
+    release::run::status(client, &app, &s.platform, s.version.as_deref(), outcome).await
 }
 
 /// The release part of an outcome, as text or one JSON document.
@@ -434,57 +374,4 @@ fn release_details(r: &ReleaseOutcome) {
     for m in &r.missing {
         println!("  missing: {m}");
     }
-}
-
-/// `upload --release`: once the new build is VALID (export compliance handled by the upload),
-/// releases it with the same settings as `release`. Without a VALID build (`--no-wait`, a
-/// rejection) the run says how to release later instead.
-pub async fn after_upload(
-    client: &AscClient,
-    args: &crate::cli::upload::UploadArgs,
-    req: &crate::publish::UploadRequest,
-    outcome: &mut Outcome,
-) -> Result<(), Error> {
-    if !args.release {
-        return Ok(());
-    }
-    let settings = args
-        .release_settings
-        .to_release(crate::report::terminal::lines(args.format == Format::Json))?;
-    let (Some(app_id), Some(build_id)) = (outcome.app_id.clone(), outcome.build_id.clone()) else {
-        return no_release(outcome);
-    };
-    if outcome.status != Status::Success || outcome.processing_state.as_deref() != Some("VALID") {
-        return no_release(outcome);
-    }
-    let target = release::Target {
-        app_id,
-        build_id,
-        build_number: Some(req.version.clone()),
-        version_string: req.short_version.clone(),
-        platform: req.platform.clone(),
-        uses_non_exempt_encryption: outcome.uses_non_exempt_encryption,
-    };
-    let r = release_and_wait(
-        client,
-        &target,
-        &settings,
-        &args.release_settings,
-        args.poll_interval,
-        outcome,
-    )
-    .await;
-    outcome.requests = client.stats().requests();
-    r
-}
-
-fn no_release(outcome: &mut Outcome) -> Result<(), Error> {
-    let later = match &outcome.upload_id {
-        Some(id) => format!("run `asc-publish release --from-upload-id {id}` with the same release flags"),
-        None => "run `asc-publish release` with the same release flags".to_string(),
-    };
-    outcome.warnings.push(format!(
-        "App Store release not done: the build is not processed yet; {later}"
-    ));
-    Ok(())
 }

@@ -306,5 +306,11 @@ pub async fn upload_with(
     };
     let distribution = args.distribution.to_distribution(false);
     crate::publish::flow::upload_and_distribute(conn, &opts, distribution, req, outcome).await?;
-    crate::cli::release::after_upload(&conn.api, args, req, outcome).await
+    if !args.release {
+        return Ok(());
+    }
+    let s = args
+        .release_settings
+        .to_submission(events.clone(), args.poll_interval)?;
+    crate::publish::release::run::after_upload(&conn.api, &s, req, outcome).await
 }

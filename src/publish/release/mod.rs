@@ -20,6 +20,7 @@ pub mod apply;
 pub mod error;
 pub mod metadata;
 pub mod preflight;
+pub mod run;
 pub mod status;
 pub mod target;
 pub mod wait;
