@@ -379,6 +379,26 @@ mod tests {
         assert!(a.windows(2).any(|w| w[0] == "--provider-public-id" && w[1] == "prov-1"));
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn altool_is_looked_for_on_the_injected_path_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let xcrun = dir.path().join("xcrun");
+        std::fs::write(&xcrun, "#!/bin/sh\nexit 0\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&xcrun, std::fs::Permissions::from_mode(0o755)).unwrap_or_else(|e| panic!("{e}"));
+        let path = format!("{}:/usr/bin:/bin", dir.path().display());
+        let env = Env::from_pairs([("PATH", path.as_str())]);
+        assert!(available(&env));
+        assert_eq!(crate::appleid::BackendChoice::Auto.resolve(&env), crate::appleid::Backend::Altool);
+        // Whatever the process's own PATH holds, an environment without one has no altool.
+        assert!(!available(&Env::default()));
+        assert_eq!(
+            crate::appleid::BackendChoice::Auto.resolve(&Env::default()),
+            crate::appleid::Backend::Native
+        );
+    }
+
     #[test]
     fn output_after_log_lines_is_parsed() {
         let out = "2026-01-01 log line\n{\"success-message\":\"No errors uploading 'App.ipa'\",\"details\":{\"delivery-uuid\":\"u-1\"}}";

@@ -414,7 +414,128 @@ async fn duplicate(provider: &Provider, app: &str, req: &UploadRequest, failure:
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
+    use crate::asc::clock::ManualClock;
+    use crate::publish::events::{Event, Recorder};
+
+    /// A record answering `null` for a while, then PROCESSING, then `last`.
+    struct Scripted {
+        looks: Mutex<Vec<DeliveryLook>>,
+    }
+
+    impl Scripted {
+        fn new(waiting: usize, processing: usize, last: ProviderBuild) -> Scripted {
+            let mut looks = vec![DeliveryLook::default(); waiting];
+            looks.extend(std::iter::repeat_n(
+                DeliveryLook {
+                    state: Some("PROCESSING".into()),
+                    messages: Vec::new(),
+                },
+                processing,
+            ));
+            looks.push(look(&last));
+            looks.reverse();
+            Scripted {
+                looks: Mutex::new(looks),
+            }
+        }
+    }
+
+    impl DeliveryRecord for Scripted {
+        fn look(&self) -> BoxFuture<'_, Result<DeliveryLook, Error>> {
+            let next = self.looks.lock().ok().and_then(|mut l| {
+                if l.len() > 1 { l.pop() } else { l.last().cloned() }
+            });
+            Box::pin(async move { next.ok_or_else(|| Error::usage("no more looks")) })
+        }
+    }
+
+    fn build(state: &str, messages: Vec<(String, Option<String>, String)>) -> ProviderBuild {
+        ProviderBuild {
+            id: "b-1".into(),
+            version: Some("7".into()),
+            uploaded_date: None,
+            processing_state: Some(state.into()),
+            delivery_state: None,
+            messages,
+        }
+    }
+
+    async fn wait(record: &Scripted, timeout: Duration) -> (Result<(), Error>, Processed, Vec<Event>, ManualClock) {
+        let clock = ManualClock::new(std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let rec = Arc::new(Recorder::default());
+        let cfg = WaitConfig {
+            timeout,
+            interval: Duration::from_secs(5),
+            max_interval: Duration::from_secs(30),
+            uses_non_exempt_encryption: None,
+            events: Events::to(rec.clone()),
+        };
+        let mut p = Processed::default();
+        let r = processing::wait_for_delivery(record, "b-1", Arc::new(clock.clone()), &cfg, &mut p).await;
+        (r, p, rec.events(), clock)
+    }
+
+    #[tokio::test]
+    async fn the_apple_id_wait_is_the_processing_wait_with_its_heartbeat_schedule_and_verdict() {
+        let rejected = build(
+            "INVALID",
+            vec![("error".into(), Some("90725".into()), "SDK version issue".into())],
+        );
+        // Ten minutes of `null`, then ten of PROCESSING (polls every 30 s at most), then INVALID.
+        let record = Scripted::new(25, 20, rejected);
+        let (r, p, events, clock) = wait(&record, Duration::from_secs(3600)).await;
+        let err = r.err().map(|e| (e.kind(), e.message().to_string()));
+        assert_eq!(
+            err,
+            Some((
+                crate::ErrorKind::Rejected,
+                "App Store Connect rejected the build: build processing ended INVALID: ITMS-90725: SDK version issue"
+                    .to_string()
+            ))
+        );
+        assert_eq!(p.apple_messages.first().and_then(|m| m.code.as_deref()), Some("ITMS-90725"));
+        assert_eq!(p.processing_state.as_ref().map(processing::state_name), Some("INVALID"));
+        // The shared schedule: 5 s growing ×1.5 to 30 s, never past the next heartbeat.
+        let sleeps = clock.sleeps();
+        assert_eq!(sleeps.first(), Some(&Duration::from_secs(5)));
+        assert_eq!(sleeps.get(1), Some(&Duration::from_millis(7500)));
+        assert!(sleeps.iter().all(|d| *d <= Duration::from_secs(30)), "{sleeps:?}");
+        // A heartbeat at least every minute, first naming that Apple has not started.
+        let beats: Vec<&String> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Heartbeat(l) => Some(l),
+                _ => None,
+            })
+            .collect();
+        let waited: Duration = sleeps.iter().sum();
+        assert!(beats.len() as u64 >= waited.as_secs() / 60, "{beats:?} in {waited:?}");
+        assert!(beats[0].contains("no state from Apple yet"), "{}", beats[0]);
+        assert!(beats.iter().any(|b| b.contains("build PROCESSING")), "{beats:?}");
+        let states: Vec<String> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::State { of, state } => Some(format!("{of}: {state}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(states, ["build b-1: PROCESSING", "build b-1: INVALID"]);
+    }
+
+    #[tokio::test]
+    async fn an_apple_id_wait_ends_valid_or_times_out_transient() {
+        let (r, p, _, _) = wait(&Scripted::new(1, 1, build("VALID", Vec::new())), Duration::from_secs(600)).await;
+        assert!(r.is_ok() && p.is_valid());
+        // Apple never starts: a timeout (exit 5), not a verdict.
+        let (r, p, _, clock) = wait(&Scripted::new(1000, 0, build("VALID", Vec::new())), Duration::from_secs(120)).await;
+        let e = r.err().unwrap_or_else(|| panic!("timed out"));
+        assert_eq!(e.exit_code(), 5, "{e:?}");
+        assert_eq!(p.processing_state, None);
+        assert!(clock.sleeps().iter().sum::<Duration>() <= Duration::from_secs(120));
+    }
 
     #[test]
     fn a_commit_needs_the_same_file_and_the_declared_checksum_of_what_was_sent() {
