@@ -346,6 +346,7 @@ async fn send_file(
             max_total: Duration::from_secs(600),
         },
         verbose: opts.verbose,
+        events: opts.events.clone(),
     };
     let report = parts::upload_parts(parts_http, &f.path, parts_list, &cfg, progress.clone(), clock.clone()).await?;
     progress.finish();

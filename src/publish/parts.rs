@@ -20,6 +20,7 @@ use crate::asc::error::sanitize;
 use crate::asc::model::UploadOperation;
 use crate::asc::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use crate::publish::error::PublishError;
+use crate::publish::events::{Event, Events};
 use crate::publish::progress::Progress;
 use crate::publish::sent_md5::SentMd5;
 
@@ -128,6 +129,8 @@ pub struct PartsConfig {
     pub concurrency: usize,
     pub retry: RetryPolicy,
     pub verbose: bool,
+    /// Where a retried part is told, with `verbose`.
+    pub events: Events,
 }
 
 /// What the part uploads did.
@@ -285,11 +288,11 @@ async fn upload_part(
         retries.fetch_add(1, Ordering::Relaxed);
         let d = config.retry.delay(attempt, retry_after);
         if config.verbose {
-            crate::output::eprintln_redacted!(
+            config.events.send(Event::Detail(format!(
                 "  part {}: {why}; retry {attempt} in {:.1}s",
                 part.number,
                 d.as_secs_f64()
-            );
+            )));
         }
         clock.sleep(d).await;
     }
