@@ -222,7 +222,12 @@ pub async fn upload(
         None => {
             let http =
                 crate::asc::client::build_http(Some(std::time::Duration::from_secs(120)), args.tls_root_ca.as_deref())?;
-            let session = crate::appleid::session::Session::sign_in(&http, base, creds, args.verbose > 0).await?;
+            let log = if args.verbose > 0 {
+                events.clone()
+            } else {
+                Events::none()
+            };
+            let session = crate::appleid::session::Session::sign_in(&http, base, creds, log).await?;
             session.lookup(&req.bundle_id, creds).await?.apple_id
         }
     };

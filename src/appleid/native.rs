@@ -52,6 +52,17 @@ pub struct NativeOptions {
     pub events: Events,
 }
 
+impl NativeOptions {
+    /// Where the content-delivery calls are told: the run's events with verbose, else nowhere.
+    fn request_log(&self) -> Events {
+        if self.verbose {
+            self.events.clone()
+        } else {
+            Events::none()
+        }
+    }
+}
+
 /// Checks the content-delivery URL: https, or plain http to loopback only.
 pub fn parse_base(s: &str) -> Result<Url, AppleIdError> {
     let u = Url::parse(s.trim())
@@ -82,7 +93,7 @@ pub async fn upload(
     let identity = req.identity()?;
 
     let t = clock.now();
-    let session = Session::sign_in(http, &opts.base, creds, opts.verbose).await?;
+    let session = Session::sign_in(http, &opts.base, creds, opts.request_log()).await?;
     let token = session.apple_connect_token(creds).await?;
     let software = session.lookup(&req.bundle_id, creds).await?;
     let provider_id = creds
@@ -97,7 +108,7 @@ pub async fn upload(
     ));
     let app = software.apple_id.clone();
     up.app_id = Some(app.clone());
-    let provider = Provider::new(http, &opts.base, &provider_id, token.cookie(), opts.verbose)?;
+    let provider = Provider::new(http, &opts.base, &provider_id, token.cookie(), opts.request_log())?;
     let r = run(
         &provider,
         parts_http,
