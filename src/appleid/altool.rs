@@ -25,7 +25,7 @@ use crate::publish::preflight::next_build_number;
 const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 
 /// An executable named `xcrun` on `env`'s PATH.
-fn find_xcrun(env: &Env) -> Option<PathBuf> {
+pub fn find_xcrun(env: &Env) -> Option<PathBuf> {
     let path = env.get("PATH")?;
     std::env::split_paths(path)
         .map(|d| d.join("xcrun"))
@@ -202,15 +202,14 @@ pub fn error_for(errors: &[ProductError], req: &UploadRequest, creds: &AppleIdCr
     AppleIdError::Altool(joined).into()
 }
 
-/// Runs altool (found on `env`'s PATH) and fills `up`. The app's Apple ID comes from `--app-id`,
-/// or a sign-in and `lookupSoftwareForBundleId` on the content-delivery service.
-#[allow(clippy::too_many_arguments)]
+/// Runs altool through `xcrun` ([`find_xcrun`]) and fills `up`. The app's Apple ID comes from
+/// `--app-id`, or a sign-in and `lookupSoftwareForBundleId` on the content-delivery service.
 pub async fn upload(
     args: &UploadSettings,
     creds: &AppleIdCredentials,
     req: &UploadRequest,
     base: &Url,
-    env: &Env,
+    xcrun: Option<&Path>,
     events: &Events,
     up: &mut Uploaded,
 ) -> Result<(), Error> {
@@ -232,7 +231,9 @@ pub async fn upload(
         }
     };
     up.app_id = Some(app_id.clone());
-    let xcrun = find_xcrun(env).ok_or_else(|| AppleIdError::NoAltool("no xcrun on PATH".into()))?;
+    let xcrun = xcrun
+        .ok_or_else(|| AppleIdError::NoAltool("no xcrun on PATH".into()))?
+        .to_path_buf();
     let argv = arguments(&req.ipa_path, &app_id, req, creds);
     if args.verbose > 0 {
         events.send(Event::Detail(format!(
@@ -395,7 +396,10 @@ mod tests {
         let path = format!("{}:/usr/bin:/bin", dir.path().display());
         let env = Env::from_pairs([("PATH", path.as_str())]);
         assert!(available(&env));
-        assert_eq!(crate::appleid::BackendChoice::Auto.resolve(&env), crate::appleid::Backend::Altool);
+        assert_eq!(
+            crate::appleid::BackendChoice::Auto.resolve(&env),
+            crate::appleid::Backend::Altool
+        );
         // Whatever the process's own PATH holds, an environment without one has no altool.
         assert!(!available(&Env::default()));
         assert_eq!(

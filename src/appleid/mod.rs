@@ -165,6 +165,8 @@ pub struct Prepared {
     creds: AppleIdCredentials,
     base: url::Url,
     backend: Backend,
+    /// `xcrun` on the environment's PATH, for the altool backend.
+    xcrun: Option<std::path::PathBuf>,
     /// Said before anything else about the upload (an API key given too is ignored).
     pub warnings: Vec<String>,
 }
@@ -211,6 +213,7 @@ pub fn prepare(args: &UploadSettings, env: &Env, events: &Events) -> Result<Prep
         creds,
         base,
         backend,
+        xcrun: altool::find_xcrun(env),
         warnings,
     })
 }
@@ -222,21 +225,16 @@ pub async fn upload(
     prepared: &Prepared,
     req: &UploadRequest,
     inspected: &Inspection,
-    env: &Env,
     clock: SharedClock,
     events: &Events,
     up: &mut Uploaded,
 ) -> Result<(), Error> {
     let Prepared { creds, base, .. } = prepared;
     match prepared.backend {
-        Backend::Altool => altool::upload(args, creds, req, base, env, events, up).await,
+        Backend::Altool => altool::upload(args, creds, req, base, prepared.xcrun.as_deref(), events, up).await,
         Backend::Native => {
-            let description = asset_description::DescriptionInput::from_ipa(
-                &req.ipa_path,
-                inspected,
-                &req.file_name,
-                req.file_size,
-            )?;
+            let description =
+                asset_description::DescriptionInput::from_ipa(&req.ipa_path, inspected, &req.file_name, req.file_size)?;
             let http =
                 crate::asc::client::build_http(Some(std::time::Duration::from_secs(120)), args.tls_root_ca.as_deref())?;
             let parts_http = crate::asc::client::build_parts_http(

@@ -195,17 +195,7 @@ async fn run(
         uti: "com.apple.binary-property-list",
         quiet: true,
     };
-    send_file(
-        provider,
-        parts_http,
-        &build.id,
-        &desc,
-        &desc_identity,
-        opts,
-        clock,
-        up,
-    )
-    .await?;
+    send_file(provider, parts_http, &build.id, &desc, &desc_identity, opts, clock, up).await?;
     let ipa = FileToSend {
         path: req.ipa_path.clone(),
         name: req.file_name.replace([':', ' '], "_"),
@@ -230,8 +220,7 @@ async fn run(
         up.status = Some(Status::Uploaded);
         return Ok(());
     }
-    opts.events
-        .step("waiting for App Store Connect to process the build");
+    opts.events.step("waiting for App Store Connect to process the build");
     let t = clock.now();
     let cfg = WaitConfig {
         timeout: opts.timeout,
@@ -457,9 +446,11 @@ mod tests {
 
     impl DeliveryRecord for Scripted {
         fn look(&self) -> BoxFuture<'_, Result<DeliveryLook, Error>> {
-            let next = self.looks.lock().ok().and_then(|mut l| {
-                if l.len() > 1 { l.pop() } else { l.last().cloned() }
-            });
+            let next = self
+                .looks
+                .lock()
+                .ok()
+                .and_then(|mut l| if l.len() > 1 { l.pop() } else { l.last().cloned() });
             Box::pin(async move { next.ok_or_else(|| Error::usage("no more looks")) })
         }
     }
@@ -508,7 +499,10 @@ mod tests {
                     .to_string()
             ))
         );
-        assert_eq!(p.apple_messages.first().and_then(|m| m.code.as_deref()), Some("ITMS-90725"));
+        assert_eq!(
+            p.apple_messages.first().and_then(|m| m.code.as_deref()),
+            Some("ITMS-90725")
+        );
         assert_eq!(p.processing_state.as_ref().map(processing::state_name), Some("INVALID"));
         // The shared schedule: 5 s growing ×1.5 to 30 s, never past the next heartbeat.
         let sleeps = clock.sleeps();
@@ -539,10 +533,18 @@ mod tests {
 
     #[tokio::test]
     async fn an_apple_id_wait_ends_valid_or_times_out_transient() {
-        let (r, p, _, _) = wait(&Scripted::new(1, 1, build("VALID", Vec::new())), Duration::from_secs(600)).await;
+        let (r, p, _, _) = wait(
+            &Scripted::new(1, 1, build("VALID", Vec::new())),
+            Duration::from_secs(600),
+        )
+        .await;
         assert!(r.is_ok() && p.is_valid());
         // Apple never starts: a timeout (exit 5), not a verdict.
-        let (r, p, _, clock) = wait(&Scripted::new(1000, 0, build("VALID", Vec::new())), Duration::from_secs(120)).await;
+        let (r, p, _, clock) = wait(
+            &Scripted::new(1000, 0, build("VALID", Vec::new())),
+            Duration::from_secs(120),
+        )
+        .await;
         let e = r.err().unwrap_or_else(|| panic!("timed out"));
         assert_eq!(e.exit_code(), 5, "{e:?}");
         assert_eq!(p.processing_state, None);

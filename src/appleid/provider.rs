@@ -15,8 +15,8 @@ use crate::asc::client::describe;
 use crate::asc::credentials::Secret;
 use crate::asc::endpoints::seg;
 use crate::asc::error::sanitize;
-use crate::publish::events::{Event, Events};
 use crate::asc::model::UploadOperation;
+use crate::publish::events::{Event, Events};
 
 /// Attempts for reads (GET) on network errors and 5xx.
 const READ_ATTEMPTS: u32 = 4;

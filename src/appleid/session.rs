@@ -320,8 +320,7 @@ impl Session {
                 Err(e) if attempt < ATTEMPTS => describe(&e),
                 Err(e) => return Err(AppleIdError::Network(redact(&describe(&e), creds))),
             };
-            self.log
-                .send(Event::Detail(format!("  {method}: {retry}; retrying")));
+            self.log.send(Event::Detail(format!("  {method}: {retry}; retrying")));
             tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
         }
     }

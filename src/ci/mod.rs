@@ -38,9 +38,7 @@ impl From<CiError> for crate::Error {
                                       GITHUB_STEP_SUMMARY, the dotenv path or BITRISE_DEPLOY_DIR)."
             }
             CiError::DelimiterInValue { .. } => "Retry the run; the delimiter is random.",
-            CiError::Envman { .. } => {
-                "Run the step inside a Bitrise build (envman ships with the Bitrise CLI)."
-            }
+            CiError::Envman { .. } => "Run the step inside a Bitrise build (envman ships with the Bitrise CLI).",
         };
         crate::Error::new(crate::ErrorKind::Usage, e.to_string())
             .with_hint(hint)

@@ -209,7 +209,7 @@ async fn upload_with_apple_id(
         req.record_in(outcome);
         let _stage = events.stage("asc_publish_upload", "Upload to App Store Connect");
         let mut up = crate::appleid::Uploaded::default();
-        let r = crate::appleid::upload(&settings, &prepared, &req, &inspected, env, clock.clone(), &events, &mut up).await;
+        let r = crate::appleid::upload(&settings, &prepared, &req, &inspected, clock.clone(), &events, &mut up).await;
         up.record_in(outcome);
         r
     }

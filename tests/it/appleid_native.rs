@@ -223,7 +223,11 @@ async fn a_used_build_number_exits_4_before_any_part_is_sent() {
     assert_eq!(first.json()["status"], "uploaded");
     // Without -v no call is told, and with --no-wait there is no processing wait.
     assert!(!first.stderr.contains(" -> 2"), "{}", first.stderr);
-    assert!(!first.stderr.contains("waiting for App Store Connect"), "{}", first.stderr);
+    assert!(
+        !first.stderr.contains("waiting for App Store Connect"),
+        "{}",
+        first.stderr
+    );
     let puts_before = part_puts(&sim.requests());
     assert!(puts_before > 0);
 
