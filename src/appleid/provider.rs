@@ -16,7 +16,6 @@ use crate::asc::credentials::Secret;
 use crate::asc::endpoints::seg;
 use crate::asc::error::sanitize;
 use crate::asc::model::UploadOperation;
-use crate::publish::events::{Event, Events};
 
 /// Attempts for reads (GET) on network errors and 5xx.
 const READ_ATTEMPTS: u32 = 4;
@@ -249,7 +248,7 @@ pub struct Provider {
     base: Url,
     cookie: Secret<String>,
     /// Where each call and retry is told (`Events::none()` unless verbose).
-    log: Events,
+    log: crate::publish::events::Events,
     pub requests: AtomicU64,
 }
 
@@ -259,7 +258,7 @@ impl Provider {
         host: &Url,
         provider_public_id: &str,
         cookie: Secret<String>,
-        log: Events,
+        log: crate::publish::events::Events,
     ) -> Result<Provider, AppleIdError> {
         let seg: String = url::form_urlencoded::byte_serialize(provider_public_id.as_bytes()).collect();
         let base = host
@@ -303,8 +302,10 @@ impl Provider {
             let retry = match rb.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    self.log
-                        .send(Event::Detail(format!("  {method} {} -> {status}", url.path())));
+                    self.log.send(crate::publish::events::Event::Detail(format!(
+                        "  {method} {} -> {status}",
+                        url.path()
+                    )));
                     let bytes = match resp.bytes().await {
                         Ok(b) => b,
                         Err(e) if reads && attempt < READ_ATTEMPTS => {
@@ -336,7 +337,8 @@ impl Provider {
     }
 
     async fn pause(&self, attempt: u32, why: &str) {
-        self.log.send(Event::Detail(format!("  {why}; retrying")));
+        self.log
+            .send(crate::publish::events::Event::Detail(format!("  {why}; retrying")));
         tokio::time::sleep(Duration::from_millis(250u64.saturating_mul(1 << attempt.min(6)))).await;
     }
 
@@ -425,7 +427,7 @@ impl Provider {
             match self.send(Method::PATCH, url.clone(), Some(&body)).await {
                 Ok(_) => return Ok(round > 0),
                 Err(CallError::Lost(m)) => {
-                    self.log.send(Event::Detail(format!(
+                    self.log.send(crate::publish::events::Event::Detail(format!(
                         "  commit answer lost ({m}); reading the file back"
                     )));
                     let f = self.file(id).await?;

@@ -20,7 +20,6 @@ use crate::asc::error::sanitize;
 use crate::asc::model::UploadOperation;
 use crate::asc::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use crate::publish::error::PublishError;
-use crate::publish::events::{Event, Events};
 use crate::publish::progress::Progress;
 use crate::publish::sent_md5::SentMd5;
 
@@ -130,7 +129,7 @@ pub struct PartsConfig {
     pub retry: RetryPolicy,
     pub verbose: bool,
     /// Where a retried part is told, with `verbose`.
-    pub events: Events,
+    pub events: crate::publish::events::Events,
 }
 
 /// What the part uploads did.
@@ -288,7 +287,7 @@ async fn upload_part(
         retries.fetch_add(1, Ordering::Relaxed);
         let d = config.retry.delay(attempt, retry_after);
         if config.verbose {
-            config.events.send(Event::Detail(format!(
+            config.events.send(crate::publish::events::Event::Detail(format!(
                 "  part {}: {why}; retry {attempt} in {:.1}s",
                 part.number,
                 d.as_secs_f64()

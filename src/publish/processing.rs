@@ -5,10 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 
-use futures_util::future::BoxFuture;
-
 use crate::asc::AscClient;
-use crate::asc::clock::{Clock, SharedClock};
+use crate::asc::clock::Clock;
 use crate::asc::endpoints::{build_uploads, builds};
 use crate::asc::error::{AscError, sanitize};
 use crate::asc::model::{Build, BuildUpload, BuildUploadState, Document, ProcessingState, StateDetail, request};
@@ -124,6 +122,10 @@ fn record_messages(p: &mut Processed, upload: &BuildUpload, events: &Events) {
     }
 }
 
+mod delivery;
+
+pub use delivery::{DeliveryLook, DeliveryRecord, wait_for_delivery};
+
 /// What a wait follows: an upload (then the build Apple makes of it), or an existing build.
 #[derive(Debug, Clone, Copy)]
 enum Subject<'a> {
@@ -141,36 +143,9 @@ enum Source<'a> {
     ContentDelivery(&'a dyn DeliveryRecord),
 }
 
-/// A build record read without an API key (an Apple ID upload's, `crate::appleid`).
-pub trait DeliveryRecord: Send + Sync {
-    /// The record as it is now.
-    fn look(&self) -> BoxFuture<'_, Result<DeliveryLook, Error>>;
-}
-
-/// One look at a [`DeliveryRecord`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeliveryLook {
-    /// Apple's processing state in its spelling; `None` until Apple starts on the delivered files.
-    pub state: Option<String>,
-    /// Apple's messages about the build, with their ITMS codes.
-    pub messages: Vec<Message>,
-}
-
 /// Polls until Apple's verdict. `Ok` means VALID; a rejection is a `Rejected` error.
 pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, p: &mut Processed) -> Result<(), Error> {
     poll(Source::Api(client), client.clock(), Subject::Upload(upload_id), cfg, p).await
-}
-
-/// [`wait`] for a build delivered with an Apple ID: the same schedule, heartbeat and verdict, read
-/// from its content-delivery record `build_id`.
-pub async fn wait_for_delivery(
-    record: &dyn DeliveryRecord,
-    build_id: &str,
-    clock: SharedClock,
-    cfg: &WaitConfig,
-    p: &mut Processed,
-) -> Result<(), Error> {
-    poll(Source::ContentDelivery(record), clock, Subject::Build(build_id), cfg, p).await
 }
 
 /// Polls an existing build until it leaves PROCESSING, whatever its verdict: `distribute` judges
@@ -188,7 +163,7 @@ pub async fn wait_for_build(
 /// build's until its verdict, with a heartbeat line at least every [`HEARTBEAT`].
 async fn poll(
     source: Source<'_>,
-    clock: SharedClock,
+    clock: crate::asc::clock::SharedClock,
     subject: Subject<'_>,
     cfg: &WaitConfig,
     p: &mut Processed,
@@ -219,7 +194,7 @@ async fn poll(
         let client = match source {
             Source::Api(client) => client,
             Source::ContentDelivery(record) => {
-                if let Some(verdict) = look_at_delivery(record, cfg, p).await? {
+                if let Some(verdict) = delivery::look(record, cfg, p).await? {
                     return verdict;
                 }
                 let waited = clock.now().duration_since(start).unwrap_or_default();
@@ -335,53 +310,6 @@ async fn poll(
             .into());
         }
         pause(&*clock, cfg, p, stage, waited, &mut last_heartbeat, &mut interval).await;
-    }
-}
-
-/// One poll of a content-delivery record: its state and new messages recorded (and sent as
-/// events), and the verdict once there is one: VALID is `Ok`, INVALID or FAILED a rejection.
-async fn look_at_delivery(
-    record: &dyn DeliveryRecord,
-    cfg: &WaitConfig,
-    p: &mut Processed,
-) -> Result<Option<Result<(), Error>>, Error> {
-    let look = record.look().await?;
-    for m in look.messages {
-        if !p.apple_messages.contains(&m) {
-            cfg.events.send(Event::Apple(m.clone()));
-            p.apple_messages.push(m);
-        }
-    }
-    // `null` until Apple starts: no state yet, as the heartbeat says.
-    let Some(ps) = look.state.as_deref().map(processing_state) else {
-        return Ok(None);
-    };
-    if p.processing_state != Some(ps) {
-        p.processing_state = Some(ps);
-        cfg.events.send(Event::State {
-            of: format!("build {}", p.build_id.as_deref().unwrap_or_default()),
-            state: look.state.clone().unwrap_or_default(),
-        });
-    }
-    Ok(match ps {
-        ProcessingState::Valid => Some(Ok(())),
-        ProcessingState::Invalid | ProcessingState::Failed => Some(Err(PublishError::Rejected(summary(
-            p,
-            &format!("build processing ended {}", state_name(&ps)),
-        ))
-        .into())),
-        ProcessingState::Processing | ProcessingState::Unknown => None,
-    })
-}
-
-/// Apple's processing state from its spelling (anything else is `Unknown`: keep waiting).
-fn processing_state(name: &str) -> ProcessingState {
-    match name {
-        "PROCESSING" => ProcessingState::Processing,
-        "FAILED" => ProcessingState::Failed,
-        "INVALID" => ProcessingState::Invalid,
-        "VALID" => ProcessingState::Valid,
-        _ => ProcessingState::Unknown,
     }
 }
 
