@@ -153,7 +153,8 @@ mod tests {
     #[test]
     fn apples_refusal_of_an_item_names_each_missing_attribute() {
         let body = include_bytes!("../../../tests/fixtures/recorded/asc/errors/codemagic-409-state.json");
-        let e = crate::asc::AscError::Api(ApiError::from_body(409, "POST", "/v1/reviewSubmissionItems", body));
+        // The path is only context in the message; the flow never names one.
+        let e = AscError::Api(ApiError::from_body(409, "POST", "reviewSubmissionItems", body));
         let mut outcome = Outcome::new();
         let err = refused_item(e, &mut outcome);
         assert_eq!(err.exit_code(), 4);
@@ -162,7 +163,7 @@ mod tests {
         assert!(missing[0].ends_with(": description"), "{missing:?}");
         assert!(err.message().contains("supportUrl"), "{}", err.message());
         // Another refusal stays Apple's own error.
-        let other = crate::asc::AscError::Api(ApiError::from_body(409, "POST", "/x", br#"{"errors":[]}"#));
+        let other = AscError::Api(ApiError::from_body(409, "POST", "/x", br#"{"errors":[]}"#));
         let mut outcome = Outcome::new();
         assert!(!refused_item(other, &mut outcome).message().contains("missing"));
         assert!(outcome.release.is_none());
