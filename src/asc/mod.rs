@@ -1,7 +1,9 @@
 //! The App Store Connect client: credentials, JWT, transport with retries, typed errors, and
 //! Apple's wire types (which live here and nowhere else).
 
-pub mod app_store;
+pub(crate) mod app_store;
+pub mod app_store_submissions;
+pub mod app_store_versions;
 pub mod auth;
 pub mod client;
 pub mod clock;
