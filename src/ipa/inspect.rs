@@ -71,7 +71,7 @@ impl PlistFormat {
 
 /// Parses a plist (binary or XML) whose root must be a dictionary.
 pub fn parse_plist_dict(bytes: &[u8]) -> Result<plist::Dictionary, String> {
-    crate::ipa::plist_guard::parse_dict(bytes).map_err(|e| e.to_string())
+    plist_guard::parse_dict(bytes).map_err(|e| e.to_string())
 }
 
 struct Budget {
@@ -221,9 +221,9 @@ fn read_info(archive: &Archive, bundle: &str, budget: &mut Budget) -> Result<Opt
     let bytes = archive
         .read(&path, MAX_INFO_PLIST)
         .map_err(|e| InfoError::Problem(format!("cannot read Info.plist: {e}")))?;
-    match crate::ipa::plist_guard::parse_dict(&bytes) {
+    match plist_guard::parse_dict(&bytes) {
         Ok(d) => Ok(Some(d)),
-        Err(crate::ipa::plist_guard::PlistError::TooDeep { limit }) => {
+        Err(plist_guard::PlistError::TooDeep { limit }) => {
             Err(InfoError::Refused(Refusal { entry: path, limit }))
         }
         Err(e) => Err(InfoError::Problem(e.to_string())),

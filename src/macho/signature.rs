@@ -295,9 +295,9 @@ fn parse_superblob(buf: &[u8], too_deep: &mut Option<usize>) -> (Option<CodeSign
                     continue;
                 }
                 sig.entitlements_blob = Some(blob.to_vec());
-                match crate::ipa::plist_guard::parse_dict(payload) {
+                match plist_guard::parse_dict(payload) {
                     Ok(d) => sig.entitlements = Some(d),
-                    Err(crate::ipa::plist_guard::PlistError::TooDeep { limit }) => *too_deep = Some(limit),
+                    Err(plist_guard::PlistError::TooDeep { limit }) => *too_deep = Some(limit),
                     Err(e) => problems.push(format!("the signature's entitlements are not a valid plist: {e}")),
                 }
             }

@@ -440,7 +440,7 @@ fn nested_entitlements(depth: usize) -> Vec<u8> {
 
 #[test]
 fn entitlements_nesting_is_capped() {
-    let limit = crate::ipa::plist_guard::MAX_DEPTH;
+    let limit = plist_guard::MAX_DEPTH;
     let (sig, _) =
         signature::parse_signature(&entitlements_superblob(&nested_entitlements(limit))).expect("128 levels are read");
     let ent = sig.and_then(|s| s.entitlements).expect("entitlements parsed");

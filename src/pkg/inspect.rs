@@ -103,7 +103,7 @@ fn read_capped(data: &mut dyn Read, size: u64, max: u64, what: &str) -> Result<V
 }
 
 fn executable_name_from(info: &[u8]) -> Option<String> {
-    let dict = crate::ipa::plist_guard::parse_dict(info).ok()?;
+    let dict = plist_guard::parse_dict(info).ok()?;
     dict.get("CFBundleExecutable")?.as_string().map(str::to_string)
 }
 
@@ -323,7 +323,7 @@ fn app_bundle(payload: &str, app: &str, files: &mut AppFiles, trust: &TrustStore
     match files.info.take() {
         None => bundle.info_error = Some("Contents/Info.plist is missing".into()),
         Some(Err(e)) => bundle.info_error = Some(e),
-        Some(Ok(bytes)) => match crate::ipa::plist_guard::parse_dict(&bytes) {
+        Some(Ok(bytes)) => match plist_guard::parse_dict(&bytes) {
             Ok(d) => bundle.info = Some(d),
             Err(e) => bundle.info_error = Some(e.to_string()),
         },

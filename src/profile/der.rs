@@ -21,7 +21,7 @@ pub const CTX1: u8 = 0xA1;
 
 /// How many levels of indefinite-length or constructed nesting are read before we give up (real
 /// CMS uses a handful; recursion on each level must stay far from the stack's end). Below
-/// `ipa::plist_guard::MAX_DEPTH` on purpose: DER nests much less than a plist.
+/// `plist_guard::MAX_DEPTH` on purpose: DER nests much less than a plist.
 pub const MAX_DEPTH: u8 = 32;
 
 /// One element: its identifier octet, the whole encoding and the content octets.

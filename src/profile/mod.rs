@@ -122,7 +122,7 @@ pub enum ProfileError {
     Plist(String),
     #[error("the profile's property list is not a dictionary")]
     NotADictionary,
-    /// Hostile rather than damaged: the whole IPA is refused (see `ipa::plist_guard`).
+    /// Hostile rather than damaged: the whole IPA is refused (see `plist_guard`).
     #[error(
         "the profile's property list nests arrays and dictionaries more than {limit} levels deep; refusing to parse it"
     )]
@@ -174,7 +174,7 @@ fn looks_like_plist(bytes: &[u8]) -> bool {
 }
 
 fn parse_plist(bytes: &[u8]) -> Result<plist::Dictionary, ProfileError> {
-    use crate::ipa::plist_guard::{PlistError, parse_dict};
+    use plist_guard::{PlistError, parse_dict};
     parse_dict(bytes).map_err(|e| match e {
         PlistError::TooDeep { limit } => ProfileError::TooDeep { limit },
         PlistError::NotADictionary => ProfileError::NotADictionary,
@@ -225,7 +225,7 @@ mod tests {
     fn nesting_is_capped_bare_and_inside_the_cms() {
         let pki = crate::sample::pki::TestPki::generate().expect("test PKI");
         let trust = pki.trust_store().expect("trust");
-        let limit = crate::ipa::plist_guard::MAX_DEPTH;
+        let limit = plist_guard::MAX_DEPTH;
         for (depth, ok) in [(limit, true), (limit + 1, false), (250_000, false)] {
             let bare = nested_profile(depth);
             let signed = pki.sign_cms(&bare, false).expect("sign");

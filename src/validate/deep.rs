@@ -202,7 +202,7 @@ impl Verifier<'_> {
             }
             return;
         };
-        let Ok(root) = crate::ipa::plist_guard::parse_dict(&bytes) else {
+        let Ok(root) = plist_guard::parse_dict(&bytes) else {
             self.invalid(&cr_name, "_CodeSignature/CodeResources is not a valid property list");
             return;
         };

@@ -277,7 +277,7 @@ fn stray_info_plists(ctx: &RuleContext, entry_names: &[String], out: &mut Vec<Fi
         let Ok(bytes) = ctx.entries.read(name, MAX_STRAY_PLIST) else {
             continue;
         };
-        let Ok(info) = crate::ipa::plist_guard::parse_dict(&bytes) else {
+        let Ok(info) = plist_guard::parse_dict(&bytes) else {
             continue;
         };
         out.extend(missing_executable(ctx, dir, name, &info));

@@ -96,7 +96,7 @@ fn invalid_manifest(path: &str, problems: &[String]) -> Finding {
 }
 
 pub(crate) fn check_manifest(path: &str, bytes: &[u8], out: &mut Vec<Finding>) {
-    use crate::ipa::plist_guard::{PlistError, parse_dict};
+    use plist_guard::{PlistError, parse_dict};
     let root = match parse_dict(bytes) {
         Ok(d) => d,
         Err(PlistError::NotADictionary) => {
