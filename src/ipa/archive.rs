@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::ipa::entry::{self, Compression, EntryLocation, EntryProblem, EntryRangeReader, EntryStream, ProblemLog};
-use crate::validate::EntrySource;
+use crate::ipa::EntrySource;
 
 /// How far the reader goes before giving up; the defaults fit every real IPA with a wide margin.
 #[derive(Debug, Clone, Copy)]

@@ -12,7 +12,7 @@ use crate::ipa::bundles::{self, BundleNode};
 use crate::ipa::{AppSummary, Bundle, FileFacts, Inspection, Located, Parsed, Platform};
 use crate::macho::Binary;
 use crate::profile::{Profile, TrustStore};
-use crate::validate::EntrySource;
+use crate::ipa::EntrySource;
 
 /// The largest Info.plist we parse (real ones are a few KiB).
 pub const MAX_INFO_PLIST: u64 = 4 << 20;

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod assets_car;
+pub mod entry_source;
 pub mod inspect;
 pub mod model;
 
@@ -13,5 +14,6 @@ pub use plist_guard;
 pub mod stack;
 
 pub use archive::{Archive, EntryMeta, IpaError, Limits};
+pub use entry_source::EntrySource;
 pub use inspect::{Inspected, PlistFormat, inspect};
 pub use model::{AppSummary, Bundle, BundleKind, FileFacts, Inspection, Located, Parsed, Platform, PlatformEvidence};

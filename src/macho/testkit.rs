@@ -20,7 +20,8 @@ use crate::ipa::{AppSummary, Bundle, BundleKind, FileFacts, Inspection, Located,
 use crate::macho::Binary;
 use crate::profile::{Profile, ProfileKind, TrustStore};
 use crate::sample::macho::CmsSigner;
-use crate::validate::{EntrySource, Finding, RuleContext};
+use crate::ipa::EntrySource;
+use crate::validate::{Finding, RuleContext};
 
 /// A signer certificate (DER) issued by a throwaway CA (DER).
 pub struct TestIdentity {

@@ -2,22 +2,8 @@
 
 use std::time::SystemTime;
 
-use crate::ipa::Inspection;
+use crate::ipa::{EntrySource, Inspection};
 use crate::profile::TrustStore;
-
-/// Read access to the IPA's entries, without extracting. Implemented by the archive reader and by
-/// in-memory maps in tests.
-pub trait EntrySource {
-    /// Every entry name, in central-directory order (directories end with `/`).
-    fn names(&self) -> Vec<String>;
-    /// Whether an entry with exactly this name exists.
-    fn contains(&self, name: &str) -> bool;
-    /// Reads an entry whole, refusing (with an error) entries whose uncompressed size exceeds `limit`.
-    fn read(&self, name: &str, limit: u64) -> std::io::Result<Vec<u8>>;
-    /// Streams an entry through `sink` in chunks (bounded memory whatever its size); returns the
-    /// number of bytes streamed.
-    fn stream(&self, name: &str, sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<u64>;
-}
 
 pub struct RuleContext<'a> {
     pub ipa: &'a Inspection,

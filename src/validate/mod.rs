@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-pub use context::{EntrySource, RuleContext};
+pub use context::RuleContext;
 pub use finding::{Finding, Severity};
 
 use crate::ipa::Inspected;
@@ -93,7 +93,7 @@ fn run_guarded(name: &str, check: Check, ctx: &RuleContext, out: &mut Vec<Findin
 }
 
 /// Runs every rules module (and `deep::check` when `ctx.deep`) over a context; unsorted. Usable with
-/// any [`EntrySource`], e.g. an in-memory one in tests.
+/// any [`EntrySource`](crate::ipa::EntrySource), e.g. an in-memory one in tests.
 pub fn run_rules(ctx: &RuleContext) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (name, check) in RULES {

@@ -3,10 +3,9 @@
 use std::path::Path;
 
 use crate::support::ipa::write_ipa;
-use asc_publish::ipa::{BundleKind, Platform, inspect};
+use asc_publish::ipa::{BundleKind, EntrySource, Platform, inspect};
 use asc_publish::profile::TrustStore;
 use asc_publish::sample::ipa::{BundleSpec, IpaBuilder, PLACEHOLDER_EXECUTABLE};
-use asc_publish::validate::EntrySource;
 
 const FIXTURE: &str = "tests/fixtures/bitrise-io__ipa_analyzer__ios-simple-objc.ipa";
 

@@ -5,11 +5,11 @@ use std::time::SystemTime;
 
 use crate::support::ipa::{Raw, minimal_app, write_bytes, write_ipa, zip, zip64_declaring};
 use asc_publish::ipa::archive::{Limits, open_with};
-use asc_publish::ipa::{IpaError, inspect};
+use asc_publish::ipa::{EntrySource, IpaError, inspect};
 use asc_publish::macho::RangeReader;
 use asc_publish::profile::TrustStore;
 use asc_publish::sample::ipa::{BundleSpec, IpaBuilder};
-use asc_publish::validate::{EntrySource, Options, Report, validate};
+use asc_publish::validate::{Options, Report, validate};
 
 fn trust() -> TrustStore {
     TrustStore::apple()

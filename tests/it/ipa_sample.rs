@@ -3,11 +3,11 @@
 use std::io::Read;
 
 use crate::support::ipa::write_ipa;
+use asc_publish::ipa::EntrySource;
 use asc_publish::ipa::archive::{Limits, open_with};
 use asc_publish::ipa::entry::Compression;
 use asc_publish::ipa::inspect::parse_plist_dict;
 use asc_publish::sample::ipa::{BundleSpec, Entry, IpaBuilder, Method, default_app_info};
-use asc_publish::validate::EntrySource;
 
 #[test]
 fn the_default_app_plist_has_what_xcode_writes() {

@@ -2,12 +2,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use asc_publish::ipa::{AppSummary, Bundle, BundleKind, FileFacts, Inspection, Located, Parsed, Platform};
+use asc_publish::ipa::{
+    AppSummary, Bundle, BundleKind, EntrySource, FileFacts, Inspection, Located, Parsed, Platform,
+};
 use asc_publish::profile::{Profile, ProfileKind, TrustStore, decode};
 use asc_publish::sample::pki::TestPki;
 use asc_publish::sample::profile::{ProfileBuilder, tamper};
 use asc_publish::validate::rules::profile::check;
-use asc_publish::validate::{EntrySource, Finding, RuleContext, Severity};
+use asc_publish::validate::{Finding, RuleContext, Severity};
 
 const APP: &str = "Payload/Demo.app";
 const APPEX: &str = "Payload/Demo.app/PlugIns/Share.appex";

@@ -6,9 +6,9 @@ use std::time::SystemTime;
 
 use plist::{Dictionary, Value};
 
-use crate::ipa::{AppSummary, Bundle, BundleKind, FileFacts, Inspection, Platform};
+use crate::ipa::{AppSummary, Bundle, BundleKind, EntrySource, FileFacts, Inspection, Platform};
 use crate::profile::TrustStore;
-use crate::validate::context::{EntrySource, RuleContext};
+use crate::validate::context::RuleContext;
 use crate::validate::{Finding, Severity};
 
 /// Archive entries held in memory.
