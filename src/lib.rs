@@ -31,6 +31,7 @@ pub mod publish;
 pub mod report;
 pub mod runtime;
 pub mod sample;
+pub mod subject;
 pub mod validate;
 
 pub use error::{Error, ErrorKind, ExitCode, Result};

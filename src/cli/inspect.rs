@@ -42,7 +42,7 @@ pub fn trust_store(extra_root_ca: Option<&Path>) -> Result<TrustStore, Error> {
 
 pub fn run(args: InspectArgs) -> Result<i32, Error> {
     let trust = trust_store(args.extra_root_ca.as_deref())?;
-    let subject = crate::pkg::Subject::open(&args.ipa, &trust)?;
+    let subject = crate::subject::Subject::open(&args.ipa, &trust)?;
     match args.format {
         Format::Json => println!(
             "{}",
@@ -50,7 +50,7 @@ pub fn run(args: InspectArgs) -> Result<i32, Error> {
         ),
         Format::Text => {
             print!("{}", render_text(subject.inspection()));
-            if let crate::pkg::Subject::Pkg(p) = &subject {
+            if let crate::subject::Subject::Pkg(p) = &subject {
                 print!("{}", render_package(&p.package));
             }
         }

@@ -58,7 +58,7 @@ pub async fn run_with(args: &PreflightArgs, env: &Env, outcome: &mut Outcome) ->
 /// twice: findings go into the outcome and the plan.
 fn read_request(args: &UploadArgs, outcome: &mut Outcome) -> Result<UploadRequest, Error> {
     let trust = crate::cli::inspect::trust_store(args.extra_root_ca.as_deref())?;
-    let inspected = crate::pkg::Subject::open(&args.ipa, &trust)?;
+    let inspected = crate::subject::Subject::open(&args.ipa, &trust)?;
     if !args.skip_validation {
         let options = crate::validate::Options::default();
         let report = inspected.validate(&trust, &options, SystemTime::now());

@@ -233,7 +233,7 @@ pub fn read_ipa(
 ) -> Result<(UploadRequest, crate::ipa::model::Inspection), Error> {
     let t = SystemTime::now();
     let trust = crate::cli::inspect::trust_store(args.extra_root_ca.as_deref())?;
-    let inspected = crate::pkg::Subject::open(&args.ipa, &trust)?;
+    let inspected = crate::subject::Subject::open(&args.ipa, &trust)?;
     let app = &inspected.inspection().app;
     outcome.bundle_id = app.bundle_id.clone();
     outcome.version = app.short_version.clone();

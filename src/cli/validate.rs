@@ -73,7 +73,7 @@ impl<'a> ValidationDocument<'a> {
 
 pub fn run(args: ValidateArgs) -> Result<i32, Error> {
     let trust = trust_store(args.extra_root_ca.as_deref())?;
-    let subject = crate::pkg::Subject::open(&args.ipa, &trust)?;
+    let subject = crate::subject::Subject::open(&args.ipa, &trust)?;
     let options = Options {
         strict: args.strict,
         deep: args.deep,

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
-use crate::ipa::entry::{self, Compression, EntryLocation, EntryProblem, EntryRangeReader, EntryStream, ProblemLog};
 use crate::ipa::EntrySource;
+use crate::ipa::entry::{self, Compression, EntryLocation, EntryProblem, EntryRangeReader, EntryStream, ProblemLog};
 
 /// How far the reader goes before giving up; the defaults fit every real IPA with a wide margin.
 #[derive(Debug, Clone, Copy)]

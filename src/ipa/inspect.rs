@@ -7,12 +7,12 @@
 
 use std::path::Path;
 
+use crate::ipa::EntrySource;
 use crate::ipa::archive::{self, Archive, IpaError};
 use crate::ipa::bundles::{self, BundleNode};
 use crate::ipa::{AppSummary, Bundle, FileFacts, Inspection, Located, Parsed, Platform};
 use crate::macho::Binary;
 use crate::profile::{Profile, TrustStore};
-use crate::ipa::EntrySource;
 
 /// The largest Info.plist we parse (real ones are a few KiB).
 pub const MAX_INFO_PLIST: u64 = 4 << 20;
@@ -223,9 +223,7 @@ fn read_info(archive: &Archive, bundle: &str, budget: &mut Budget) -> Result<Opt
         .map_err(|e| InfoError::Problem(format!("cannot read Info.plist: {e}")))?;
     match plist_guard::parse_dict(&bytes) {
         Ok(d) => Ok(Some(d)),
-        Err(plist_guard::PlistError::TooDeep { limit }) => {
-            Err(InfoError::Refused(Refusal { entry: path, limit }))
-        }
+        Err(plist_guard::PlistError::TooDeep { limit }) => Err(InfoError::Refused(Refusal { entry: path, limit })),
         Err(e) => Err(InfoError::Problem(e.to_string())),
     }
 }

@@ -16,11 +16,11 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedN
 use x509_cert::Certificate;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
+use crate::ipa::EntrySource;
 use crate::ipa::{AppSummary, Bundle, BundleKind, FileFacts, Inspection, Located, Parsed};
 use crate::macho::Binary;
 use crate::profile::{Profile, ProfileKind, TrustStore};
 use crate::sample::macho::CmsSigner;
-use crate::ipa::EntrySource;
 use crate::validate::{Finding, RuleContext};
 
 /// A signer certificate (DER) issued by a throwaway CA (DER).

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use asc_publish::ipa::Platform;
-use asc_publish::pkg::{PkgInspection, Subject};
+use asc_publish::pkg::PkgInspection;
 use asc_publish::profile::TrustStore;
 use asc_publish::sample::pkg::{PayloadFormat, PkgBuilder, XarFile, toc_files, xar_from_toc};
+use asc_publish::subject::Subject;
 use asc_publish::validate::Options;
 use xar_read::{Limits, XarError};
 

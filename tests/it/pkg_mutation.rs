@@ -7,9 +7,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::SystemTime;
 
-use asc_publish::pkg::Subject;
 use asc_publish::profile::TrustStore;
 use asc_publish::sample::pkg::{PayloadFormat, PkgBuilder};
+use asc_publish::subject::Subject;
 use asc_publish::validate::Options;
 
 const ITERATIONS: usize = 1_500;

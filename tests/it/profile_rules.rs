@@ -2,9 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use asc_publish::ipa::{
-    AppSummary, Bundle, BundleKind, EntrySource, FileFacts, Inspection, Located, Parsed, Platform,
-};
+use asc_publish::ipa::{AppSummary, Bundle, BundleKind, EntrySource, FileFacts, Inspection, Located, Parsed, Platform};
 use asc_publish::profile::{Profile, ProfileKind, TrustStore, decode};
 use asc_publish::sample::pki::TestPki;
 use asc_publish::sample::profile::{ProfileBuilder, tamper};
