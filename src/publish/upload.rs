@@ -10,12 +10,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
-use crate::asc::endpoints::build_uploads;
 use crate::asc::error::AscError;
-use crate::asc::model::{AssetDeliveryState, BuildUpload, BuildUploadFile, Document, request};
+use crate::asc::{
+    AscClient, AssetDeliveryState, BuildUploadRecord, BuildUploadState, NewBuildUpload, NewUploadFile,
+    UploadFileRecord, build_uploads,
+};
 use crate::asc::retry::RetryPolicy;
 use crate::error::Error;
 use crate::outcome::{Outcome, Status, UploadMode};
@@ -161,8 +160,8 @@ async fn run_inner(
             outcome.upload_mode = Some(UploadMode::AlreadyUploaded);
             outcome.upload_id = Some(upload.id.clone());
             outcome.md5 = Some(md5.get().await?);
-            if let Some(b) = upload.related_id("build") {
-                outcome.build_id = Some(b.to_string());
+            if let Some(b) = &upload.build_id {
+                outcome.build_id = Some(b.clone());
             }
             (upload.id.clone(), None)
         }
@@ -189,11 +188,7 @@ async fn run_inner(
 
     if let Some(file) = file {
         outcome.upload_file_id = Some(file.id.clone());
-        let ops = file
-            .attributes
-            .as_ref()
-            .and_then(|a| a.upload_operations.clone())
-            .unwrap_or_default();
+        let ops = file.operations.clone().unwrap_or_default();
         let parts = parts::validate_operations(&ops, req.file_size, clock.now())?;
         say(&format!(
             "uploading {} in {} parts ({} at a time)",
@@ -283,26 +278,25 @@ async fn run_inner(
 }
 
 /// `POST /v1/buildUploads`; a lost answer is reconciled by listing this version/build's uploads.
-async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) -> Result<BuildUpload, Error> {
-    let url = build_uploads::collection(client)?;
-    let body = request::create_build_upload(app_id, &req.short_version, &req.version, &req.platform);
+async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) -> Result<BuildUploadRecord, Error> {
+    let new = NewBuildUpload {
+        app_id,
+        short_version: &req.short_version,
+        build_number: &req.version,
+        platform: &req.platform,
+    };
     for round in 0..2 {
-        match client
-            .mutate_json::<Document<BuildUpload>>(Method::POST, url.clone(), &body)
-            .await
-        {
-            Ok(doc) => return Ok(doc.data),
+        match build_uploads::create(client, &new).await {
+            Ok(upload) => return Ok(upload),
             Err(AscError::Api(a)) if a.status == 409 && a.has_code("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE") => {
                 return Err(preflight::duplicate(client, app_id, req, &a).await);
             }
             Err(AscError::Ambiguous { message, .. }) => {
                 let found = preflight::list_uploads(client, app_id, req, Some(&req.version)).await?;
-                if let Some(u) = found.into_iter().find(|u| {
-                    u.attributes
-                        .as_ref()
-                        .and_then(|a| a.state.as_ref())
-                        .is_some_and(|s| s.state == crate::asc::model::BuildUploadState::AwaitingUpload)
-                }) {
+                if let Some(u) = found
+                    .into_iter()
+                    .find(|u| u.status.as_ref().is_some_and(|s| s.state == BuildUploadState::AwaitingUpload))
+                {
                     return Ok(u);
                 }
                 if round == 1 {
@@ -316,28 +310,27 @@ async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) ->
 }
 
 /// `POST /v1/buildUploadFiles`; a lost answer is reconciled by listing the upload's files.
-async fn create_file(client: &AscClient, upload_id: &str, req: &UploadRequest) -> Result<BuildUploadFile, Error> {
-    let url = build_uploads::files(client)?;
+async fn create_file(client: &AscClient, upload_id: &str, req: &UploadRequest) -> Result<UploadFileRecord, Error> {
     let uti = if req.platform == "MAC_OS" {
         "com.apple.pkg"
     } else {
         "com.apple.ipa"
     };
-    let body = request::create_build_upload_file(upload_id, &req.file_name, req.file_size, uti);
+    let new = NewUploadFile {
+        upload_id,
+        file_name: &req.file_name,
+        file_size: req.file_size,
+        uti,
+    };
     for round in 0..2 {
-        match client
-            .mutate_json::<Document<BuildUploadFile>>(Method::POST, url.clone(), &body)
-            .await
-        {
-            Ok(doc) => return Ok(doc.data),
+        match build_uploads::create_file(client, &new).await {
+            Ok(file) => return Ok(file),
             Err(AscError::Ambiguous { message, .. }) => {
-                let list = build_uploads::files_of(client, upload_id, &[("limit", "50")])?;
-                let files: Vec<BuildUploadFile> = client.get_all(list).await?;
-                if let Some(f) = files.into_iter().find(|f| {
-                    f.attributes
-                        .as_ref()
-                        .is_some_and(|a| a.file_size == Some(req.file_size) && a.upload_operations.is_some())
-                }) {
+                let files = build_uploads::files(client, upload_id).await?;
+                if let Some(f) = files
+                    .into_iter()
+                    .find(|f| f.file_size == Some(req.file_size) && f.operations.is_some())
+                {
                     return Ok(f);
                 }
                 if round == 1 {
