@@ -128,6 +128,27 @@ flag_input submit-beta-review "${INPUT_SUBMIT_BETA_REVIEW:-}" false
 if [[ "${flag}" == true ]]; then opts+=(--submit-beta-review); fi
 flag_input expire-previous "${INPUT_EXPIRE_PREVIOUS:-}" false
 if [[ "${flag}" == true ]]; then opts+=(--expire-previous); fi
+# App Store release after processing (`upload --release`).
+flag_input release "${INPUT_RELEASE:-}" false
+if [[ "${flag}" == true ]]; then
+  opts+=(--release)
+  if [[ -n "${INPUT_LOCALE:-}" ]]; then opts+=("--whats-new-locale=${INPUT_LOCALE}"); fi
+fi
+if [[ -n "${INPUT_WHATS_NEW:-}" && -n "${INPUT_WHATS_NEW_FILE:-}" ]]; then
+  usage_error "set either $(input_name whats-new) or $(input_name whats-new-file), not both"
+fi
+if [[ -n "${INPUT_WHATS_NEW:-}" ]]; then opts+=("--whats-new=${INPUT_WHATS_NEW}"); fi
+if [[ -n "${INPUT_WHATS_NEW_FILE:-}" ]]; then opts+=("--whats-new-file=${INPUT_WHATS_NEW_FILE}"); fi
+case "${INPUT_RELEASE_TYPE:-}" in
+  "") ;;
+  manual | after-approval | scheduled) opts+=("--release-type=${INPUT_RELEASE_TYPE}") ;;
+  *) usage_error "the $(input_name release-type) input must be manual, after-approval or scheduled, not '${INPUT_RELEASE_TYPE}'" ;;
+esac
+if [[ -n "${INPUT_RELEASE_DATE:-}" ]]; then opts+=("--release-date=${INPUT_RELEASE_DATE}"); fi
+if [[ -n "${INPUT_PHASED_RELEASE:-}" ]]; then
+  flag_input phased-release "${INPUT_PHASED_RELEASE}" false
+  if [[ "${flag}" == true ]]; then opts+=(--phased-release=on); else opts+=(--phased-release=off); fi
+fi
 flag_input dry-run "${INPUT_DRY_RUN:-}" false
 if [[ "${flag}" == true ]]; then opts+=(--dry-run); fi
 flag_input wait "${INPUT_WAIT:-}" true

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a full upload (and whatever else asc-publish calls) through Prism loaded with Apple's App
+# Runs a full upload, an App Store release (and whatever else asc-publish calls) through Prism loaded with Apple's App
 # Store Connect OpenAPI description, in front of the simulator, and counts the requests or
 # responses Prism rejects. Expected: 0.
 #
@@ -27,7 +27,7 @@ wait_line() { # file, seconds
   echo "conformance: timed out waiting for $1" >&2; return 1
 }
 
-"$bin" sim --processing-seconds 2 --group "Beta Testers=external" --group "QA=internal" \
+"$bin" sim --processing-seconds 2 --review-seconds 1 --group "Beta Testers=external" --group "QA=internal" \
   >"$work/sim.json" 2>"$work/sim.log" &
 pids+=($!)
 wait_line "$work/sim.json" 30
@@ -54,12 +54,18 @@ conn=(--api-url "$proxy" --key-id "$(field key_id)" --issuer-id "$(field issuer_
 build_id=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('build_id') or '')" "$work/outcome.json" 2>/dev/null || true)
 if [[ -n $build_id ]]; then
   "$bin" builds status "$build_id" "${conn[@]}" >/dev/null 2>>"$work/upload.log" || code=$?
+  # The App Store release: version, build, What's New, release type, phased release, review
+  # submission, the wait through App Review, and the status.
+  "$bin" release --build-id "$build_id" --whats-new "Conformance run" --release-type manual \
+    --phased-release on --wait-for-review --poll-interval 1s --report none "${conn[@]}" \
+    >/dev/null 2>>"$work/upload.log" || code=$?
+  "$bin" release status --bundle-id com.example.demo "${conn[@]}" >/dev/null 2>>"$work/upload.log" || code=$?
 fi
 set -e
 status=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1])).get('status'))" "$work/outcome.json" 2>/dev/null || echo "?")
 requests=$(grep -c 'Request received' "$work/prism.log" || true)
 violations=$(grep -ciE 'violation|✖ +error' "$work/prism.log" || true)
-echo "upload through Prism: exit $code, status $status; requests seen by Prism: $requests; violations: $violations"
+echo "upload and release through Prism: exit $code, status $status; requests seen by Prism: $requests; violations: $violations"
 if [[ $violations != 0 || $code != 0 ]]; then
   keep=1
   grep -iE -B2 -A6 'violation|✖ +error' "$work/prism.log" | head -80

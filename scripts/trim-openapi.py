@@ -49,6 +49,24 @@ KEEP = {
     "/v1/betaAppReviewSubmissions": ["get", "post"],
     "/v1/betaAppReviewSubmissions/{id}": ["get"],
     "/v1/builds/{id}/betaAppReviewSubmission": ["get"],
+    # App Store release (`asc-publish release`).
+    "/v1/apps/{id}/appStoreVersions": ["get"],
+    "/v1/appStoreVersions": ["post"],
+    "/v1/appStoreVersions/{id}": ["get", "patch"],
+    "/v1/appStoreVersions/{id}/relationships/build": ["patch"],
+    "/v1/appStoreVersions/{id}/appStoreVersionLocalizations": ["get"],
+    "/v1/appStoreVersionLocalizations": ["post"],
+    "/v1/appStoreVersionLocalizations/{id}": ["get", "patch"],
+    "/v1/appStoreVersionLocalizations/{id}/appScreenshotSets": ["get"],
+    "/v1/appStoreVersions/{id}/appStoreReviewDetail": ["get"],
+    "/v1/appStoreVersions/{id}/appStoreVersionPhasedRelease": ["get"],
+    "/v1/appStoreVersionPhasedReleases": ["post"],
+    "/v1/appStoreVersionPhasedReleases/{id}": ["delete"],
+    "/v1/apps/{id}/reviewSubmissions": ["get"],
+    "/v1/reviewSubmissions": ["get", "post"],
+    "/v1/reviewSubmissions/{id}": ["get", "patch"],
+    "/v1/reviewSubmissions/{id}/items": ["get"],
+    "/v1/reviewSubmissionItems": ["post"],
 }
 
 

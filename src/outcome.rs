@@ -110,6 +110,33 @@ pub struct Outcome {
     pub expired_builds: Vec<String>,
     /// What the run does (or would do, for `preflight` / `--dry-run`), step by step in order.
     pub plan: Vec<PlanStep>,
+    /// App Store: the version, its settings and the review submission (`release`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseOutcome>,
+}
+
+/// What `release` did, or found when it refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReleaseOutcome {
+    pub version_id: Option<String>,
+    pub version_string: Option<String>,
+    pub platform: Option<String>,
+    /// appVersionState (PREPARE_FOR_SUBMISSION, WAITING_FOR_REVIEW, IN_REVIEW, …).
+    pub version_state: Option<String>,
+    /// MANUAL, AFTER_APPROVAL or SCHEDULED.
+    pub release_type: Option<String>,
+    pub earliest_release_date: Option<String>,
+    pub phased_release: Option<bool>,
+    /// Locales whose What's New was written.
+    pub whats_new: Vec<String>,
+    pub submission_id: Option<String>,
+    /// READY_FOR_REVIEW, WAITING_FOR_REVIEW, IN_REVIEW, UNRESOLVED_ISSUES, CANCELING, COMPLETE.
+    pub submission_state: Option<String>,
+    /// Submissions cancelled first (`--cancel-pending`).
+    pub canceled_submissions: Vec<String>,
+    /// Each missing field, when the preflight refused.
+    pub missing: Vec<String>,
 }
 
 /// The kind of a beta group, as the distribution treats it.

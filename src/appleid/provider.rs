@@ -11,11 +11,11 @@ use url::Url;
 
 use crate::appleid::AppleIdError;
 use crate::appleid::session::USER_AGENT;
+use crate::asc::PartUpload as UploadOperation;
 use crate::asc::client::describe;
 use crate::asc::credentials::Secret;
 use crate::asc::endpoints::seg;
 use crate::asc::error::sanitize;
-use crate::asc::PartUpload as UploadOperation;
 
 /// Attempts for reads (GET) on network errors and 5xx.
 const READ_ATTEMPTS: u32 = 4;

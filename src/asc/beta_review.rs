@@ -28,14 +28,17 @@ pub async fn app_infos(c: &AscClient, app_id: &str) -> Result<Vec<BetaAppInfo>, 
 pub async fn detail(c: &AscClient, app_id: &str) -> Result<ReviewDetail, AscError> {
     let url = apps::beta_app_review_detail(c, app_id)?;
     let doc: Document<BetaAppReviewDetail> = c.get(url).await?;
-    Ok(doc.data.attributes.map_or_else(ReviewDetail::default, |a| ReviewDetail {
-        contact_first_name: a.contact_first_name,
-        contact_last_name: a.contact_last_name,
-        contact_phone: a.contact_phone,
-        contact_email: a.contact_email,
-        demo_account_required: a.demo_account_required,
-        demo_account_name: a.demo_account_name,
-    }))
+    Ok(doc
+        .data
+        .attributes
+        .map_or_else(ReviewDetail::default, |a| ReviewDetail {
+            contact_first_name: a.contact_first_name,
+            contact_last_name: a.contact_last_name,
+            contact_phone: a.contact_phone,
+            contact_email: a.contact_email,
+            demo_account_required: a.demo_account_required,
+            demo_account_name: a.demo_account_name,
+        }))
 }
 
 fn submission(s: BetaAppReviewSubmission) -> ReviewSubmission {

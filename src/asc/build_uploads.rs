@@ -2,8 +2,8 @@
 
 use reqwest::Method;
 
-use super::endpoints::build_uploads;
 use super::endpoints::apps;
+use super::endpoints::build_uploads;
 use super::model::{BuildUpload, BuildUploadFile, Document, request};
 use super::records::{BuildUploadRecord, NewBuildUpload, NewUploadFile, UploadFileRecord};
 use super::{AscClient, AscError};

@@ -34,6 +34,31 @@ pub struct ApiErrorEntry {
     /// `meta.previousBundleVersion` of a duplicate build's 409: the number to exceed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_bundle_version: Option<String>,
+    /// `meta.associatedErrors`, flattened: (resource path, the attribute its `source.pointer`
+    /// names, else its detail).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub associated: Vec<(String, String)>,
+}
+
+fn associated(meta: Option<&crate::asc::model::ErrorMeta>) -> Vec<(String, String)> {
+    let Some(map) = meta.and_then(|m| m.associated_errors.as_ref()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (path, errors) in map {
+        for e in errors {
+            let what = e
+                .source
+                .as_ref()
+                .and_then(|s| s.pointer.as_deref())
+                .and_then(|p| p.rsplit('/').next())
+                .map(str::to_string)
+                .or_else(|| e.detail.clone())
+                .unwrap_or_else(|| e.code.clone());
+            out.push((sanitize(path), sanitize(&what)));
+        }
+    }
+    out
 }
 
 /// A non-2xx answer from the API, with Apple's own words.
@@ -53,6 +78,7 @@ impl ApiError {
                 .errors
                 .into_iter()
                 .map(|e| ApiErrorEntry {
+                    associated: associated(e.meta.as_ref()),
                     status: sanitize(&e.status),
                     code: sanitize(&e.code),
                     title: sanitize(&e.title),
@@ -74,6 +100,11 @@ impl ApiError {
     /// The build number Apple says a new upload must exceed (409 DUPLICATE), if it said one.
     pub fn previous_bundle_version(&self) -> Option<&str> {
         self.errors.iter().find_map(|e| e.previous_bundle_version.as_deref())
+    }
+
+    /// Every `meta.associatedErrors` entry of the answer, as (resource path, attribute).
+    pub fn associated(&self) -> Vec<(String, String)> {
+        self.errors.iter().flat_map(|e| e.associated.iter().cloned()).collect()
     }
 
     /// Whether any error code starts with `prefix` (Apple's codes are hierarchical).

@@ -1,11 +1,14 @@
 //! The App Store Connect client: credentials, JWT, transport with retries, typed errors, and
 //! Apple's wire types (which live here and nowhere else). The rest of the program calls the typed
-//! operations (`apps`, `builds`, `build_uploads`, `beta_review`) and gets [`records`] back; the
-//! JSON:API envelope and Apple's attribute structs (`model`) are private to this module.
+//! operations (`apps`, `builds`, `build_uploads`, `beta_review`, `beta_testing`) and gets [`records`]
+//! back; the JSON:API envelope and Apple's attribute structs (`model`, `testflight`) are private to
+//! this module.
 
+pub mod app_store;
 pub mod apps;
 pub mod auth;
 pub mod beta_review;
+pub mod beta_testing;
 pub mod build_uploads;
 pub mod builds;
 pub mod client;
@@ -17,7 +20,7 @@ pub mod fastlane_key;
 mod model;
 pub mod records;
 pub mod retry;
-pub mod testflight;
+mod testflight;
 
 /// Apple's wire model, for the conformance tests only (tests/it decode recorded answers and check
 /// request bodies against Apple's OpenAPI description with it). The program never uses this path:
@@ -25,6 +28,11 @@ pub mod testflight;
 #[doc(hidden)]
 pub mod wire {
     pub use super::model::*;
+
+    /// TestFlight's resources and request bodies.
+    pub mod testflight {
+        pub use crate::asc::testflight::*;
+    }
 }
 
 pub use auth::TokenSource;

@@ -230,6 +230,10 @@ pub struct ErrorMeta {
     /// The build number a new upload of this version must exceed (409 DUPLICATE on a build).
     #[serde(default)]
     pub previous_bundle_version: Option<String>,
+    /// Errors of related resources, by resource path: what App Review finds missing when a
+    /// version is added to a review submission (409 STATE_ERROR.ENTITY_STATE_INVALID).
+    #[serde(default)]
+    pub associated_errors: Option<std::collections::BTreeMap<String, Vec<ResponseError>>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -425,10 +429,7 @@ mod tests {
         assert!(c.file.is_none());
         assert_eq!(c.composite.unwrap().hash, "ABC-2");
         assert_eq!(a.asset_delivery_state.unwrap().state, AssetDeliveryState::Unknown);
-        assert_eq!(
-            a.upload_operations.unwrap()[0].headers.as_ref().unwrap()[0].value,
-            ""
-        );
+        assert_eq!(a.upload_operations.unwrap()[0].headers.as_ref().unwrap()[0].value, "");
         let u: ListDocument<BuildUpload> = serde_json::from_str(
             r#"{"data":[{"type":"buildUploads","id":"u1","attributes":{"state":{"state":null,"errors":null},
                 "uploadedDate":null,"cfBundleVersion":null},"relationships":{"build":{"data":null}}}],

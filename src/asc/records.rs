@@ -252,3 +252,27 @@ pub struct ReviewSubmission {
     pub id: String,
     pub state: Option<String>,
 }
+
+/// A TestFlight group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BetaGroupRecord {
+    pub id: String,
+    pub name: Option<String>,
+    pub is_internal: Option<bool>,
+    /// An internal group that gets every build by itself.
+    pub has_access_to_all_builds: Option<bool>,
+}
+
+/// A TestFlight tester.
+#[derive(Debug, Clone, Default)]
+pub struct TesterRecord {
+    pub id: String,
+    pub email: Option<String>,
+}
+
+/// A build's "What to Test" text in one locale.
+#[derive(Debug, Clone, Default)]
+pub struct WhatToTestRecord {
+    pub id: String,
+    pub locale: Option<String>,
+}

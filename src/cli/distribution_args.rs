@@ -44,20 +44,13 @@ pub struct DistributionArgs {
 impl DistributionArgs {
     /// The distribution asked for, with What to Test read from its file.
     pub fn to_distribution(&self, quiet: bool) -> Result<Distribution, Error> {
-        let read = |p: &PathBuf| {
-            std::fs::read_to_string(p).map_err(|e| {
-                Error::usage(format!("cannot read {}: {e}", p.display())).with_hint("pass a readable UTF-8 text file")
-            })
-        };
-        let what_to_test = if let Some(t) = &self.what_to_test {
-            vec![(self.locale.clone(), t.clone())]
-        } else if let Some(p) = &self.what_to_test_file {
-            vec![(self.locale.clone(), read(p)?)]
-        } else if let Some(p) = &self.what_to_test_json {
-            what_to_test::parse_json(&read(p)?)?
-        } else {
-            Vec::new()
-        };
+        let what_to_test = localized_texts(
+            self.what_to_test.as_ref(),
+            self.what_to_test_file.as_ref(),
+            self.what_to_test_json.as_ref(),
+            &self.locale,
+            Error::from,
+        )?;
         Ok(Distribution {
             groups: self.groups.iter().filter(|g| !g.trim().is_empty()).cloned().collect(),
             what_to_test,
@@ -68,6 +61,31 @@ impl DistributionArgs {
             events: crate::report::terminal::lines(quiet),
         })
     }
+}
+
+/// Per-locale texts from a text flag, a file (both for `locale`) or a JSON file of locale → text:
+/// What to Test here, What's New for `release`. `json_error` renders a bad JSON file.
+pub fn localized_texts(
+    text: Option<&String>,
+    file: Option<&PathBuf>,
+    json: Option<&PathBuf>,
+    locale: &str,
+    json_error: impl Fn(crate::publish::distribution::DistributionError) -> Error,
+) -> Result<Vec<(String, String)>, Error> {
+    let read = |p: &PathBuf| {
+        std::fs::read_to_string(p).map_err(|e| {
+            Error::usage(format!("cannot read {}: {e}", p.display())).with_hint("pass a readable UTF-8 text file")
+        })
+    };
+    Ok(if let Some(t) = text {
+        vec![(locale.to_string(), t.clone())]
+    } else if let Some(p) = file {
+        vec![(locale.to_string(), read(p)?)]
+    } else if let Some(p) = json {
+        what_to_test::parse_json(&read(p)?).map_err(json_error)?
+    } else {
+        Vec::new()
+    })
 }
 
 #[cfg(test)]

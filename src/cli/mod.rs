@@ -16,6 +16,7 @@ pub mod distribute;
 pub mod distribution_args;
 pub mod inspect;
 pub mod preflight;
+pub mod release;
 pub mod render;
 pub mod report;
 pub mod reporting;
@@ -56,6 +57,10 @@ pub enum Command {
     /// Distribute an already uploaded build on TestFlight (groups, What to Test, testers, review).
     #[command(after_help = distribute::AFTER_HELP)]
     Distribute(distribute::DistributeArgs),
+    /// Submit a processed build to App Store review (version, What's New, release type, phased
+    /// release), or show where a release stands (`release status`).
+    #[command(after_help = release::AFTER_HELP)]
+    Release(release::ReleaseArgs),
     /// List, inspect and expire builds.
     Builds(builds::BuildsArgs),
     /// Every server-side check `upload` makes, without sending a byte; prints the plan.
@@ -73,6 +78,7 @@ impl Command {
             Command::Validate(a) => a.format,
             Command::Upload(a) => a.format,
             Command::Distribute(a) => a.format,
+            Command::Release(a) => a.format(),
             Command::Builds(a) => a.format(),
             Command::Preflight(a) => a.upload.format,
             Command::Report(a) => a.format,
@@ -101,6 +107,15 @@ impl Command {
                 Some((s, Vec::new()))
             }
             Command::Builds(a) => Some((key(a.connection()).into_iter().collect(), Vec::new())),
+            Command::Release(a) => {
+                let mut s = if a.action.is_none() {
+                    a.submit.report.tokens()
+                } else {
+                    Vec::new()
+                };
+                s.extend(key(a.connection()));
+                Some((s, Vec::new()))
+            }
             Command::Report(a) => Some((a.report.tokens(), Vec::new())),
             Command::Inspect(_) | Command::Validate(_) => None,
         }
@@ -140,6 +155,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Validate(args) => validate::run(args),
         Command::Upload(args) => upload::run(args, &env),
         Command::Distribute(args) => distribute::run(args, &env),
+        Command::Release(args) => release::run(args),
         Command::Builds(args) => builds::run(args, &env),
         Command::Preflight(args) => preflight::run(args, &env),
         Command::Report(args) => report::run(args, &env),

@@ -63,6 +63,11 @@ pub struct UploadArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub distribution: crate::cli::distribution_args::DistributionArgs,
+    /// Once the build is VALID, submit it to App Store review (as `asc-publish release`).
+    #[arg(long)]
+    pub release: bool,
+    #[command(flatten)]
+    pub release_settings: crate::cli::release::ReleaseSettingsArgs,
     #[command(flatten)]
     pub report: ReportArgs,
     /// Sign in with an Apple ID and an app-specific password instead of an API key.
@@ -123,6 +128,7 @@ fn render(outcome: &Outcome, format: Format) {
             for w in &outcome.warnings {
                 println!("  warning: {w}");
             }
+            crate::cli::release::render_release_lines(outcome);
             if outcome.bytes_sent > 0 {
                 println!(
                     "  sent {} in {} requests to App Store Connect",
@@ -299,5 +305,12 @@ pub async fn upload_with(
         ..UploadOptions::default()
     };
     let distribution = args.distribution.to_distribution(false);
-    crate::publish::flow::upload_and_distribute(conn, &opts, distribution, req, outcome).await
+    crate::publish::flow::upload_and_distribute(conn, &opts, distribution, req, outcome).await?;
+    if !args.release {
+        return Ok(());
+    }
+    let s = args
+        .release_settings
+        .to_submission(events.clone(), args.poll_interval)?;
+    crate::publish::release::run::after_upload(&conn.api, &s, req, outcome).await
 }

@@ -25,6 +25,7 @@ pub mod parts;
 pub mod preflight;
 pub mod processing;
 pub mod progress;
+pub mod release;
 pub mod sent_md5;
 pub mod upload;
 pub mod upload_plan;

@@ -14,10 +14,10 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
+use crate::asc::PartUpload;
 use crate::asc::client::{describe, is_loopback};
 use crate::asc::clock::SharedClock;
 use crate::asc::error::sanitize;
-use crate::asc::PartUpload;
 use crate::asc::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use crate::publish::error::PublishError;
 use crate::publish::progress::Progress;

@@ -303,9 +303,7 @@ pub async fn check_number(
             BuildUploadState::Unknown => {}
         }
     }
-    let build_taken = builds
-        .iter()
-        .any(|b| b.number.as_deref() == Some(req.version.as_str()));
+    let build_taken = builds.iter().any(|b| b.number.as_deref() == Some(req.version.as_str()));
     if build_taken {
         return Ok(Verdict::Used(used(req, &uploads, &builds, "")));
     }
@@ -318,10 +316,7 @@ pub async fn check_number(
 
 /// Without a whole-file checksum: `Some(false)` when the size differs, `Some(true)` when name and
 /// size match, `None` when Apple's record cannot tell.
-pub fn recognised_without_checksum(
-    attrs: Option<&UploadFileRecord>,
-    req: &UploadRequest,
-) -> Option<bool> {
+pub fn recognised_without_checksum(attrs: Option<&UploadFileRecord>, req: &UploadRequest) -> Option<bool> {
     let size = attrs?.file_size?;
     if size != req.file_size {
         return Some(false);

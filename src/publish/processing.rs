@@ -14,7 +14,7 @@ use crate::publish::events::{Event, Events};
 
 /// How often a waiting run says it is still waiting: under a minute apart even with a slow poll
 /// request in between (CI users and their log watchdogs expect a line at least every 60 s).
-const HEARTBEAT: Duration = Duration::from_secs(45);
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(45);
 
 /// Polling settings.
 #[derive(Debug, Clone)]
@@ -293,13 +293,18 @@ fn still_processing(build_id: &str, waited: Duration) -> Error {
     .with_hint("raise --timeout, or re-run distribute later")
 }
 
-fn heartbeat_due(waited: Duration, last_heartbeat: Duration) -> bool {
+pub(crate) fn heartbeat_due(waited: Duration, last_heartbeat: Duration) -> bool {
     waited.saturating_sub(last_heartbeat) >= HEARTBEAT
 }
 
 /// How long to sleep before the next poll: the poll interval, but never past the timeout or the
 /// next heartbeat.
-fn next_sleep(interval: Duration, waited: Duration, timeout: Duration, last_heartbeat: Duration) -> Duration {
+pub(crate) fn next_sleep(
+    interval: Duration,
+    waited: Duration,
+    timeout: Duration,
+    last_heartbeat: Duration,
+) -> Duration {
     let to_heartbeat = (last_heartbeat + HEARTBEAT).saturating_sub(waited);
     interval
         .min(timeout.saturating_sub(waited))

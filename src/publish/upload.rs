@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::asc::error::AscError;
+use crate::asc::retry::RetryPolicy;
 use crate::asc::{
     AscClient, AssetDeliveryState, BuildUploadRecord, BuildUploadState, NewBuildUpload, NewUploadFile,
     UploadFileRecord, build_uploads,
 };
-use crate::asc::retry::RetryPolicy;
 use crate::error::Error;
 use crate::outcome::{Outcome, Status, UploadMode};
 use crate::publish::checksum::{FileIdentity, FileMd5};
@@ -293,10 +293,11 @@ async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) ->
             }
             Err(AscError::Ambiguous { message, .. }) => {
                 let found = preflight::list_uploads(client, app_id, req, Some(&req.version)).await?;
-                if let Some(u) = found
-                    .into_iter()
-                    .find(|u| u.status.as_ref().is_some_and(|s| s.state == BuildUploadState::AwaitingUpload))
-                {
+                if let Some(u) = found.into_iter().find(|u| {
+                    u.status
+                        .as_ref()
+                        .is_some_and(|s| s.state == BuildUploadState::AwaitingUpload)
+                }) {
                     return Ok(u);
                 }
                 if round == 1 {

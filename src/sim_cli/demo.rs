@@ -27,6 +27,10 @@ pub struct DemoArgs {
     /// Keep the sample IPA and its test root certificate in DIR instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+    /// Go on to the App Store: submit the build for review (`upload --release`), wait for the
+    /// simulated App Review, and show `release status`.
+    #[arg(long)]
+    pub release: bool,
 }
 
 /// What the simulator thread hands back once it listens.
@@ -60,7 +64,17 @@ pub fn run(args: DemoArgs) -> Result<i32, Error> {
 
     let ipa_s = ipa.display().to_string();
     let ca_s = root_ca.display().to_string();
-    let steps: Vec<Vec<String>> = vec![
+    let conn = [
+        "--api-url".to_string(),
+        sim.api_url.clone(),
+        "--key-id".into(),
+        sim.key_id.clone(),
+        "--issuer-id".into(),
+        sim.issuer_id.clone(),
+        "--private-key".into(),
+        sim.private_key_path.display().to_string(),
+    ];
+    let mut steps: Vec<Vec<String>> = vec![
         vec!["inspect".into(), ipa_s.clone(), "--extra-root-ca".into(), ca_s.clone()],
         vec!["validate".into(), ipa_s.clone(), "--extra-root-ca".into(), ca_s.clone()],
         vec![
@@ -80,6 +94,26 @@ pub fn run(args: DemoArgs) -> Result<i32, Error> {
             "1s".into(),
         ],
     ];
+    if args.release {
+        steps[2].extend(
+            [
+                "--release",
+                "--whats-new",
+                "First release, straight from CI.",
+                "--release-type",
+                "after-approval",
+                "--phased-release",
+                "on",
+                "--wait-for-review",
+            ]
+            .map(String::from),
+        );
+        let mut status: Vec<String> = ["release", "status", "--bundle-id", asc_sim::DEFAULT_BUNDLE_ID]
+            .map(String::from)
+            .to_vec();
+        status.extend(conn.iter().cloned());
+        steps.push(status);
+    }
     let mut code = ExitCode::Success.code();
     for step in steps {
         println!("$ asc-publish {}", shown(&step));
@@ -141,6 +175,10 @@ fn start_simulator(args: &DemoArgs, dir: &Path) -> Result<(mpsc::Sender<()>, Run
             result: args.processing_result.clone(),
         },
         state_dir: Some(dir.join("simulator")),
+        app_store: asc_sim::AppStoreScene {
+            review_time: Duration::from_secs(1),
+            ..asc_sim::AppStoreScene::default()
+        },
         ..SimConfig::default()
     };
     let (ready_tx, ready_rx) = mpsc::channel::<Result<Running, Error>>();

@@ -9,6 +9,7 @@ use asc_publish::error::Error;
 use asc_publish::output::Format;
 use asc_sim::SimError;
 
+pub mod app_store_scene_args;
 pub mod demo;
 pub mod sim;
 

@@ -98,6 +98,10 @@ pub struct SimArgs {
     /// The TestFlight scene (boxed: it keeps the CLI's command enum small).
     #[command(flatten)]
     pub testflight: Box<TestFlightArgs>,
+
+    /// The App Store scene (versions' metadata, a submission in flight, review pace).
+    #[command(flatten)]
+    pub app_store: Box<crate::sim_cli::app_store_scene_args::AppStoreSceneArgs>,
 }
 
 /// Flags that set the TestFlight scene.
@@ -218,6 +222,7 @@ fn config(args: SimArgs) -> Result<SimConfig, Error> {
     }
     let tf = *args.testflight;
     Ok(SimConfig {
+        app_store: args.app_store.scene(),
         apple_ids,
         listen: args.listen,
         state_dir: args.state_dir,

@@ -7,11 +7,11 @@ use crate::support::recorded::{Declared, Shapes, add_body, diff, load, recorded_
 use crate::support::testflight::{ALL_STATES, DEMO, scene};
 use crate::support::{Api, bytes, id, md5_upper};
 use asc_publish::asc::error::ApiError;
+use asc_publish::asc::wire::testflight::{BetaBuildLocalization, BetaGroup};
 use asc_publish::asc::wire::{
     App, AssetDeliveryState, Build, BuildBetaDetail, BuildUpload, BuildUploadFile, BuildUploadState, Document,
     ErrorResponse, ListDocument, PreReleaseVersion, ProcessingState,
 };
-use asc_publish::asc::testflight::{BetaBuildLocalization, BetaGroup};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -95,12 +95,12 @@ fn every_recording_parses_through_the_model() {
                 }
             }
             "betaGroups" => {
-                for g in parse_as::<asc_publish::asc::testflight::BetaGroupAttributes>(name, body) {
+                for g in parse_as::<asc_publish::asc::wire::testflight::BetaGroupAttributes>(name, body) {
                     assert!(g.attributes.unwrap().name.is_some(), "{name}");
                 }
             }
             "betaBuildLocalizations" => {
-                for l in parse_as::<asc_publish::asc::testflight::BetaBuildLocalizationAttributes>(name, body) {
+                for l in parse_as::<asc_publish::asc::wire::testflight::BetaBuildLocalizationAttributes>(name, body) {
                     let a = l.attributes.unwrap();
                     assert!(a.locale.is_some() && a.whats_new.is_some(), "{name}");
                 }
@@ -289,4 +289,15 @@ async fn the_shape_diff_fails_on_invented_missing_and_null_attributes() {
         problems.contains("sourceFileChecksums.composite.hash: number"),
         "{problems}"
     );
+}
+
+/// Apple's 409 for a version App Review would refuse (recorded by codemagic) names each missing
+/// attribute under `meta.associatedErrors`; the client reads them out.
+#[test]
+fn associated_errors_name_each_missing_attribute() {
+    let body = crate::support::recorded::get("errors/codemagic-409-state.json");
+    let e = ApiError::from_body(409, "POST", "/v1/reviewSubmissionItems", body.to_string().as_bytes());
+    let named: Vec<String> = e.associated().into_iter().map(|(_, attr)| attr).collect();
+    assert_eq!(named, ["description", "keywords", "supportUrl"]);
+    assert!(e.associated()[0].0.starts_with("/v1/appStoreVersionLocalizations/"));
 }

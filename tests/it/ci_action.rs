@@ -37,6 +37,12 @@ const COMMON: &[&str] = &[
     "notify",
     "submit-beta-review",
     "expire-previous",
+    "release",
+    "whats-new",
+    "whats-new-file",
+    "release-type",
+    "release-date",
+    "phased-release",
     "uses-non-exempt-encryption",
     "apple-id",
     "dry-run",
@@ -129,7 +135,7 @@ fn the_three_wrappers_offer_the_same_inputs_and_never_expand_free_text() {
     }
     for item in step["inputs"].as_vec().unwrap() {
         let name = keys(item).into_iter().find(|k| k != "opts").unwrap();
-        if ["groups", "testers", "what_to_test", "locale"].contains(&name.as_str()) {
+        if ["groups", "testers", "what_to_test", "locale", "whats_new"].contains(&name.as_str()) {
             assert_eq!(
                 item["opts"]["is_expand"].as_bool(),
                 Some(false),
@@ -167,6 +173,9 @@ fn bad_enum_inputs_are_usage_errors_before_anything_runs() {
         ("INPUT_VALIDATION", "lenient"),
         ("INPUT_NOTIFY", "sometimes"),
         ("INPUT_USES_NON_EXEMPT_ENCRYPTION", "perhaps"),
+        ("INPUT_RELEASE", "later"),
+        ("INPUT_RELEASE_TYPE", "asap"),
+        ("INPUT_PHASED_RELEASE", "half"),
     ] {
         let (code, log) = run_sh(&[("INPUT_IPA_PATH", "a.ipa"), (k, v)]);
         assert_eq!(code, Some(2), "{k}={v}: {log}");
@@ -180,6 +189,13 @@ fn bad_enum_inputs_are_usage_errors_before_anything_runs() {
         ("INPUT_WHAT_TO_TEST_FILE", "notes.txt"),
     ]);
     assert_eq!(code, Some(2), "{log}");
+    let (code, log) = run_sh(&[
+        ("INPUT_IPA_PATH", "a.ipa"),
+        ("INPUT_WHATS_NEW", "x"),
+        ("INPUT_WHATS_NEW_FILE", "notes.txt"),
+    ]);
+    assert_eq!(code, Some(2), "{log}");
+    assert!(log.contains("set either whats-new or whats-new-file"), "{log}");
 }
 
 /// docs/ci.md once told users to expose the key to pull request builds (Bitrise "Expose for Pull

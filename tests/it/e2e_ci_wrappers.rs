@@ -230,3 +230,46 @@ async fn gitlab_component_refuses_fetched_files_that_do_not_match_its_pins() {
     );
     assert!(!run.log.contains("pwned"));
 }
+
+/// `release: true` through the GitHub Action (the shared core every wrapper runs): the build goes
+/// to App Review after processing, with What's New verbatim (a `$`, a newline and a flag-looking
+/// line stay text) and the release settings applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_action_releases_to_app_review() {
+    const WHATS_NEW: &str = "- Faster $HOME sync\n--release-type=scheduled";
+    let s = scene().await;
+    let key = s.api.sim.private_key_pem.clone();
+    let mut inputs = common_inputs(&s, "en-US");
+    inputs.extend([
+        ("release", "true"),
+        ("whats-new", WHATS_NEW),
+        ("release-type", "manual"),
+        ("phased-release", "true"),
+        ("api-key-id", s.api.sim.key_id.as_str()),
+        ("api-issuer-id", s.api.sim.issuer_id.as_str()),
+        ("api-private-key", key.as_str()),
+        ("report", "none"),
+    ]);
+    let run = run_github(&s, &inputs).await;
+    assert_ok(&run, &key);
+    let versions = s
+        .api
+        .get(&format!(
+            "/v1/apps/{APP}/appStoreVersions?filter[versionString]=1.0.0&include=appStoreVersionPhasedRelease"
+        ))
+        .await;
+    let v = &versions.body["data"][0];
+    assert_eq!(
+        v["attributes"]["appVersionState"], "WAITING_FOR_REVIEW",
+        "{}",
+        versions.body
+    );
+    assert_eq!(v["attributes"]["releaseType"], "MANUAL");
+    assert_eq!(versions.body["included"][0]["type"], "appStoreVersionPhasedReleases");
+    let id = v["id"].as_str().unwrap();
+    let locs = s
+        .api
+        .get(&format!("/v1/appStoreVersions/{id}/appStoreVersionLocalizations"))
+        .await;
+    assert_eq!(locs.body["data"][0]["attributes"]["whatsNew"], WHATS_NEW);
+}

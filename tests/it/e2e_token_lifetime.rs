@@ -171,3 +171,67 @@ async fn distribute_waits_for_a_processing_build_with_the_processing_wait() {
         "{polls} polls in {waited:?}"
     );
 }
+
+/// `upload --release --wait-for-review` through an hour of App Review (two 30-minute stages) while
+/// the simulator refuses tokens older than 2 minutes: the review wait re-mints like processing's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hour_long_review_wait_re_mints_tokens_and_ends_approved() {
+    let time = VirtualTime::new();
+    let w = World::start(SimConfig {
+        clock: Arc::new(time.clone()),
+        processing: Processing {
+            duration: Duration::from_secs(30),
+            result: ProcessingResult::Valid,
+        },
+        faults: Faults {
+            token_max_age: Some(Duration::from_secs(120)),
+            ..Faults::default()
+        },
+        app_store: asc_sim::AppStoreScene {
+            review_time: Duration::from_secs(30 * 60),
+            ..Default::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let ipa = w.ipa("Demo.ipa", SampleApp::default());
+    let mut argv = vec!["asc-publish".to_string()];
+    argv.extend(w.upload_args(
+        &ipa,
+        &[
+            "--poll-interval",
+            "5s",
+            "--release",
+            "--whats-new",
+            "Faster.",
+            "--wait-for-review",
+        ],
+    ));
+    let Command::Upload(args) = Cli::try_parse_from(argv).unwrap().command else {
+        unreachable!()
+    };
+    let start = asc_publish::asc::Clock::now(&time);
+    let mut outcome = Outcome::new();
+    let r = asc_publish::cli::upload::run_with(&args, &Env::from_pairs([]), Arc::new(time.clone()), &mut outcome).await;
+    let waited = asc_publish::asc::Clock::now(&time)
+        .duration_since(start)
+        .unwrap_or_default();
+    assert!(r.is_ok(), "{:?}", r.err().map(|e| e.message().to_string()));
+    let rel = outcome.release.expect("released");
+    assert_eq!(rel.submission_state.as_deref(), Some("COMPLETE"));
+    assert_eq!(rel.version_state.as_deref(), Some("READY_FOR_DISTRIBUTION"));
+    assert!(waited >= Duration::from_secs(60 * 60), "{waited:?}");
+    assert!(
+        w.sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/v1/reviewSubmissions/"))
+            .count()
+            > 20,
+        "polled through the review"
+    );
+    assert!(
+        w.sim.requests().iter().any(|r| r.status == 401),
+        "the simulator refused aged tokens on the way (and the client re-minted them)"
+    );
+}

@@ -30,6 +30,7 @@
 //! - lists whose filter is required (`betaAppReviewSubmissions` filter[build],
 //!   `betaAppReviewDetails` filter[app]): 400 `PARAMETER_ERROR.REQUIRED` with `source.parameter`.
 
+mod app_store;
 mod auth;
 mod beta;
 mod clock;
@@ -37,6 +38,7 @@ mod content_delivery;
 mod faults;
 mod inspect;
 mod json;
+mod json_app_store;
 mod json_beta;
 mod keys;
 mod routes;
@@ -51,6 +53,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use app_store::{AppStoreScene, IN_FLIGHT_SCENES, MissingMetadata, ReviewVerdict};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use faults::Faults;
 pub use seed::{BuildSeed, GroupKind, GroupSeed, SeedState, TestFlightConfig, TesterSeed};
@@ -84,6 +87,8 @@ pub struct SimConfig {
     pub testflight: TestFlightConfig,
     /// Apple IDs the content-delivery sign-in accepts: (email, app-specific password).
     pub apple_ids: Vec<(String, String)>,
+    /// App Store versions, metadata gaps and review submissions (`asc-publish release`).
+    pub app_store: AppStoreScene,
 }
 
 impl Default for SimConfig {
@@ -99,6 +104,7 @@ impl Default for SimConfig {
             verbose: false,
             testflight: TestFlightConfig::default(),
             apple_ids: Vec::new(),
+            app_store: AppStoreScene::default(),
         }
     }
 }
@@ -118,6 +124,7 @@ impl fmt::Debug for SimConfig {
             .field("verbose", &self.verbose)
             .field("testflight", &self.testflight)
             .field("apple_ids", &self.apple_ids.iter().map(|(u, _)| u).collect::<Vec<_>>())
+            .field("app_store", &self.app_store)
             .finish()
     }
 }

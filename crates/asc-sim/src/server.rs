@@ -184,6 +184,7 @@ pub(crate) async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         &first_app,
         super::clock::now_millis(config.clock.as_ref()),
     )?;
+    store.seed_app_store(&config.app_store, super::clock::now_millis(config.clock.as_ref()));
     let mut ring = KeyRing::new(&own.key_id, &own.issuer_id, &own.public_pem).map_err(SimError::KeyGeneration)?;
     for (kid, pem) in &config.trusted_keys {
         let public = keys::trusted_public_pem(kid, pem)?;

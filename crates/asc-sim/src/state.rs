@@ -204,6 +204,9 @@ pub(crate) struct Store {
     /// TestFlight records (groups, testers, localizations, submissions, review information).
     #[serde(default)]
     pub beta: super::beta::BetaStore,
+    /// App Store release records (versions, localizations, review submissions, …).
+    #[serde(default)]
+    pub app_store: super::app_store::AppStoreStore,
     /// `autoNotifyEnabled` given to new builds; comes from the configuration at every start.
     #[serde(skip)]
     pub auto_notify_default: bool,

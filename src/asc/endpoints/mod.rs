@@ -1,6 +1,7 @@
 //! Where each App Store Connect resource lives. Callers name a resource and give its ids and
 //! query pairs; the `/v1/...` paths and the escaping of ids into them stay here, in the client.
 
+pub mod app_store;
 pub mod apps;
 pub mod beta;
 pub mod build_uploads;

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod own_process;
 pub mod process;
 pub mod recorded;
+pub mod release;
 pub mod rezip;
 pub mod testflight;
 

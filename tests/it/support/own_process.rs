@@ -23,6 +23,11 @@ pub fn own_process(module: &str, test: &str) -> bool {
     let out = Command::new(std::env::current_exe().expect("the test binary"))
         .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env(VAR, &name)
+        // glibc gives each thread that allocates its own malloc arena; how many get touched depends
+        // on thread scheduling, so the peak RSS of the same upload varied 30–33 MiB with the default
+        // and 18–20 MiB with one arena (2 cores, loaded). A measurement of our buffering must not
+        // depend on the scheduler's luck.
+        .env("MALLOC_ARENA_MAX", "2")
         .output()
         .expect("run the test binary");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -1,6 +1,8 @@
 //! Hand-written routing for the API paths, plus what every handler shares: query parsing,
 //! JSON:API body checks, and cursor pagination.
 
+mod app_store;
+mod app_store_localizations;
 mod apps;
 mod beta_builds;
 mod beta_groups;
@@ -8,6 +10,7 @@ mod beta_review;
 mod build_upload_files;
 mod build_uploads;
 mod builds;
+mod review_submissions;
 
 use std::sync::Arc;
 
@@ -155,6 +158,62 @@ fn testflight(req: &Req<'_>, method: &Method, segments: &[&str]) -> Result<Reply
         },
         ["betaAppReviewSubmissions", id] => get(&|| beta_review::get_submission(req, id)),
         ["builds", id, "betaAppReviewSubmission"] => get(&|| beta_review::submission_of_build(req, id)),
+        _ => app_store_routes(req, method, segments),
+    }
+}
+
+/// The App Store release paths.
+fn app_store_routes(req: &Req<'_>, method: &Method, segments: &[&str]) -> Result<Reply, ApiError> {
+    let get = |f: &dyn Fn() -> Result<Reply, ApiError>| only(req, &[Method::GET]).and_then(|_| f());
+    let not_allowed = || Err(ApiError::method_not_allowed(method.as_str()));
+    match segments {
+        ["apps", id, "appStoreVersions"] => get(&|| app_store::versions_of_app(req, id)),
+        ["appStoreVersions"] => only(req, &[Method::POST]).and_then(|_| app_store::create_version(req)),
+        ["appStoreVersions", id] => match *method {
+            Method::GET => app_store::get_version(req, id),
+            Method::PATCH => app_store::update_version(req, id),
+            _ => not_allowed(),
+        },
+        ["appStoreVersions", id, "relationships", "build"] => {
+            only(req, &[Method::PATCH]).and_then(|_| app_store::attach_build(req, id))
+        }
+        ["appStoreVersions", id, "appStoreVersionLocalizations"] => {
+            get(&|| app_store_localizations::localizations_of_version(req, id))
+        }
+        ["appStoreVersions", id, "appStoreReviewDetail"] => get(&|| app_store::review_detail_of_version(req, id)),
+        ["appStoreVersions", id, "appStoreVersionPhasedRelease"] => {
+            get(&|| app_store::phased_release_of_version(req, id))
+        }
+        ["appStoreVersionLocalizations"] => {
+            only(req, &[Method::POST]).and_then(|_| app_store_localizations::create_localization(req))
+        }
+        ["appStoreVersionLocalizations", id] => match *method {
+            Method::GET => app_store_localizations::get_localization(req, id),
+            Method::PATCH => app_store_localizations::update_localization(req, id),
+            _ => not_allowed(),
+        },
+        ["appStoreVersionLocalizations", id, "appScreenshotSets"] => {
+            get(&|| app_store_localizations::screenshot_sets(req, id))
+        }
+        ["appStoreVersionPhasedReleases"] => {
+            only(req, &[Method::POST]).and_then(|_| app_store::create_phased_release(req))
+        }
+        ["appStoreVersionPhasedReleases", id] => {
+            only(req, &[Method::DELETE]).and_then(|_| app_store::delete_phased_release(req, id))
+        }
+        ["apps", id, "reviewSubmissions"] => get(&|| review_submissions::list_for_app(req, id)),
+        ["reviewSubmissions"] => match *method {
+            Method::GET => review_submissions::list(req),
+            Method::POST => review_submissions::create(req),
+            _ => not_allowed(),
+        },
+        ["reviewSubmissions", id] => match *method {
+            Method::GET => review_submissions::get(req, id),
+            Method::PATCH => review_submissions::update(req, id),
+            _ => not_allowed(),
+        },
+        ["reviewSubmissions", id, "items"] => get(&|| review_submissions::items(req, id)),
+        ["reviewSubmissionItems"] => only(req, &[Method::POST]).and_then(|_| review_submissions::add_item(req)),
         _ => Err(ApiError::path_not_found()),
     }
 }

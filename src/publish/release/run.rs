@@ -1,0 +1,177 @@
+//! The release runs as commands start them: `release` (find the build, answer export compliance
+//! when asked, release, and wait for App Review when asked), `upload --release` (the same for the
+//! build the upload just produced), and `release status`.
+
+use std::time::Duration;
+
+use crate::asc::AscClient;
+use crate::error::Error;
+use crate::outcome::{Outcome, Status};
+use crate::publish::UploadRequest;
+use crate::publish::distribution::lookup::answer_export_compliance;
+use crate::publish::processing::WaitConfig;
+use crate::publish::release::target::{self, BuildRef};
+use crate::publish::release::wait::{self, WaitFor};
+use crate::publish::release::{self, Release, ReleaseError, Target};
+
+/// How a release is made, shared by `release` and `upload --release`.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub release: Release,
+    /// `--wait-for-review`: how long to wait for App Review's verdict.
+    pub review_timeout: Option<Duration>,
+    /// First interval between polls (of processing, then of the review submission).
+    pub poll_interval: Duration,
+}
+
+/// `release`: which build, and what to do before releasing it.
+#[derive(Debug, Clone)]
+pub struct ReleaseBuild {
+    pub build: BuildRef,
+    /// The export-compliance answer for a build that has none yet.
+    pub uses_non_exempt_encryption: Option<bool>,
+    /// How long to wait for an upload's processing (`--from-upload-id`).
+    pub processing_timeout: Duration,
+}
+
+/// Finds the build, answers export compliance if asked, releases, and waits if asked.
+pub async fn release_build(
+    client: &AscClient,
+    b: &ReleaseBuild,
+    s: &Submission,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let wait_cfg = WaitConfig {
+        timeout: b.processing_timeout,
+        interval: s.poll_interval,
+        max_interval: Duration::from_secs(30),
+        uses_non_exempt_encryption: b.uses_non_exempt_encryption,
+        events: s.release.events.clone(),
+    };
+    let mut target = target::resolve(client, &b.build, &wait_cfg, outcome).await?;
+    if target.uses_non_exempt_encryption.is_none() {
+        if let Some(uses) = b.uses_non_exempt_encryption {
+            answer_export_compliance(client, &target.build_id, uses).await?;
+            target.uses_non_exempt_encryption = Some(uses);
+            outcome.uses_non_exempt_encryption = Some(uses);
+        }
+    }
+    outcome.app_store_connect_url = Some(format!(
+        "https://appstoreconnect.apple.com/apps/{}/distribution",
+        target.app_id
+    ));
+    let r = release_and_wait(client, &target, s, outcome).await;
+    outcome.requests = client.stats().requests();
+    r
+}
+
+/// `upload --release`: once the new build is VALID (export compliance handled by the upload),
+/// releases it. Without a VALID build (`--no-wait`, a rejection) the run says how to release
+/// later instead.
+pub async fn after_upload(
+    client: &AscClient,
+    s: &Submission,
+    req: &UploadRequest,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let (Some(app_id), Some(build_id)) = (outcome.app_id.clone(), outcome.build_id.clone()) else {
+        return not_released(outcome);
+    };
+    if outcome.status != Status::Success || outcome.processing_state.as_deref() != Some("VALID") {
+        return not_released(outcome);
+    }
+    let target = Target {
+        app_id,
+        build_id,
+        build_number: Some(req.version.clone()),
+        version_string: req.short_version.clone(),
+        platform: req.platform.clone(),
+        uses_non_exempt_encryption: outcome.uses_non_exempt_encryption,
+    };
+    let r = release_and_wait(client, &target, s, outcome).await;
+    outcome.requests = client.stats().requests();
+    r
+}
+
+fn not_released(outcome: &mut Outcome) -> Result<(), Error> {
+    let later = match &outcome.upload_id {
+        Some(id) => format!("run `asc-publish release --from-upload-id {id}` with the same release flags"),
+        None => "run `asc-publish release` with the same release flags".to_string(),
+    };
+    outcome.warnings.push(format!(
+        "App Store release not done: the build is not processed yet; {later}"
+    ));
+    Ok(())
+}
+
+/// The release, then the wait for App Review's verdict when asked.
+async fn release_and_wait(
+    client: &AscClient,
+    target: &Target,
+    s: &Submission,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    release::release(client, target, &s.release, outcome).await?;
+    let Some(timeout) = s.review_timeout else {
+        return Ok(());
+    };
+    let Some(id) = outcome.release.as_ref().and_then(|r| r.submission_id.clone()) else {
+        return Ok(());
+    };
+    let cfg = WaitFor {
+        timeout,
+        interval: s.poll_interval,
+        events: s.release.events.clone(),
+    };
+    let done = wait::until(
+        client,
+        &id,
+        |s| {
+            !matches!(
+                s,
+                "WAITING_FOR_REVIEW" | "IN_REVIEW" | "READY_FOR_REVIEW" | "CANCELING" | "COMPLETING"
+            )
+        },
+        &cfg,
+        "App Review is reviewing the version",
+    )
+    .await?;
+    let state = wait::state_of(&done);
+    let version = target.version_string.clone();
+    let status = release::status::read(client, &target.app_id, &target.platform, Some(&version)).await?;
+    if let Some(rel) = outcome.release.as_mut() {
+        rel.submission_state = Some(state.clone());
+        rel.version_state = status.version_state;
+    }
+    if state == "UNRESOLVED_ISSUES" {
+        outcome.status = Status::Rejected;
+        return Err(ReleaseError::Rejected { version, id }.into());
+    }
+    Ok(())
+}
+
+/// Which app `release status` reads.
+#[derive(Debug, Clone)]
+pub enum AppRef {
+    Id(String),
+    BundleId(String),
+}
+
+/// `release status`: the App Store version's and its review submission's states (read-only).
+pub async fn status(
+    client: &AscClient,
+    app: &AppRef,
+    platform: &str,
+    version: Option<&str>,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let app_id = match app {
+        AppRef::Id(a) => a.clone(),
+        AppRef::BundleId(b) => crate::publish::preflight::find_app(client, b).await?,
+    };
+    outcome.app_id = Some(app_id.clone());
+    outcome.platform = Some(platform.to_string());
+    outcome.release = Some(release::status::read(client, &app_id, platform, version).await?);
+    outcome.status = Status::Success;
+    Ok(())
+}
