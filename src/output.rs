@@ -13,6 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::ValueEnum;
 
@@ -35,6 +36,15 @@ pub const REDACTED: &str = "***";
 const MAX_KNOWN: usize = 4096;
 
 static KNOWN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+/// Whether [`protect`] masks on GitHub Actions; set by the edge from the run's environment.
+static GITHUB_MASKS: AtomicBool = AtomicBool::new(false);
+
+/// Reads, once at the edge, whether this run is on GitHub Actions (`GITHUB_ACTIONS=true` in `env`),
+/// so secrets learnt later deep in the run ([`protect`]) are masked there.
+pub fn masks_for(env: &crate::asc::Env) {
+    GITHUB_MASKS.store(env.get("GITHUB_ACTIONS") == Some("true"), Ordering::Relaxed);
+}
 
 /// The parts of a secret worth hiding: every line (a literal `\n`, as CI variables often carry a
 /// PEM, counts as a line break) without PEM armour, split further at the armour when a PEM was
@@ -94,8 +104,12 @@ pub fn protect_with(secret: &str, github: bool) -> String {
 /// The one call for a secret the process has learnt: masks it on GitHub Actions (on stderr,
 /// before anything could print it) and redacts it from everything rendered afterwards.
 pub fn protect(secret: &str) {
-    let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    eprint_masks(&protect_with(secret, github));
+    eprint_masks(&protected(secret));
+}
+
+/// [`protect_with`] as the edge configured it ([`masks_for`]).
+fn protected(secret: &str) -> String {
+    protect_with(secret, GITHUB_MASKS.load(Ordering::Relaxed))
 }
 
 /// Prints `::add-mask::` lines to stderr as they are: the one stderr text that must carry the
@@ -195,6 +209,16 @@ mod tests {
         assert_eq!(secret_parts(spaced), ["MIGTAgEAMBMGByqGSM49"]);
         assert_eq!(secret_parts("ghs_token123"), ["ghs_token123"]);
         assert!(secret_parts("ab").is_empty());
+    }
+
+    #[test]
+    fn secrets_learnt_later_are_masked_as_the_runs_environment_says() {
+        // The only test that sets the switch: the process's own GITHUB_ACTIONS plays no part.
+        masks_for(&crate::asc::Env::from_pairs([("GITHUB_ACTIONS", "true")]));
+        assert_eq!(protected("jwt-learnt-on-github"), "::add-mask::jwt-learnt-on-github\n");
+        masks_for(&crate::asc::Env::default());
+        assert_eq!(protected("jwt-learnt-elsewhere"), "");
+        assert_eq!(redact("a jwt-learnt-elsewhere b"), "a *** b");
     }
 
     #[test]

@@ -10,28 +10,31 @@ use serde_json::Value;
 use url::Url;
 
 use crate::appleid::credentials::AppleIdCredentials;
+use crate::appleid::uploaded::Uploaded;
 use crate::appleid::{AppleIdError, UploadSettings};
+use crate::asc::credentials::Env;
 use crate::asc::error::sanitize;
 use crate::error::Error;
-use crate::outcome::{Message, Outcome, Status, UploadMode};
+use crate::outcome::{Message, Status, UploadMode};
 use crate::publish::UploadRequest;
 use crate::publish::error::PublishError;
+use crate::publish::events::{Event, Events};
 use crate::publish::preflight::next_build_number;
 
 /// Largest altool output read.
 const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 
-/// An executable named `xcrun` on PATH.
-fn find_xcrun() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
+/// An executable named `xcrun` on `env`'s PATH.
+pub fn find_xcrun(env: &Env) -> Option<PathBuf> {
+    let path = env.get("PATH")?;
+    std::env::split_paths(path)
         .map(|d| d.join("xcrun"))
         .find(|p| p.is_file())
 }
 
 /// Whether `xcrun altool` exists (Xcode installed): `xcrun --find altool` succeeds.
-pub fn available() -> bool {
-    let Some(xcrun) = find_xcrun() else {
+pub fn available(env: &Env) -> bool {
+    let Some(xcrun) = find_xcrun(env) else {
         return false;
     };
     std::process::Command::new(xcrun)
@@ -199,16 +202,17 @@ pub fn error_for(errors: &[ProductError], req: &UploadRequest, creds: &AppleIdCr
     AppleIdError::Altool(joined).into()
 }
 
-/// Runs altool and fills the outcome. The app's Apple ID comes from `--app-id`, or a sign-in and
-/// `lookupSoftwareForBundleId` on the content-delivery service.
+/// Runs altool through `xcrun` ([`find_xcrun`]) and fills `up`. The app's Apple ID comes from
+/// `--app-id`, or a sign-in and `lookupSoftwareForBundleId` on the content-delivery service.
 pub async fn upload(
     args: &UploadSettings,
     creds: &AppleIdCredentials,
     req: &UploadRequest,
     base: &Url,
-    outcome: &mut Outcome,
+    xcrun: Option<&Path>,
+    events: &Events,
+    up: &mut Uploaded,
 ) -> Result<(), Error> {
-    req.record_in(outcome);
     // altool reads and delivers the file itself, so nothing can check what it sends; the file's
     // identity is recorded now and checked before altool starts and after it ends (issue 10).
     let identity = req.identity()?;
@@ -217,22 +221,31 @@ pub async fn upload(
         None => {
             let http =
                 crate::asc::client::build_http(Some(std::time::Duration::from_secs(120)), args.tls_root_ca.as_deref())?;
-            let session = crate::appleid::session::Session::sign_in(&http, base, creds, args.verbose > 0).await?;
+            let log = if args.verbose > 0 {
+                events.clone()
+            } else {
+                Events::none()
+            };
+            let session = crate::appleid::session::Session::sign_in(&http, base, creds, log).await?;
             session.lookup(&req.bundle_id, creds).await?.apple_id
         }
     };
-    outcome.app_id = Some(app_id.clone());
-    outcome.app_store_connect_url = Some(crate::outcome::testflight_url(&app_id, Some(&req.platform)));
-    let xcrun = find_xcrun().ok_or_else(|| AppleIdError::NoAltool("no xcrun on PATH".into()))?;
+    up.app_id = Some(app_id.clone());
+    let xcrun = xcrun
+        .ok_or_else(|| AppleIdError::NoAltool("no xcrun on PATH".into()))?
+        .to_path_buf();
     let argv = arguments(&req.ipa_path, &app_id, req, creds);
     if args.verbose > 0 {
-        crate::output::eprintln_redacted!(
+        events.send(Event::Detail(format!(
             "  running xcrun {}",
             argv.iter().map(|a| sanitize(a)).collect::<Vec<_>>().join(" ")
-        );
+        )));
     }
     identity.check(&req.ipa_path)?;
-    crate::output::eprintln_redacted!("uploading {} with altool", crate::publish::progress::mib(req.file_size));
+    events.step(format!(
+        "uploading {} with altool",
+        crate::publish::progress::mib(req.file_size)
+    ));
     let t = std::time::SystemTime::now();
     let (var, password) = (creds.password_var.clone(), creds.password.clone());
     let output = tokio::task::spawn_blocking(move || {
@@ -246,7 +259,7 @@ pub async fn upload(
     .await
     .map_err(|e| AppleIdError::NoAltool(e.to_string()))?
     .map_err(|e| AppleIdError::NoAltool(e.to_string()))?;
-    outcome.time("upload", t.elapsed().unwrap_or_default());
+    up.time("upload", t.elapsed().unwrap_or_default());
     let stdout = String::from_utf8_lossy(
         output
             .stdout
@@ -256,7 +269,10 @@ pub async fn upload(
     if args.verbose > 1 {
         let stderr = String::from_utf8_lossy(&output.stderr);
         for line in stderr.lines().take(200) {
-            crate::output::eprintln_redacted!("  altool: {}", crate::appleid::session::redact(line, creds));
+            events.send(Event::Detail(format!(
+                "  altool: {}",
+                crate::appleid::session::redact(line, creds)
+            )));
         }
     }
     let result = parse_output(&stdout);
@@ -269,7 +285,7 @@ pub async fn upload(
     if let Some((path, detail)) = changed {
         let delivered = matches!(result, Some(AltoolResult::Success { .. }));
         if let Some(AltoolResult::Success { delivery_uuid, .. }) = &result {
-            outcome.upload_id = delivery_uuid.clone();
+            up.upload_id = delivery_uuid.clone();
         }
         return Err(Error::new(
             crate::ErrorKind::Usage,
@@ -294,10 +310,10 @@ pub async fn upload(
             delivery_uuid,
             transferred,
         }) => {
-            outcome.upload_mode = Some(UploadMode::New);
-            outcome.upload_id = delivery_uuid;
-            outcome.bytes_sent = req.file_size;
-            outcome.apple_messages.push(Message {
+            up.upload_mode = Some(UploadMode::New);
+            up.upload_id = delivery_uuid;
+            up.bytes_sent = req.file_size;
+            up.apple_messages.push(Message {
                 level: "info".into(),
                 code: None,
                 description: match transferred {
@@ -305,21 +321,21 @@ pub async fn upload(
                     None => message,
                 },
             });
-            outcome.status = Status::Uploaded;
+            up.status = Some(Status::Uploaded);
             if args.wait {
-                outcome.warnings.push(
+                up.warnings.push(
                     "altool does not report Apple's processing verdict; check App Store Connect \
                      (or use --apple-id-backend native, which waits for it)"
                         .into(),
                 );
             }
-            crate::output::eprintln_redacted!("upload accepted by altool");
+            events.step("upload accepted by altool");
             Ok(())
         }
         Some(AltoolResult::Failure(errors)) => {
             let e = error_for(&errors, req, creds);
             if e.kind() == crate::ErrorKind::Rejected {
-                outcome.status = Status::Rejected;
+                up.status = Some(Status::Rejected);
             }
             Err(e)
         }
@@ -367,6 +383,29 @@ mod tests {
         );
         assert!(!a.iter().any(|x| x.contains("abcd-efgh")));
         assert!(a.windows(2).any(|w| w[0] == "--provider-public-id" && w[1] == "prov-1"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn altool_is_looked_for_on_the_injected_path_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let xcrun = dir.path().join("xcrun");
+        std::fs::write(&xcrun, "#!/bin/sh\nexit 0\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&xcrun, std::fs::Permissions::from_mode(0o755)).unwrap_or_else(|e| panic!("{e}"));
+        let path = format!("{}:/usr/bin:/bin", dir.path().display());
+        let env = Env::from_pairs([("PATH", path.as_str())]);
+        assert!(available(&env));
+        assert_eq!(
+            crate::appleid::BackendChoice::Auto.resolve(&env),
+            crate::appleid::Backend::Altool
+        );
+        // Whatever the process's own PATH holds, an environment without one has no altool.
+        assert!(!available(&Env::default()));
+        assert_eq!(
+            crate::appleid::BackendChoice::Auto.resolve(&Env::default()),
+            crate::appleid::Backend::Native
+        );
     }
 
     #[test]

@@ -24,14 +24,6 @@ pub struct AppleIdCredentials {
     pub provider_public_id: Option<String>,
 }
 
-/// Reads a variable from the injected environment first, then the process (the password variable
-/// can have any name, so [`Env::from_process`] cannot know it in advance).
-pub fn lookup(env: &Env, name: &str) -> Option<String> {
-    env.get(name)
-        .map(str::to_string)
-        .or_else(|| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
-}
-
 impl AppleIdCredentials {
     /// `None` when no Apple ID was given.
     pub fn resolve(args: &AppleIdSettings, env: &Env) -> Result<Option<AppleIdCredentials>, AppleIdError> {
@@ -53,7 +45,7 @@ impl AppleIdCredentials {
         }
         let (password_var, password) = names
             .iter()
-            .find_map(|n| lookup(env, n).map(|v| (n.clone(), v)))
+            .find_map(|n| env.get(n).map(|v| (n.clone(), v.to_string())))
             .ok_or_else(|| AppleIdError::MissingPassword { names: names.clone() })?;
         let provider_public_id = args
             .provider_public_id
@@ -100,6 +92,13 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(c.password_var, "FASTLANE_APPLE_APPLICATION_SPECIFIC_PASSWORD");
+    }
+
+    #[test]
+    fn the_password_is_read_from_the_injected_environment_only() {
+        // PATH is set in any test process: an Apple ID run sees only the environment it is handed.
+        let err = AppleIdCredentials::resolve(&args("dev@example.com", Some("PATH")), &Env::default()).unwrap_err();
+        assert!(matches!(err, AppleIdError::MissingPassword { .. }), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Upload with an Apple ID and an app-specific password instead of an API key (issue #6).
 //!
-//! Two backends reach the same [`Outcome`] and exit codes as the API-key path:
+//! Two backends reach the same outcome and exit codes as the API-key path (their [`Uploaded`] is
+//! put on it at the edge):
 //! - [`altool`]: Xcode's `xcrun altool --upload-package`, with the password passed as an
 //!   environment reference (`-p @env:VAR`), its JSON output parsed into typed errors;
 //! - [`native`]: our own client of Apple's content-delivery protocol (JSON-RPC sign-in, then the
@@ -18,18 +19,20 @@ pub mod native;
 pub mod provider;
 pub mod session;
 pub mod settings;
+pub mod uploaded;
 
 use crate::asc::clock::SharedClock;
 use crate::asc::credentials::Env;
+use crate::ci::endpoints;
 use crate::error::{Error, ErrorKind};
 use crate::ipa::model::Inspection;
-use crate::outcome::Outcome;
 use crate::publish::UploadRequest;
-
+use crate::publish::events::{Event, Events};
 use crate::publish::progress::ProgressMode;
 
 pub use credentials::AppleIdCredentials;
 pub use settings::{AppleIdSettings, UploadSettings};
+pub use uploaded::Uploaded;
 
 /// `--apple-id-backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -51,12 +54,12 @@ pub enum Backend {
 }
 
 impl BackendChoice {
-    /// Resolves `auto` by probing for `xcrun altool`.
-    pub fn resolve(self) -> Backend {
+    /// Resolves `auto` by probing for `xcrun altool` on `env`'s PATH.
+    pub fn resolve(self, env: &Env) -> Backend {
         match self {
             BackendChoice::Altool => Backend::Altool,
             BackendChoice::Native => Backend::Native,
-            BackendChoice::Auto if altool::available() => Backend::Altool,
+            BackendChoice::Auto if altool::available(env) => Backend::Altool,
             BackendChoice::Auto => Backend::Native,
         }
     }
@@ -156,61 +159,82 @@ pub fn refuse_api_key_only_flags(settings: &UploadSettings) -> Result<(), Error>
     }
 }
 
-/// The whole Apple ID upload: checks flags and credentials first, then the IPA (read by `read_ipa`,
-/// the same inspection and validation as the API-key path), then the network.
-pub async fn run(
-    args: &UploadSettings,
-    env: &Env,
-    clock: SharedClock,
-    outcome: &mut Outcome,
-    read_ipa: impl FnOnce(&mut Outcome) -> Result<(UploadRequest, Inspection), Error>,
-) -> Result<(), Error> {
-    let started = clock.now();
+/// An Apple ID upload that passed its checks: the sign-in, where it goes, and the backend.
+#[derive(Debug)]
+pub struct Prepared {
+    creds: AppleIdCredentials,
+    base: url::Url,
+    backend: Backend,
+    /// `xcrun` on the environment's PATH, for the altool backend.
+    xcrun: Option<std::path::PathBuf>,
+    /// Said before anything else about the upload (an API key given too is ignored).
+    pub warnings: Vec<String>,
+}
+
+/// The checks before the IPA is read: flags and credentials first, then where the password goes
+/// (warned about when that is not Apple), and the backend. Reads only `env`.
+pub fn prepare(args: &UploadSettings, env: &Env, events: &Events) -> Result<Prepared, Error> {
     refuse_api_key_only_flags(args)?;
     let creds = AppleIdCredentials::resolve(&args.sign_in, env)?
         .ok_or_else(|| Error::usage("--apple-id is required for an Apple ID upload"))?;
     let (base_s, base_from) = match (
         &args.sign_in.content_delivery_url,
-        credentials::lookup(env, credentials::CONTENT_DELIVERY_URL_VAR),
+        env.get(credentials::CONTENT_DELIVERY_URL_VAR),
     ) {
         (Some(u), _) => (u.clone(), "--content-delivery-url"),
-        (None, Some(u)) => (u, credentials::CONTENT_DELIVERY_URL_VAR),
+        (None, Some(u)) => (u.to_string(), credentials::CONTENT_DELIVERY_URL_VAR),
         (None, None) => (native::DEFAULT_CONTENT_DELIVERY_URL.to_string(), "the default"),
     };
     let base = native::parse_base(&base_s)?;
-    crate::ci::endpoints::print_warnings(
-        &crate::ci::endpoints::endpoint_warning(&base, base_from, "the Apple ID and its app-specific password")
+    endpoints::print_warnings_in(
+        env,
+        &endpoints::endpoint_warning(&base, base_from, "the Apple ID and its app-specific password")
             .into_iter()
             .chain(args.tls_root_ca.as_deref().map(|ca| {
-                let from = crate::ci::endpoints::source_of("ASC_TLS_ROOT_CA", "--tls-root-ca", ca);
-                crate::ci::endpoints::root_ca_warning(ca, from, "for HTTPS to Apple (the password travels over it)")
+                let from = endpoints::source_of_in(env, "ASC_TLS_ROOT_CA", "--tls-root-ca", ca);
+                endpoints::root_ca_warning(ca, from, "for HTTPS to Apple (the password travels over it)")
             }))
             .collect::<Vec<_>>(),
     );
-    let backend = args.sign_in.backend.resolve();
+    let backend = args.sign_in.backend.resolve(env);
+    let mut warnings = Vec::new();
     if args.api_key_given {
-        outcome
-            .warnings
-            .push("--key-id/--issuer-id/--private-key are ignored: --apple-id signs in with the Apple ID".into());
+        warnings.push("--key-id/--issuer-id/--private-key are ignored: --apple-id signs in with the Apple ID".into());
     }
     if args.verbose > 0 {
-        crate::output::eprintln_redacted!(
+        events.send(Event::Detail(format!(
             "  signing in with Apple ID {} (password from ${}), {} backend",
             crate::asc::error::sanitize(&creds.apple_id),
             creds.password_var,
             if backend == Backend::Altool { "altool" } else { "native" }
-        );
+        )));
     }
-    let (req, inspected) = read_ipa(outcome)?;
-    let r = match backend {
-        Backend::Altool => altool::upload(args, &creds, &req, &base, outcome).await,
+    Ok(Prepared {
+        creds,
+        base,
+        backend,
+        xcrun: altool::find_xcrun(env),
+        warnings,
+    })
+}
+
+/// The upload itself, once the IPA is read (`req`, `inspected`: the same inspection and validation
+/// as the API-key path). `up` is filled in as far as the run got, also on error.
+pub async fn upload(
+    args: &UploadSettings,
+    prepared: &Prepared,
+    req: &UploadRequest,
+    inspected: &Inspection,
+    clock: SharedClock,
+    events: &Events,
+    up: &mut Uploaded,
+) -> Result<(), Error> {
+    let Prepared { creds, base, .. } = prepared;
+    match prepared.backend {
+        Backend::Altool => altool::upload(args, creds, req, base, prepared.xcrun.as_deref(), events, up).await,
         Backend::Native => {
-            let description = asset_description::DescriptionInput::from_ipa(
-                &req.ipa_path,
-                &inspected,
-                &req.file_name,
-                req.file_size,
-            )?;
+            let description =
+                asset_description::DescriptionInput::from_ipa(&req.ipa_path, inspected, &req.file_name, req.file_size)?;
             let http =
                 crate::asc::client::build_http(Some(std::time::Duration::from_secs(120)), args.tls_root_ca.as_deref())?;
             let parts_http = crate::asc::client::build_parts_http(
@@ -218,27 +242,16 @@ pub async fn run(
                 args.tls_root_ca.as_deref(),
             )?;
             let opts = native::NativeOptions {
-                base,
+                base: base.clone(),
                 concurrency: args.concurrency,
                 wait: args.wait,
                 timeout: args.timeout,
                 poll_interval: args.poll_interval,
                 progress: ProgressMode::detect(),
                 verbose: args.verbose > 0,
+                events: events.clone(),
             };
-            native::upload(
-                &http,
-                &parts_http,
-                &creds,
-                &req,
-                &description,
-                &opts,
-                clock.clone(),
-                outcome,
-            )
-            .await
+            native::upload(&http, &parts_http, creds, req, &description, &opts, clock, up).await
         }
-    };
-    outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
-    r
+    }
 }

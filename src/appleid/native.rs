@@ -14,21 +14,25 @@ use std::time::Duration;
 
 use url::Url;
 
+use futures_util::future::BoxFuture;
+
 use crate::appleid::AppleIdError;
 use crate::appleid::asset_description;
 use crate::appleid::credentials::AppleIdCredentials;
 use crate::appleid::provider::{ApiFailure, CallError, Provider, ProviderBuild};
 use crate::appleid::session::Session;
+use crate::appleid::uploaded::Uploaded;
 use crate::asc::clock::SharedClock;
 use crate::asc::retry::RetryPolicy;
 use crate::error::Error;
-use crate::outcome::{Message, Outcome, Status, UploadMode};
+use crate::outcome::{Message, Status, UploadMode};
 use crate::publish::UploadRequest;
 use crate::publish::checksum::{self, FileIdentity};
 use crate::publish::error::PublishError;
+use crate::publish::events::Events;
 use crate::publish::parts::{self, PartsConfig};
 use crate::publish::preflight::{compare_build_numbers, next_build_number};
-use crate::publish::processing::since;
+use crate::publish::processing::{self, DeliveryLook, DeliveryRecord, Processed, WaitConfig, since};
 use crate::publish::progress::{Progress, ProgressMode, mib};
 
 /// Default content-delivery host.
@@ -44,6 +48,19 @@ pub struct NativeOptions {
     pub poll_interval: Duration,
     pub progress: ProgressMode,
     pub verbose: bool,
+    /// Where the run's progress goes.
+    pub events: Events,
+}
+
+impl NativeOptions {
+    /// Where the content-delivery calls are told: the run's events with verbose, else nowhere.
+    fn request_log(&self) -> Events {
+        if self.verbose {
+            self.events.clone()
+        } else {
+            Events::none()
+        }
+    }
 }
 
 /// Checks the content-delivery URL: https, or plain http to loopback only.
@@ -60,7 +77,7 @@ pub fn parse_base(s: &str) -> Result<Url, AppleIdError> {
     Ok(u)
 }
 
-/// Runs the whole native upload; the outcome is filled in as far as the run got.
+/// Runs the whole native upload; `up` is filled in as far as the run got.
 #[allow(clippy::too_many_arguments)]
 pub async fn upload(
     http: &reqwest::Client,
@@ -70,30 +87,28 @@ pub async fn upload(
     description: &asset_description::DescriptionInput,
     opts: &NativeOptions,
     clock: SharedClock,
-    outcome: &mut Outcome,
+    up: &mut Uploaded,
 ) -> Result<(), Error> {
-    req.record_in(outcome);
-    outcome.uses_non_exempt_encryption = req.uses_non_exempt_encryption;
+    up.uses_non_exempt_encryption = req.uses_non_exempt_encryption;
     let identity = req.identity()?;
 
     let t = clock.now();
-    let session = Session::sign_in(http, &opts.base, creds, opts.verbose).await?;
+    let session = Session::sign_in(http, &opts.base, creds, opts.request_log()).await?;
     let token = session.apple_connect_token(creds).await?;
     let software = session.lookup(&req.bundle_id, creds).await?;
     let provider_id = creds
         .provider_public_id
         .clone()
         .unwrap_or_else(|| software.provider_public_id.clone());
-    crate::output::eprintln_redacted!(
+    opts.events.step(format!(
         "signed in as {}; app {} (provider {})",
         crate::asc::error::sanitize(&creds.apple_id),
         software.apple_id,
         crate::asc::error::sanitize(&provider_id)
-    );
+    ));
     let app = software.apple_id.clone();
-    outcome.app_id = Some(app.clone());
-    outcome.app_store_connect_url = Some(crate::outcome::testflight_url(&app, outcome.platform.as_deref()));
-    let provider = Provider::new(http, &opts.base, &provider_id, token.cookie(), opts.verbose)?;
+    up.app_id = Some(app.clone());
+    let provider = Provider::new(http, &opts.base, &provider_id, token.cookie(), opts.request_log())?;
     let r = run(
         &provider,
         parts_http,
@@ -103,15 +118,15 @@ pub async fn upload(
         opts,
         &clock,
         &app,
-        outcome,
+        up,
         t,
     )
     .await;
-    outcome.requests = session
+    up.requests = session
         .requests
         .load(Ordering::Relaxed)
         .saturating_add(provider.requests.load(Ordering::Relaxed))
-        .saturating_add(outcome.requests);
+        .saturating_add(up.requests);
     r
 }
 
@@ -125,7 +140,7 @@ async fn run(
     opts: &NativeOptions,
     clock: &SharedClock,
     app: &str,
-    outcome: &mut Outcome,
+    up: &mut Uploaded,
     started: std::time::SystemTime,
 ) -> Result<(), Error> {
     // 1. The build record. The records Apple lists do not name their version train, so only its
@@ -149,19 +164,20 @@ async fn run(
         }
         Err(e) => return Err(AppleIdError::from(e).into()),
     };
-    outcome.time("preflight", since(clock.now(), started));
+    up.time("preflight", since(clock.now(), started));
     if mode == UploadMode::Resumed {
-        crate::output::eprintln_redacted!(
+        opts.events.step(format!(
             "resuming build {} for {} ({}): an earlier upload created it and delivered nothing",
-            build.id,
-            req.short_version,
-            req.version
-        );
+            build.id, req.short_version, req.version
+        ));
     } else {
-        crate::output::eprintln_redacted!("created build {} for {} ({})", build.id, req.short_version, req.version);
+        opts.events.step(format!(
+            "created build {} for {} ({})",
+            build.id, req.short_version, req.version
+        ));
     }
-    outcome.upload_id = Some(build.id.clone());
-    outcome.upload_mode = Some(mode);
+    up.upload_id = Some(build.id.clone());
+    up.upload_mode = Some(mode);
 
     // 3. The asset description, then the IPA (processing starts with the IPA's commit).
     let dir =
@@ -179,17 +195,7 @@ async fn run(
         uti: "com.apple.binary-property-list",
         quiet: true,
     };
-    send_file(
-        provider,
-        parts_http,
-        &build.id,
-        &desc,
-        &desc_identity,
-        opts,
-        clock,
-        outcome,
-    )
-    .await?;
+    send_file(provider, parts_http, &build.id, &desc, &desc_identity, opts, clock, up).await?;
     let ipa = FileToSend {
         path: req.ipa_path.clone(),
         name: req.file_name.replace([':', ' '], "_"),
@@ -199,26 +205,87 @@ async fn run(
         quiet: false,
     };
     let t = clock.now();
-    let reconciled = send_file(provider, parts_http, &build.id, &ipa, identity, opts, clock, outcome).await?;
-    crate::output::eprintln_redacted!(
+    let reconciled = send_file(provider, parts_http, &build.id, &ipa, identity, opts, clock, up).await?;
+    opts.events.step(format!(
         "upload committed{}",
         if reconciled {
             " (confirmed by reading it back)"
         } else {
             ""
         }
-    );
-    outcome.time("upload", since(clock.now(), t));
+    ));
+    up.time("upload", since(clock.now(), t));
 
     if !opts.wait {
-        outcome.status = Status::Uploaded;
+        up.status = Some(Status::Uploaded);
         return Ok(());
     }
-    crate::output::eprintln_redacted!("waiting for App Store Connect to process the build");
+    opts.events.step("waiting for App Store Connect to process the build");
     let t = clock.now();
-    let r = wait(provider, &build.id, opts, outcome).await;
-    outcome.time("processing", since(clock.now(), t));
+    let cfg = WaitConfig {
+        timeout: opts.timeout,
+        interval: opts.poll_interval.max(Duration::from_millis(50)),
+        max_interval: Duration::from_secs(30),
+        // Export compliance needs the API; an Apple ID sign-in cannot answer it.
+        uses_non_exempt_encryption: None,
+        events: opts.events.clone(),
+    };
+    let record = Record {
+        provider,
+        build: &build.id,
+    };
+    let mut processed = Processed::default();
+    let r = processing::wait_for_delivery(&record, &build.id, clock.clone(), &cfg, &mut processed).await;
+    up.time("processing", since(clock.now(), t));
+    up.processing_state = processed
+        .processing_state
+        .as_ref()
+        .map(|s| processing::state_name(s).to_string());
+    up.apple_messages = processed.apple_messages;
+    match &r {
+        Ok(()) => up.status = Some(Status::Success),
+        Err(e) if e.kind() == crate::ErrorKind::Rejected => up.status = Some(Status::Rejected),
+        Err(_) => {}
+    }
     r
+}
+
+/// The build record on the content-delivery service, as the processing wait reads it.
+struct Record<'a> {
+    provider: &'a Provider,
+    build: &'a str,
+}
+
+impl DeliveryRecord for Record<'_> {
+    fn look(&self) -> BoxFuture<'_, Result<DeliveryLook, Error>> {
+        Box::pin(async move {
+            let b: ProviderBuild = self.provider.build(self.build).await?;
+            Ok(look(&b))
+        })
+    }
+}
+
+/// `processingState` is the verdict (`null` until Apple starts on the delivered files); the
+/// messages carry bare numeric codes, which are ITMS codes.
+fn look(b: &ProviderBuild) -> DeliveryLook {
+    DeliveryLook {
+        state: b.processing_state.clone(),
+        messages: b
+            .messages
+            .iter()
+            .map(|(level, code, d)| Message {
+                level: level.clone(),
+                code: code.as_ref().map(|c| {
+                    if c.bytes().all(|x| x.is_ascii_digit()) {
+                        format!("ITMS-{c}")
+                    } else {
+                        c.clone()
+                    }
+                }),
+                description: d.clone(),
+            })
+            .collect(),
+    }
 }
 
 struct FileToSend {
@@ -247,7 +314,7 @@ async fn send_file(
     identity: &FileIdentity,
     opts: &NativeOptions,
     clock: &SharedClock,
-    outcome: &mut Outcome,
+    up: &mut Uploaded,
 ) -> Result<bool, Error> {
     let md5 = checksum::md5_file(&f.path).await?.to_ascii_uppercase();
     let file = provider
@@ -255,16 +322,20 @@ async fn send_file(
         .await?;
     let parts_list = parts::validate_operations(&file.operations, f.size, clock.now())?;
     if !f.quiet {
-        outcome.upload_file_id = Some(file.id.clone());
-        outcome.md5 = Some(md5.clone());
-        crate::output::eprintln_redacted!(
+        up.upload_file_id = Some(file.id.clone());
+        up.md5 = Some(md5.clone());
+        opts.events.step(format!(
             "uploading {} in {} parts ({} at a time)",
             mib(f.size),
             parts_list.len(),
             opts.concurrency.max(1)
-        );
+        ));
     }
-    let mode = if f.quiet { ProgressMode::Silent } else { opts.progress };
+    let mode = if f.quiet || !opts.events.is_heard() {
+        ProgressMode::Silent
+    } else {
+        opts.progress
+    };
     let progress = Arc::new(Progress::new(mode, f.size));
     let cfg = PartsConfig {
         concurrency: opts.concurrency,
@@ -275,11 +346,12 @@ async fn send_file(
             max_total: Duration::from_secs(600),
         },
         verbose: opts.verbose,
+        events: opts.events.clone(),
     };
     let report = parts::upload_parts(parts_http, &f.path, parts_list, &cfg, progress.clone(), clock.clone()).await?;
     progress.finish();
-    outcome.bytes_sent = outcome.bytes_sent.saturating_add(report.bytes_sent);
-    outcome.requests = outcome.requests.saturating_add(report.parts as u64 + report.retries);
+    up.bytes_sent = up.bytes_sent.saturating_add(report.bytes_sent);
+    up.requests = up.requests.saturating_add(report.parts as u64 + report.retries);
     verify_sent(&f.path, identity, &md5, &report.md5)?;
     Ok(provider.commit_file(&file.id).await?)
 }
@@ -341,67 +413,143 @@ async fn duplicate(provider: &Provider, app: &str, req: &UploadRequest, failure:
     .into()
 }
 
-/// Polls `GET builds/{id}` until VALID, INVALID or FAILED (or the timeout).
-async fn wait(provider: &Provider, build: &str, opts: &NativeOptions, outcome: &mut Outcome) -> Result<(), Error> {
-    let started = std::time::Instant::now();
-    let mut interval = opts.poll_interval.max(Duration::from_millis(50));
-    let mut last: Option<String> = None;
-    loop {
-        let b: ProviderBuild = provider.build(build).await?;
-        // `processingState` is the verdict; `null` until Apple starts on the delivered files.
-        let state = b
-            .processing_state
-            .clone()
-            .unwrap_or_else(|| "WAITING_FOR_UPLOAD".into());
-        if last.as_deref() != Some(state.as_str()) {
-            crate::output::eprintln_redacted!("  processing state: {state}");
-            last = Some(state.clone());
-        }
-        outcome.processing_state = Some(state.clone());
-        match state.as_str() {
-            "VALID" | "INVALID" | "FAILED" => {
-                outcome.apple_messages = b
-                    .messages
-                    .iter()
-                    .map(|(level, code, d)| Message {
-                        level: level.clone(),
-                        code: code.as_ref().map(|c| {
-                            if c.bytes().all(|x| x.is_ascii_digit()) {
-                                format!("ITMS-{c}")
-                            } else {
-                                c.clone()
-                            }
-                        }),
-                        description: d.clone(),
-                    })
-                    .collect();
-                if state == "VALID" {
-                    outcome.status = Status::Success;
-                    return Ok(());
-                }
-                outcome.status = Status::Rejected;
-                let first = b.messages.iter().find(|m| m.0 == "error").map(|m| m.2.clone());
-                return Err(
-                    PublishError::Rejected(first.unwrap_or_else(|| format!("processing ended {state}"))).into(),
-                );
-            }
-            _ => {}
-        }
-        if started.elapsed() >= opts.timeout {
-            return Err(PublishError::Timeout {
-                waited: crate::publish::duration::format_duration(started.elapsed()),
-                stage: format!("processing, last state {state}"),
-            }
-            .into());
-        }
-        tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(Duration::from_secs(30));
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
+    use crate::asc::clock::ManualClock;
+    use crate::publish::events::{Event, Recorder};
+
+    /// A record answering `null` for a while, then PROCESSING, then `last`.
+    struct Scripted {
+        looks: Mutex<Vec<DeliveryLook>>,
+    }
+
+    impl Scripted {
+        fn new(waiting: usize, processing: usize, last: ProviderBuild) -> Scripted {
+            let mut looks = vec![DeliveryLook::default(); waiting];
+            looks.extend(std::iter::repeat_n(
+                DeliveryLook {
+                    state: Some("PROCESSING".into()),
+                    messages: Vec::new(),
+                },
+                processing,
+            ));
+            looks.push(look(&last));
+            looks.reverse();
+            Scripted {
+                looks: Mutex::new(looks),
+            }
+        }
+    }
+
+    impl DeliveryRecord for Scripted {
+        fn look(&self) -> BoxFuture<'_, Result<DeliveryLook, Error>> {
+            let next = self
+                .looks
+                .lock()
+                .ok()
+                .and_then(|mut l| if l.len() > 1 { l.pop() } else { l.last().cloned() });
+            Box::pin(async move { next.ok_or_else(|| Error::usage("no more looks")) })
+        }
+    }
+
+    fn build(state: &str, messages: Vec<(String, Option<String>, String)>) -> ProviderBuild {
+        ProviderBuild {
+            id: "b-1".into(),
+            version: Some("7".into()),
+            uploaded_date: None,
+            processing_state: Some(state.into()),
+            delivery_state: None,
+            messages,
+        }
+    }
+
+    async fn wait(record: &Scripted, timeout: Duration) -> (Result<(), Error>, Processed, Vec<Event>, ManualClock) {
+        let clock = ManualClock::new(std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        let rec = Arc::new(Recorder::default());
+        let cfg = WaitConfig {
+            timeout,
+            interval: Duration::from_secs(5),
+            max_interval: Duration::from_secs(30),
+            uses_non_exempt_encryption: None,
+            events: Events::to(rec.clone()),
+        };
+        let mut p = Processed::default();
+        let r = processing::wait_for_delivery(record, "b-1", Arc::new(clock.clone()), &cfg, &mut p).await;
+        (r, p, rec.events(), clock)
+    }
+
+    #[tokio::test]
+    async fn the_apple_id_wait_is_the_processing_wait_with_its_heartbeat_schedule_and_verdict() {
+        let rejected = build(
+            "INVALID",
+            vec![("error".into(), Some("90725".into()), "SDK version issue".into())],
+        );
+        // Ten minutes of `null`, then ten of PROCESSING (polls every 30 s at most), then INVALID.
+        let record = Scripted::new(25, 20, rejected);
+        let (r, p, events, clock) = wait(&record, Duration::from_secs(3600)).await;
+        let err = r.err().map(|e| (e.kind(), e.message().to_string()));
+        assert_eq!(
+            err,
+            Some((
+                crate::ErrorKind::Rejected,
+                "App Store Connect rejected the build: build processing ended INVALID: ITMS-90725: SDK version issue"
+                    .to_string()
+            ))
+        );
+        assert_eq!(
+            p.apple_messages.first().and_then(|m| m.code.as_deref()),
+            Some("ITMS-90725")
+        );
+        assert_eq!(p.processing_state.as_ref().map(processing::state_name), Some("INVALID"));
+        // The shared schedule: 5 s growing ×1.5 to 30 s, never past the next heartbeat.
+        let sleeps = clock.sleeps();
+        assert_eq!(sleeps.first(), Some(&Duration::from_secs(5)));
+        assert_eq!(sleeps.get(1), Some(&Duration::from_millis(7500)));
+        assert!(sleeps.iter().all(|d| *d <= Duration::from_secs(30)), "{sleeps:?}");
+        // A heartbeat at least every minute, first naming that Apple has not started.
+        let beats: Vec<&String> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Heartbeat(l) => Some(l),
+                _ => None,
+            })
+            .collect();
+        let waited: Duration = sleeps.iter().sum();
+        assert!(beats.len() as u64 >= waited.as_secs() / 60, "{beats:?} in {waited:?}");
+        assert!(beats[0].contains("no state from Apple yet"), "{}", beats[0]);
+        assert!(beats.iter().any(|b| b.contains("build PROCESSING")), "{beats:?}");
+        let states: Vec<String> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::State { of, state } => Some(format!("{of}: {state}")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(states, ["build b-1: PROCESSING", "build b-1: INVALID"]);
+    }
+
+    #[tokio::test]
+    async fn an_apple_id_wait_ends_valid_or_times_out_transient() {
+        let (r, p, _, _) = wait(
+            &Scripted::new(1, 1, build("VALID", Vec::new())),
+            Duration::from_secs(600),
+        )
+        .await;
+        assert!(r.is_ok() && p.is_valid());
+        // Apple never starts: a timeout (exit 5), not a verdict.
+        let (r, p, _, clock) = wait(
+            &Scripted::new(1000, 0, build("VALID", Vec::new())),
+            Duration::from_secs(120),
+        )
+        .await;
+        let e = r.err().unwrap_or_else(|| panic!("timed out"));
+        assert_eq!(e.exit_code(), 5, "{e:?}");
+        assert_eq!(p.processing_state, None);
+        assert!(clock.sleeps().iter().sum::<Duration>() <= Duration::from_secs(120));
+    }
 
     #[test]
     fn a_commit_needs_the_same_file_and_the_declared_checksum_of_what_was_sent() {

@@ -247,7 +247,8 @@ pub struct Provider {
     http: reqwest::Client,
     base: Url,
     cookie: Secret<String>,
-    verbose: bool,
+    /// Where each call and retry is told (`Events::none()` unless verbose).
+    log: crate::publish::events::Events,
     pub requests: AtomicU64,
 }
 
@@ -257,7 +258,7 @@ impl Provider {
         host: &Url,
         provider_public_id: &str,
         cookie: Secret<String>,
-        verbose: bool,
+        log: crate::publish::events::Events,
     ) -> Result<Provider, AppleIdError> {
         let seg: String = url::form_urlencoded::byte_serialize(provider_public_id.as_bytes()).collect();
         let base = host
@@ -267,7 +268,7 @@ impl Provider {
             http: http.clone(),
             base,
             cookie,
-            verbose,
+            log,
             requests: AtomicU64::new(0),
         })
     }
@@ -301,9 +302,10 @@ impl Provider {
             let retry = match rb.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    if self.verbose {
-                        crate::output::eprintln_redacted!("  {method} {} -> {status}", url.path());
-                    }
+                    self.log.send(crate::publish::events::Event::Detail(format!(
+                        "  {method} {} -> {status}",
+                        url.path()
+                    )));
                     let bytes = match resp.bytes().await {
                         Ok(b) => b,
                         Err(e) if reads && attempt < READ_ATTEMPTS => {
@@ -335,9 +337,8 @@ impl Provider {
     }
 
     async fn pause(&self, attempt: u32, why: &str) {
-        if self.verbose {
-            crate::output::eprintln_redacted!("  {why}; retrying");
-        }
+        self.log
+            .send(crate::publish::events::Event::Detail(format!("  {why}; retrying")));
         tokio::time::sleep(Duration::from_millis(250u64.saturating_mul(1 << attempt.min(6)))).await;
     }
 
@@ -426,9 +427,9 @@ impl Provider {
             match self.send(Method::PATCH, url.clone(), Some(&body)).await {
                 Ok(_) => return Ok(round > 0),
                 Err(CallError::Lost(m)) => {
-                    if self.verbose {
-                        crate::output::eprintln_redacted!("  commit answer lost ({m}); reading the file back");
-                    }
+                    self.log.send(crate::publish::events::Event::Detail(format!(
+                        "  commit answer lost ({m}); reading the file back"
+                    )));
                     let f = self.file(id).await?;
                     if f.state.as_deref() == Some("COMPLETE") {
                         return Ok(true);

@@ -13,6 +13,7 @@ use crate::appleid::credentials::AppleIdCredentials;
 use crate::asc::client::describe;
 use crate::asc::credentials::Secret;
 use crate::asc::error::sanitize;
+use crate::publish::events::{Event, Events};
 
 /// Transporter's user agent; the service expects a Transporter client.
 pub const USER_AGENT: &str = "iTMSTransporter/4.2.0";
@@ -79,7 +80,8 @@ pub struct Session {
     shared_secret: Secret<String>,
     counter: std::sync::atomic::AtomicU64,
     pub requests: std::sync::atomic::AtomicU64,
-    verbose: bool,
+    /// Where each call and retry is told (`Events::none()` unless verbose).
+    log: Events,
 }
 
 impl std::fmt::Debug for Session {
@@ -182,7 +184,7 @@ impl Session {
         http: &reqwest::Client,
         base: &Url,
         creds: &AppleIdCredentials,
-        verbose: bool,
+        log: Events,
     ) -> Result<Session, AppleIdError> {
         let endpoint = base
             .join(SOFTWARE_SERVICE)
@@ -194,7 +196,7 @@ impl Session {
             shared_secret: Secret::new(String::new()),
             counter: Default::default(),
             requests: Default::default(),
-            verbose,
+            log,
         };
         let params = json!({ "Username": creds.apple_id, "Password": creds.password.expose() });
         let doc = s.call("authenticateForSession", params, false, creds).await?;
@@ -291,9 +293,10 @@ impl Session {
             let retry = match result {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
-                    if self.verbose {
-                        crate::output::eprintln_redacted!("  POST {} ({method}) -> {status}", self.endpoint.path());
-                    }
+                    self.log.send(Event::Detail(format!(
+                        "  POST {} ({method}) -> {status}",
+                        self.endpoint.path()
+                    )));
                     if status >= 500 && attempt < ATTEMPTS {
                         format!("HTTP {status}")
                     } else if status == 401 || status == 403 {
@@ -317,9 +320,7 @@ impl Session {
                 Err(e) if attempt < ATTEMPTS => describe(&e),
                 Err(e) => return Err(AppleIdError::Network(redact(&describe(&e), creds))),
             };
-            if self.verbose {
-                crate::output::eprintln_redacted!("  {method}: {retry}; retrying");
-            }
+            self.log.send(Event::Detail(format!("  {method}: {retry}; retrying")));
             tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
         }
     }

@@ -1,38 +1,42 @@
 //! Apple's App Store release wire types (versions, their localizations, review details, phased
-//! release, review submissions and items) and the request bodies that write them.
+//! release, review submissions and items) and the request bodies that write them. Used only
+//! inside `asc`: the pipeline sees the records of `app_store_versions` and `app_store_submissions`.
 
 use serde::Deserialize;
 
 use crate::asc::model::Resource;
 
+/// The attributes of a resource read only for its id and relationships (screenshot sets, phased
+/// releases, submission items).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Unread {}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AppStoreVersionAttributes {
+pub(crate) struct AppStoreVersionAttributes {
     #[serde(default)]
-    pub platform: Option<String>,
-    #[serde(default)]
-    pub version_string: Option<String>,
+    pub(crate) version_string: Option<String>,
     /// Deprecated by Apple in favour of `appVersionState`, still sent and still what most
     /// tools show.
     #[serde(default)]
-    pub app_store_state: Option<String>,
+    pub(crate) app_store_state: Option<String>,
     #[serde(default)]
-    pub app_version_state: Option<String>,
+    pub(crate) app_version_state: Option<String>,
     #[serde(default)]
-    pub copyright: Option<String>,
+    pub(crate) copyright: Option<String>,
     #[serde(default)]
-    pub release_type: Option<String>,
+    pub(crate) release_type: Option<String>,
     #[serde(default)]
-    pub earliest_release_date: Option<String>,
+    pub(crate) earliest_release_date: Option<String>,
     #[serde(default)]
-    pub created_date: Option<String>,
+    pub(crate) created_date: Option<String>,
 }
 
-pub type AppStoreVersion = Resource<AppStoreVersionAttributes>;
+pub(crate) type AppStoreVersion = Resource<AppStoreVersionAttributes>;
 
 impl AppStoreVersion {
     /// `appVersionState`, else the deprecated `appStoreState`.
-    pub fn state(&self) -> Option<&str> {
+    pub(crate) fn state(&self) -> Option<&str> {
         let a = self.attributes.as_ref()?;
         a.app_version_state.as_deref().or(a.app_store_state.as_deref())
     }
@@ -40,121 +44,74 @@ impl AppStoreVersion {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AppStoreVersionLocalizationAttributes {
+pub(crate) struct AppStoreVersionLocalizationAttributes {
     #[serde(default)]
-    pub locale: Option<String>,
+    pub(crate) locale: Option<String>,
     #[serde(default)]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     #[serde(default)]
-    pub keywords: Option<String>,
+    pub(crate) keywords: Option<String>,
     #[serde(default)]
-    pub marketing_url: Option<String>,
+    pub(crate) support_url: Option<String>,
     #[serde(default)]
-    pub promotional_text: Option<String>,
-    #[serde(default)]
-    pub support_url: Option<String>,
-    #[serde(default)]
-    pub whats_new: Option<String>,
+    pub(crate) whats_new: Option<String>,
 }
 
-pub type AppStoreVersionLocalization = Resource<AppStoreVersionLocalizationAttributes>;
+pub(crate) type AppStoreVersionLocalization = Resource<AppStoreVersionLocalizationAttributes>;
+
+pub(crate) type AppScreenshotSet = Resource<Unread>;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AppScreenshotSetAttributes {
+pub(crate) struct AppStoreReviewDetailAttributes {
     #[serde(default)]
-    pub screenshot_display_type: Option<String>,
-}
-
-pub type AppScreenshotSet = Resource<AppScreenshotSetAttributes>;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppStoreReviewDetailAttributes {
+    pub(crate) contact_first_name: Option<String>,
     #[serde(default)]
-    pub contact_first_name: Option<String>,
+    pub(crate) contact_last_name: Option<String>,
     #[serde(default)]
-    pub contact_last_name: Option<String>,
+    pub(crate) contact_phone: Option<String>,
     #[serde(default)]
-    pub contact_phone: Option<String>,
+    pub(crate) contact_email: Option<String>,
     #[serde(default)]
-    pub contact_email: Option<String>,
-    #[serde(default)]
-    pub demo_account_name: Option<String>,
+    pub(crate) demo_account_name: Option<String>,
     /// Read only to check it is filled in; never printed.
     #[serde(default)]
-    pub demo_account_password: Option<String>,
+    pub(crate) demo_account_password: Option<String>,
     #[serde(default)]
-    pub demo_account_required: Option<bool>,
-    #[serde(default)]
-    pub notes: Option<String>,
+    pub(crate) demo_account_required: Option<bool>,
 }
 
-pub type AppStoreReviewDetail = Resource<AppStoreReviewDetailAttributes>;
+pub(crate) type AppStoreReviewDetail = Resource<AppStoreReviewDetailAttributes>;
+
+pub(crate) type PhasedRelease = Resource<Unread>;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PhasedReleaseAttributes {
+pub(crate) struct ReviewSubmissionAttributes {
     #[serde(default)]
-    pub phased_release_state: Option<String>,
-    #[serde(default)]
-    pub start_date: Option<String>,
-    #[serde(default)]
-    pub current_day_number: Option<u32>,
+    pub(crate) state: Option<String>,
 }
 
-pub type PhasedRelease = Resource<PhasedReleaseAttributes>;
+pub(crate) type ReviewSubmission = Resource<ReviewSubmissionAttributes>;
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReviewSubmissionAttributes {
-    #[serde(default)]
-    pub platform: Option<String>,
-    #[serde(default)]
-    pub submitted_date: Option<String>,
-    #[serde(default)]
-    pub state: Option<String>,
-}
-
-pub type ReviewSubmission = Resource<ReviewSubmissionAttributes>;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReviewSubmissionItemAttributes {
-    #[serde(default)]
-    pub state: Option<String>,
-}
-
-pub type ReviewSubmissionItem = Resource<ReviewSubmissionItemAttributes>;
-
-/// Review submission states in which a submission is with Apple (not a draft, not finished).
-pub const IN_FLIGHT_STATES: &[&str] = &["WAITING_FOR_REVIEW", "IN_REVIEW", "UNRESOLVED_ISSUES", "CANCELING"];
-
-/// Version states in which its metadata, build and release settings can still be edited.
-pub const EDITABLE_VERSION_STATES: &[&str] = &[
-    "PREPARE_FOR_SUBMISSION",
-    "DEVELOPER_REJECTED",
-    "REJECTED",
-    "METADATA_REJECTED",
-    "INVALID_BINARY",
-];
+pub(crate) type ReviewSubmissionItem = Resource<Unread>;
 
 /// Request bodies.
-pub mod request {
+pub(crate) mod request {
     use serde_json::{Value, json};
 
     fn one(kind: &str, id: &str) -> Value {
         json!({ "data": { "type": kind, "id": id } })
     }
 
-    pub fn create_version(app_id: &str, platform: &str, version_string: &str) -> Value {
+    pub(crate) fn create_version(app_id: &str, platform: &str, version_string: &str) -> Value {
         json!({ "data": { "type": "appStoreVersions",
             "attributes": { "platform": platform, "versionString": version_string },
             "relationships": { "app": one("apps", app_id) } } })
     }
 
     /// PATCH of a version's attributes; only the given ones are sent.
-    pub fn update_version(
+    pub(crate) fn update_version(
         id: &str,
         version_string: Option<&str>,
         release_type: Option<&str>,
@@ -176,43 +133,43 @@ pub mod request {
     }
 
     /// PATCH `appStoreVersions/{id}/relationships/build`.
-    pub fn attach_build(build_id: &str) -> Value {
+    pub(crate) fn attach_build(build_id: &str) -> Value {
         one("builds", build_id)
     }
 
-    pub fn create_localization(version_id: &str, locale: &str, whats_new: &str) -> Value {
+    pub(crate) fn create_localization(version_id: &str, locale: &str, whats_new: &str) -> Value {
         json!({ "data": { "type": "appStoreVersionLocalizations",
             "attributes": { "locale": locale, "whatsNew": whats_new },
             "relationships": { "appStoreVersion": one("appStoreVersions", version_id) } } })
     }
 
-    pub fn update_whats_new(localization_id: &str, whats_new: &str) -> Value {
+    pub(crate) fn update_whats_new(localization_id: &str, whats_new: &str) -> Value {
         json!({ "data": { "type": "appStoreVersionLocalizations", "id": localization_id,
             "attributes": { "whatsNew": whats_new } } })
     }
 
-    pub fn create_phased_release(version_id: &str) -> Value {
+    pub(crate) fn create_phased_release(version_id: &str) -> Value {
         json!({ "data": { "type": "appStoreVersionPhasedReleases",
             "relationships": { "appStoreVersion": one("appStoreVersions", version_id) } } })
     }
 
-    pub fn create_submission(app_id: &str, platform: &str) -> Value {
+    pub(crate) fn create_submission(app_id: &str, platform: &str) -> Value {
         json!({ "data": { "type": "reviewSubmissions", "attributes": { "platform": platform },
             "relationships": { "app": one("apps", app_id) } } })
     }
 
-    pub fn add_item(submission_id: &str, version_id: &str) -> Value {
+    pub(crate) fn add_item(submission_id: &str, version_id: &str) -> Value {
         json!({ "data": { "type": "reviewSubmissionItems",
             "relationships": {
                 "reviewSubmission": one("reviewSubmissions", submission_id),
                 "appStoreVersion": one("appStoreVersions", version_id) } } })
     }
 
-    pub fn submit(submission_id: &str) -> Value {
+    pub(crate) fn submit(submission_id: &str) -> Value {
         json!({ "data": { "type": "reviewSubmissions", "id": submission_id, "attributes": { "submitted": true } } })
     }
 
-    pub fn cancel(submission_id: &str) -> Value {
+    pub(crate) fn cancel(submission_id: &str) -> Value {
         json!({ "data": { "type": "reviewSubmissions", "id": submission_id, "attributes": { "canceled": true } } })
     }
 }

@@ -15,7 +15,7 @@ use url::{Host, Url};
 use crate::asc::auth::TokenSource;
 use crate::asc::clock::SharedClock;
 use crate::asc::error::{ApiError, AscError, sanitize};
-use crate::asc::model::{Document, ListDocument};
+use crate::asc::model::ListDocument;
 use crate::asc::retry::{RateLimit, RetryPolicy, is_retryable_status, parse_rate_limit, parse_retry_after};
 
 /// Apple's production endpoint.
@@ -240,21 +240,6 @@ impl AscClient {
     pub async fn get<T: DeserializeOwned>(&self, url: Url) -> Result<T, AscError> {
         let r = self.idempotent(Method::GET, url.clone()).await?;
         decode(&r.body, "GET", url.path())
-    }
-
-    /// GETs one resource and returns its `data`: the JSON:API envelope stays in the client.
-    pub async fn get_data<T: DeserializeOwned>(&self, url: Url) -> Result<T, AscError> {
-        Ok(self.get::<Document<T>>(url).await?.data)
-    }
-
-    /// Like [`mutate_json`](Self::mutate_json) for an answer that is one resource: its `data`.
-    pub async fn mutate_data<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        url: Url,
-        body: &serde_json::Value,
-    ) -> Result<T, AscError> {
-        Ok(self.mutate_json::<Document<T>>(method, url, body).await?.data)
     }
 
     /// GET every page of a list, following `links.next` (same host only, bounded).

@@ -1,10 +1,12 @@
 //! The App Store Connect client: credentials, JWT, transport with retries, typed errors, and
 //! Apple's wire types (which live here and nowhere else). The rest of the program calls the typed
-//! operations (`apps`, `builds`, `build_uploads`, `beta_review`, `beta_testing`) and gets [`records`]
-//! back; the JSON:API envelope and Apple's attribute structs (`model`, `testflight`) are private to
-//! this module.
+//! operations (`apps`, `builds`, `build_uploads`, `beta_review`, `beta_testing`,
+//! `app_store_versions`, `app_store_submissions`) and gets records back; the JSON:API envelope and
+//! Apple's attribute structs (`model`, `testflight`, `app_store`) are private to this module.
 
-pub mod app_store;
+mod app_store;
+pub mod app_store_submissions;
+pub mod app_store_versions;
 pub mod apps;
 pub mod auth;
 pub mod beta_review;
@@ -24,7 +26,7 @@ mod testflight;
 
 /// Apple's wire model, for the conformance tests only (tests/it decode recorded answers and check
 /// request bodies against Apple's OpenAPI description with it). The program never uses this path:
-/// tests/it/architecture.rs fails if a file outside `src/asc/` names it or `asc::model`.
+/// tests/it/architecture.rs fails if a file outside `src/asc/` names it or `asc::model`/`testflight`.
 #[doc(hidden)]
 pub mod wire {
     pub use super::model::*;

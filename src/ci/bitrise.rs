@@ -55,13 +55,6 @@ pub fn export_outputs(envman: &Path, view: &RunView) -> Result<(), CiError> {
     Ok(())
 }
 
-/// Export with the `envman` found on the process `PATH`.
-pub fn export_outputs_from_path(view: &RunView) -> Result<(), CiError> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let envman = find_envman(&path).ok_or(CiError::EnvmanMissing)?;
-    export_outputs(&envman, view)
-}
-
 /// Write the Markdown report into the deploy directory; returns its path.
 pub fn write_report(deploy_dir: &Path, markdown: &str) -> Result<PathBuf, CiError> {
     let path = deploy_dir.join(REPORT_FILE);

@@ -113,16 +113,6 @@ pub fn detect(env: &EnvMap) -> CiContext {
     }
 }
 
-/// The process environment (non-UTF-8 variables are skipped).
-pub fn process_env() -> EnvMap {
-    crate::asc::Env::from_process()
-}
-
-/// [`detect`] over the process environment.
-pub fn detect_process() -> CiContext {
-    detect(&process_env())
-}
-
 fn github(env: &EnvMap) -> GitHubContext {
     let event_path = get(env, "GITHUB_EVENT_PATH").map(PathBuf::from);
     let event = event_path.as_deref().and_then(read_event);

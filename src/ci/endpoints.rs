@@ -52,11 +52,6 @@ pub fn source_of_in(env: &EnvMap, var: &'static str, flag: &'static str, value: 
     }
 }
 
-/// [`source_of_in`] the process environment (for callers not yet handed an [`EnvMap`]).
-pub fn source_of(var: &'static str, flag: &'static str, value: &Path) -> &'static str {
-    source_of_in(&super::process_env(), var, flag, value)
-}
-
 /// The lines to print for `warnings` in this CI system.
 pub fn warning_lines(env: &EnvMap, warnings: &[String]) -> String {
     let github = matches!(detect(env), CiContext::GitHub(_));
@@ -80,11 +75,6 @@ pub fn print_warnings_in(env: &EnvMap, warnings: &[String]) {
         return;
     }
     crate::output::eprint_redacted(&warning_lines(env, warnings));
-}
-
-/// [`print_warnings_in`] the process environment (for callers not yet handed an [`EnvMap`]).
-pub fn print_warnings(warnings: &[String]) {
-    print_warnings_in(&super::process_env(), warnings);
 }
 
 #[cfg(test)]

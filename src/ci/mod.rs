@@ -13,7 +13,7 @@ pub mod publish;
 
 use std::path::PathBuf;
 
-pub use detect::{CiContext, EnvMap, detect, process_env};
+pub use detect::{CiContext, EnvMap, detect};
 
 /// A failure writing a CI system's files or calling its tools.
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +26,6 @@ pub enum CiError {
     },
     #[error("output `{name}` contains the heredoc delimiter; refusing to write an ambiguous value")]
     DelimiterInValue { name: String },
-    #[error("`envman` was not found on PATH")]
-    EnvmanMissing,
     #[error("`envman add --key {key}` failed: {detail}")]
     Envman { key: String, detail: String },
 }
@@ -40,9 +38,7 @@ impl From<CiError> for crate::Error {
                                       GITHUB_STEP_SUMMARY, the dotenv path or BITRISE_DEPLOY_DIR)."
             }
             CiError::DelimiterInValue { .. } => "Retry the run; the delimiter is random.",
-            CiError::EnvmanMissing | CiError::Envman { .. } => {
-                "Run the step inside a Bitrise build (envman ships with the Bitrise CLI)."
-            }
+            CiError::Envman { .. } => "Run the step inside a Bitrise build (envman ships with the Bitrise CLI).",
         };
         crate::Error::new(crate::ErrorKind::Usage, e.to_string())
             .with_hint(hint)

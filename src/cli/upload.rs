@@ -176,8 +176,7 @@ pub fn plan_settings(args: &UploadArgs) -> Result<crate::publish::upload_plan::P
 /// (credentials, API URL) is checked first, then the IPA, then the network is used.
 pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome: &mut Outcome) -> Result<(), Error> {
     if args.apple_id.apple_id.is_some() {
-        let settings = crate::cli::appleid_args::upload_settings(args);
-        return crate::appleid::run(&settings, env, clock, outcome, |o| read_ipa(args, o)).await;
+        return upload_with_apple_id(args, env, clock, outcome).await;
     }
     let started = clock.now();
     let conn = connect(args, env, clock.clone())?;
@@ -193,6 +192,35 @@ pub async fn run_with(args: &UploadArgs, env: &Env, clock: SharedClock, outcome:
             format_duration(clock.now().duration_since(started).unwrap_or_default())
         );
     }
+    r
+}
+
+/// `upload --apple-id`: its checks, the IPA, then the upload; what it learnt is put on the outcome
+/// here, once.
+async fn upload_with_apple_id(
+    args: &UploadArgs,
+    env: &Env,
+    clock: SharedClock,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let started = clock.now();
+    let settings = crate::cli::appleid_args::upload_settings(args);
+    let events = crate::report::terminal::events(false, env);
+    let r = async {
+        let prepared = crate::appleid::prepare(&settings, env, &events)?;
+        outcome.warnings.extend(prepared.warnings.iter().cloned());
+        let stage = events.stage("asc_publish_validate", "Inspect and validate the IPA");
+        let (req, inspected) = read_ipa(args, outcome)?;
+        drop(stage);
+        req.record_in(outcome);
+        let _stage = events.stage("asc_publish_upload", "Upload to App Store Connect");
+        let mut up = crate::appleid::Uploaded::default();
+        let r = crate::appleid::upload(&settings, &prepared, &req, &inspected, clock.clone(), &events, &mut up).await;
+        up.record_in(outcome);
+        r
+    }
+    .await;
+    outcome.time("total", clock.now().duration_since(started).unwrap_or_default());
     r
 }
 

@@ -128,6 +128,8 @@ pub struct PartsConfig {
     pub concurrency: usize,
     pub retry: RetryPolicy,
     pub verbose: bool,
+    /// Where a retried part is told, with `verbose`.
+    pub events: crate::publish::events::Events,
 }
 
 /// What the part uploads did.
@@ -285,11 +287,11 @@ async fn upload_part(
         retries.fetch_add(1, Ordering::Relaxed);
         let d = config.retry.delay(attempt, retry_after);
         if config.verbose {
-            crate::output::eprintln_redacted!(
+            config.events.send(crate::publish::events::Event::Detail(format!(
                 "  part {}: {why}; retry {attempt} in {:.1}s",
                 part.number,
                 d.as_secs_f64()
-            );
+            )));
         }
         clock.sleep(d).await;
     }

@@ -118,6 +118,10 @@ fn record_messages(p: &mut Processed, upload: &BuildUploadRecord, events: &Event
     }
 }
 
+mod delivery;
+
+pub use delivery::{DeliveryLook, DeliveryRecord, wait_for_delivery};
+
 /// What a wait follows: an upload (then the build Apple makes of it), or an existing build.
 #[derive(Debug, Clone, Copy)]
 enum Subject<'a> {
@@ -125,9 +129,19 @@ enum Subject<'a> {
     Build(&'a str),
 }
 
+/// Who answers the polls.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// The App Store Connect API; its client re-mints the key's token as it nears expiry.
+    Api(&'a AscClient),
+    /// An Apple ID upload has no API key, so no token to re-mint and no export compliance to
+    /// answer: its build record is read through the content-delivery session that created it.
+    ContentDelivery(&'a dyn DeliveryRecord),
+}
+
 /// Polls until Apple's verdict. `Ok` means VALID; a rejection is a `Rejected` error.
 pub async fn wait(client: &AscClient, upload_id: &str, cfg: &WaitConfig, p: &mut Processed) -> Result<(), Error> {
-    poll(client, Subject::Upload(upload_id), cfg, p).await
+    poll(Source::Api(client), client.clock(), Subject::Upload(upload_id), cfg, p).await
 }
 
 /// Polls an existing build until it leaves PROCESSING, whatever its verdict: `distribute` judges
@@ -138,16 +152,21 @@ pub async fn wait_for_build(
     cfg: &WaitConfig,
     p: &mut Processed,
 ) -> Result<(), Error> {
-    poll(client, Subject::Build(build_id), cfg, p).await
+    poll(Source::Api(client), client.clock(), Subject::Build(build_id), cfg, p).await
 }
 
 /// The one processing loop: the upload's state until COMPLETE (when following an upload), the
 /// build's until its verdict, with a heartbeat line at least every [`HEARTBEAT`].
-async fn poll(client: &AscClient, subject: Subject<'_>, cfg: &WaitConfig, p: &mut Processed) -> Result<(), Error> {
+async fn poll(
+    source: Source<'_>,
+    clock: crate::asc::clock::SharedClock,
+    subject: Subject<'_>,
+    cfg: &WaitConfig,
+    p: &mut Processed,
+) -> Result<(), Error> {
     let _stage = cfg
         .events
         .stage("asc_publish_processing", "Waiting for Apple's processing");
-    let clock = client.clock();
     let start = clock.now();
     let mut interval = cfg.interval;
     let mut compliance_done = false;
@@ -168,6 +187,24 @@ async fn poll(client: &AscClient, subject: Subject<'_>, cfg: &WaitConfig, p: &mu
     let mut last_heartbeat = Duration::ZERO;
     loop {
         polls += 1;
+        let client = match source {
+            Source::Api(client) => client,
+            Source::ContentDelivery(record) => {
+                if let Some(verdict) = delivery::look(record, cfg, p).await? {
+                    return verdict;
+                }
+                let waited = clock.now().duration_since(start).unwrap_or_default();
+                if waited >= cfg.timeout {
+                    return Err(PublishError::Timeout {
+                        waited: format_duration(waited),
+                        stage: stage.to_string(),
+                    }
+                    .into());
+                }
+                pause(&*clock, cfg, p, stage, waited, &mut last_heartbeat, &mut interval).await;
+                continue;
+            }
+        };
         if let (false, Some(upload_id)) = (upload_done, upload_id) {
             let upload = build_uploads::get(client, upload_id, true).await?;
             let state = upload.state();

@@ -224,6 +224,7 @@ async fn run_inner(
             concurrency: opts.concurrency,
             retry: opts.part_retry,
             verbose: opts.verbose,
+            events: opts.events.clone(),
         };
         let report =
             parts::upload_parts(parts_http, &req.ipa_path, parts, &cfg, progress.clone(), clock.clone()).await?;

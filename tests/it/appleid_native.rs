@@ -142,6 +142,17 @@ async fn auto_without_xcrun_uploads_natively_to_valid() {
     assert!(doc["bytes_sent"].as_u64().unwrap() > 0);
     assert!(doc["md5"].is_string());
     assert!(r.stderr.contains("uploading"), "{}", r.stderr);
+    // The run's progress, the shared processing wait's lines and, with -v, each call.
+    for line in [
+        "signed in as dev@example.com; app ",
+        "upload committed",
+        "waiting for App Store Connect to process the build",
+        ": VALID\n",
+        "(authenticateForSession) -> 200",
+        "  GET /MZContentDeliveryService/iris/provider/",
+    ] {
+        assert!(r.stderr.contains(line), "{line:?} missing:\n{}", r.stderr);
+    }
 
     let reqs = sim.requests();
     assert_eq!(
@@ -210,6 +221,13 @@ async fn a_used_build_number_exits_4_before_any_part_is_sent() {
     let first = run(upload_args(&sim, &ipa, &root, &["--no-wait", "--format", "json"]), pw()).await;
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert_eq!(first.json()["status"], "uploaded");
+    // Without -v no call is told, and with --no-wait there is no processing wait.
+    assert!(!first.stderr.contains(" -> 2"), "{}", first.stderr);
+    assert!(
+        !first.stderr.contains("waiting for App Store Connect"),
+        "{}",
+        first.stderr
+    );
     let puts_before = part_puts(&sim.requests());
     assert!(puts_before > 0);
 

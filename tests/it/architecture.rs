@@ -88,3 +88,53 @@ fn nothing_outside_asc_imports_its_wire_model() {
     let found = lines_with(&files, &["asc::model", "asc::testflight", "asc::wire"]);
     assert!(found.is_empty(), "Apple's wire model used outside src/asc: {found:#?}");
 }
+
+/// Whether `line` names the App Store wire module itself (`asc::app_store::…`, `app_store as ep`,
+/// `{app_store, …}`) rather than a module of records such as `asc::app_store_versions`.
+fn names_app_store_wire(line: &str) -> bool {
+    line.contains("asc::")
+        && line.match_indices("app_store").any(|(i, m)| {
+            let before = line[..i].chars().next_back();
+            let after = line[i + m.len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+/// The release flow works on `asc`'s records (`app_store_versions`, `app_store_submissions`):
+/// no JSON:API documents, wire types, paths, request bodies or raw client calls.
+#[test]
+fn release_flow_speaks_no_wire() {
+    let mut files = rust_files(&src("publish/release"));
+    files.push(src("cli/release.rs"));
+    let mut found = lines_with(
+        &files,
+        &[
+            "asc::model",
+            "asc::endpoints",
+            "reqwest",
+            "Method::",
+            "Document<",
+            ".related_id(",
+            ".get_all(",
+            ".mutate(",
+            ".mutate_json(",
+            "client.get(",
+            "\"/v1/",
+        ],
+    );
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("read");
+        for (n, line) in text.lines().enumerate() {
+            if !line.trim_start().starts_with("//") && names_app_store_wire(line) {
+                found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "Apple's wire in the release flow: {found:#?}");
+    assert!(names_app_store_wire(
+        "use crate::asc::app_store::{AppStoreVersion, request};"
+    ));
+    assert!(names_app_store_wire("use crate::asc::{app_store, AscClient};"));
+    assert!(!names_app_store_wire("use crate::asc::app_store_versions::versions;"));
+}

@@ -144,7 +144,7 @@ async fn the_apple_id_sign_in_does_not_follow_redirects() {
         provider_public_id: None,
     };
     let base = url::Url::parse(&redirector).expect("url");
-    let r = Session::sign_in(&http, &base, &creds, false).await;
+    let r = Session::sign_in(&http, &base, &creds, asc_publish::publish::events::Events::none()).await;
     assert!(r.is_err());
     assert_eq!(leaked(&trap, "pw-redirect-secret"), Vec::<String>::new());
     assert!(trap.lock().map(|l| l.is_empty()).unwrap_or(false));

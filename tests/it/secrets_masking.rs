@@ -249,7 +249,9 @@ async fn session_and_ds_tokens_are_protected_when_they_arrive() {
     let http = asc_publish::asc::client::build_http(None, None).expect("http");
     let base = url::Url::parse(&sim.api_url).expect("url");
     let before = asc_publish::output::secret_parts_known().len();
-    let session = Session::sign_in(&http, &base, &creds, false).await.expect("sign in");
+    let session = Session::sign_in(&http, &base, &creds, asc_publish::publish::events::Events::none())
+        .await
+        .expect("sign in");
     // SessionId and SharedSecret.
     assert!(asc_publish::output::secret_parts_known().len() >= before + 2);
     let ds = session.apple_connect_token(&creds).await.expect("DS token");

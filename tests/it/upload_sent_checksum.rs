@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::support::asc::{Reply, Req, serve};
 use asc_publish::asc::clock::{SharedClock, SystemClock};
 use asc_publish::asc::retry::RetryPolicy;
+use asc_publish::publish::events::{Event, Events, Recorder};
 use asc_publish::publish::parts::{Part, PartsConfig, upload_parts};
 use asc_publish::publish::progress::{Progress, ProgressMode};
 use md5::Digest;
@@ -45,6 +46,7 @@ fn config(concurrency: usize) -> PartsConfig {
             max_total: Duration::from_secs(30),
         },
         verbose: false,
+        events: Events::none(),
     }
 }
 
@@ -71,13 +73,22 @@ fn received(log: &[Req], statuses: &Mutex<Vec<(String, u16)>>) -> Vec<u8> {
 }
 
 async fn run(path: &Path, size: u64, concurrency: usize, handler: crate::support::asc::Handler) -> (String, Vec<Req>) {
+    run_with(path, size, &config(concurrency), handler).await
+}
+
+async fn run_with(
+    path: &Path,
+    size: u64,
+    config: &PartsConfig,
+    handler: crate::support::asc::Handler,
+) -> (String, Vec<Req>) {
     let server = serve(handler).await;
     let clock: SharedClock = Arc::new(SystemClock);
     let report = upload_parts(
         &reqwest::Client::new(),
         path,
         parts(&server.url(), size),
-        &config(concurrency),
+        config,
         Arc::new(Progress::new(ProgressMode::Silent, size)),
         clock,
     )
@@ -146,4 +157,47 @@ async fn retried_and_out_of_order_parts_hash_like_the_file() {
     let put = received(&log, &statuses);
     assert_eq!(put, original);
     assert_eq!(md5, md5_hex(&original));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_part_is_told_as_a_verbose_event_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("App.ipa");
+    std::fs::write(&path, vec![7u8; 2 * PART as usize]).unwrap();
+    let tries = Arc::new(Mutex::new(0u32));
+    let handler: crate::support::asc::Handler = {
+        let tries = tries.clone();
+        Arc::new(move |r: &Req| {
+            let mut t = tries.lock().unwrap();
+            let status = if r.path.ends_with("/1") && *t == 0 { 503 } else { 200 };
+            if r.path.ends_with("/1") {
+                *t += 1;
+            }
+            Reply::Status(status, Vec::new(), String::new())
+        })
+    };
+    let rec = Arc::new(Recorder::default());
+    let mut cfg = config(1);
+    cfg.verbose = true;
+    cfg.events = Events::to(rec.clone());
+    run_with(&path, 2 * PART, &cfg, handler.clone()).await;
+    let details: Vec<String> = rec
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Detail(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(details.len(), 1, "{details:?}");
+    assert!(details[0].starts_with("  part 2: HTTP 503"), "{details:?}");
+    assert!(details[0].contains("; retry 1 in "), "{details:?}");
+
+    // Without --verbose the retry is not told at all.
+    *tries.lock().unwrap() = 0;
+    let quiet = Arc::new(Recorder::default());
+    let mut cfg = config(1);
+    cfg.events = Events::to(quiet.clone());
+    run_with(&path, 2 * PART, &cfg, handler).await;
+    assert_eq!(quiet.events(), []);
 }

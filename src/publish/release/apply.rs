@@ -3,19 +3,15 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
-use crate::asc::app_store::{
-    AppStoreVersion, AppStoreVersionLocalization, PhasedRelease, ReviewSubmission, ReviewSubmissionItem, request,
-};
-use crate::asc::endpoints::app_store as ep;
+use crate::asc::app_store_submissions::{self as submissions, SubmissionState};
+use crate::asc::app_store_versions as versions;
 use crate::asc::error::sanitize;
+use crate::asc::{AscClient, AscError};
 use crate::error::Error;
 use crate::outcome::{Outcome, ReleaseOutcome};
 use crate::publish::distribution::what_to_test::truncate;
 use crate::publish::release::preflight::Plan;
-use crate::publish::release::wait::{self, WaitFor, state_of};
+use crate::publish::release::wait::{self, WaitFor};
 use crate::publish::release::{Release, ReleaseError, Target};
 
 fn rel(outcome: &mut Outcome) -> &mut ReleaseOutcome {
@@ -31,8 +27,7 @@ pub async fn run(
 ) -> Result<(), Error> {
     // 2. Pending submissions out of the way.
     for s in &plan.cancel {
-        let url = ep::review_submission(client, &s.id, &[])?;
-        client.mutate(Method::PATCH, url, Some(&request::cancel(&s.id))).await?;
+        submissions::cancel(client, &s.id).await?;
         r.events
             .step(format!("  review submission {}: cancel requested", sanitize(&s.id)));
         let cfg = WaitFor {
@@ -43,7 +38,7 @@ pub async fn run(
         wait::until(
             client,
             &s.id,
-            |st| st != "CANCELING",
+            |st| *st != SubmissionState::Canceling,
             &cfg,
             "App Store Connect is cancelling the submission",
         )
@@ -53,26 +48,21 @@ pub async fn run(
     // 3. The version.
     let version_id = version(client, target, r, plan).await?;
     rel(outcome).version_id = Some(version_id.clone());
-    let patch = request::update_version(&version_id, None, Some(r.release_type.apple()), r.release_type.date());
-    client
-        .mutate(Method::PATCH, ep::version(client, &version_id, &[])?, Some(&patch))
-        .await?;
+    versions::set_release_type(client, &version_id, &r.release_type).await?;
     rel(outcome).release_type = Some(r.release_type.apple().to_string());
     rel(outcome).earliest_release_date = r.release_type.date().map(str::to_string);
-    client
-        .mutate(
-            Method::PATCH,
-            ep::version_build_link(client, &version_id)?,
-            Some(&request::attach_build(&target.build_id)),
-        )
-        .await?;
+    versions::attach_build(client, &version_id, &target.build_id).await?;
     r.events.step(format!(
         "  App Store version {}: build {} attached",
         target.version_string, target.build_id
     ));
     whats_new(client, &version_id, r, outcome).await?;
     if let Some(on) = r.phased {
-        phased(client, &version_id, on).await?;
+        if on {
+            versions::phased_release_on(client, &version_id).await?;
+        } else {
+            versions::phased_release_off(client, &version_id).await?;
+        }
         rel(outcome).phased_release = Some(on);
         r.events
             .step(format!("  phased release: {}", if on { "on" } else { "off" }));
@@ -80,44 +70,19 @@ pub async fn run(
     // 4. The submission.
     let submission_id = match &plan.draft {
         Some(d) => d.id.clone(),
-        None => {
-            let url = ep::review_submissions(client, &[])?;
-            let created: ReviewSubmission = client
-                .mutate_data(
-                    Method::POST,
-                    url,
-                    &request::create_submission(&target.app_id, &target.platform),
-                )
-                .await?;
-            created.id
-        }
+        None => submissions::create_submission(client, &target.app_id, &target.platform).await?,
     };
     rel(outcome).submission_id = Some(sanitize(&submission_id));
-    let items_url = ep::items_of_submission(client, &submission_id, &[("limit", "50")])?;
-    let items: Vec<ReviewSubmissionItem> = client.get_all(items_url).await?;
-    if !items
-        .iter()
-        .any(|i| i.related_id("appStoreVersion") == Some(version_id.as_str()))
-    {
-        let url = ep::review_submission_items(client)?;
-        if let Err(e) = client
-            .mutate(Method::POST, url, Some(&request::add_item(&submission_id, &version_id)))
-            .await
-        {
+    if !submissions::has_item(client, &submission_id, &version_id).await? {
+        if let Err(e) = submissions::add_item(client, &submission_id, &version_id).await {
             return Err(refused_item(e, outcome));
         }
     }
-    let url = ep::review_submission(client, &submission_id, &[])?;
-    let submitted: ReviewSubmission = client
-        .mutate_data(Method::PATCH, url, &request::submit(&submission_id))
-        .await?;
-    let st = state_of(&submitted);
+    let st = submissions::submit(client, &submission_id).await?;
     r.events
         .step(format!("  review submission {}: {st}", sanitize(&submission_id)));
-    rel(outcome).submission_state = Some(st);
-    let url = ep::version(client, &version_id, &[])?;
-    let v: AppStoreVersion = client.get_data(url).await?;
-    rel(outcome).version_state = v.state().map(sanitize);
+    rel(outcome).submission_state = Some(st.to_string());
+    rel(outcome).version_state = versions::version(client, &version_id).await?.state;
     Ok(())
 }
 
@@ -127,25 +92,15 @@ async fn version(client: &AscClient, target: &Target, r: &Release, plan: &Plan) 
         return Ok(v.id.clone());
     }
     if let Some(v) = &plan.rename {
-        let body = request::update_version(&v.id, Some(&target.version_string), None, None);
-        client
-            .mutate(Method::PATCH, ep::version(client, &v.id, &[])?, Some(&body))
-            .await?;
+        versions::rename_version(client, &v.id, &target.version_string).await?;
         r.events
             .step(format!("  App Store version renamed to {}", target.version_string));
         return Ok(v.id.clone());
     }
-    let url = ep::versions(client)?;
-    let created: AppStoreVersion = client
-        .mutate_data(
-            Method::POST,
-            url,
-            &request::create_version(&target.app_id, &target.platform, &target.version_string),
-        )
-        .await?;
+    let id = versions::create_version(client, &target.app_id, &target.platform, &target.version_string).await?;
     r.events
         .step(format!("  App Store version {} created", target.version_string));
-    Ok(created.id)
+    Ok(id)
 }
 
 /// What's New per locale: emoji kept (the App Store shows them), cut at Apple's limit.
@@ -153,8 +108,7 @@ async fn whats_new(client: &AscClient, version_id: &str, r: &Release, outcome: &
     if r.whats_new.is_empty() {
         return Ok(());
     }
-    let url = ep::localizations_of_version(client, version_id, &[("limit", "200")])?;
-    let existing: Vec<AppStoreVersionLocalization> = client.get_all(url).await?;
+    let existing = versions::localizations(client, version_id).await?;
     for (locale, text) in &r.whats_new {
         let (text, cut) = truncate(text);
         if cut {
@@ -162,29 +116,9 @@ async fn whats_new(client: &AscClient, version_id: &str, r: &Release, outcome: &
                 "What's New for {locale} is longer than Apple's 4000 bytes (UTF-8); it was truncated"
             ));
         }
-        let found = existing.iter().find(|l| {
-            l.attributes
-                .as_ref()
-                .and_then(|a| a.locale.as_deref())
-                .is_some_and(|x| x.eq_ignore_ascii_case(locale))
-        });
-        match found {
-            Some(l) => {
-                let url = ep::localization(client, &l.id)?;
-                client
-                    .mutate(Method::PATCH, url, Some(&request::update_whats_new(&l.id, &text)))
-                    .await?;
-            }
-            None => {
-                let url = ep::localizations(client)?;
-                client
-                    .mutate(
-                        Method::POST,
-                        url,
-                        Some(&request::create_localization(version_id, locale, &text)),
-                    )
-                    .await?;
-            }
+        match existing.iter().find(|l| l.is_locale(locale)) {
+            Some(l) => versions::set_whats_new(client, &l.id, &text).await?,
+            None => versions::create_localization(client, version_id, locale, &text).await?,
         }
         r.events.step(format!("  What's New ({locale}): set"));
         rel(outcome).whats_new.push(locale.clone());
@@ -192,35 +126,10 @@ async fn whats_new(client: &AscClient, version_id: &str, r: &Release, outcome: &
     Ok(())
 }
 
-async fn phased(client: &AscClient, version_id: &str, on: bool) -> Result<(), Error> {
-    let url = ep::phased_release_of_version(client, version_id)?;
-    // "Off" is a 404, or `data: null`.
-    let current = match client.get_data::<Option<PhasedRelease>>(url).await {
-        Ok(d) => d.map(|p| p.id),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(e.into()),
-    };
-    match (on, current) {
-        (true, None) => {
-            let url = ep::phased_releases(client)?;
-            client
-                .mutate(Method::POST, url, Some(&request::create_phased_release(version_id)))
-                .await?;
-        }
-        (false, Some(id)) => {
-            client
-                .mutate(Method::DELETE, ep::phased_release(client, &id)?, None)
-                .await?;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
 /// A version App Review refuses: Apple's 409 lists each missing attribute under
 /// `meta.associatedErrors` (what the preflight could not see, e.g. a field Apple newly requires);
 /// they become the named gaps.
-fn refused_item(e: crate::asc::AscError, outcome: &mut Outcome) -> Error {
+fn refused_item(e: AscError, outcome: &mut Outcome) -> Error {
     let missing: Vec<String> = e
         .api()
         .filter(|a| a.status == 409)
@@ -244,7 +153,8 @@ mod tests {
     #[test]
     fn apples_refusal_of_an_item_names_each_missing_attribute() {
         let body = include_bytes!("../../../tests/fixtures/recorded/asc/errors/codemagic-409-state.json");
-        let e = crate::asc::AscError::Api(ApiError::from_body(409, "POST", "/v1/reviewSubmissionItems", body));
+        // The path is only context in the message; the flow never names one.
+        let e = AscError::Api(ApiError::from_body(409, "POST", "reviewSubmissionItems", body));
         let mut outcome = Outcome::new();
         let err = refused_item(e, &mut outcome);
         assert_eq!(err.exit_code(), 4);
@@ -253,7 +163,7 @@ mod tests {
         assert!(missing[0].ends_with(": description"), "{missing:?}");
         assert!(err.message().contains("supportUrl"), "{}", err.message());
         // Another refusal stays Apple's own error.
-        let other = crate::asc::AscError::Api(ApiError::from_body(409, "POST", "/x", br#"{"errors":[]}"#));
+        let other = AscError::Api(ApiError::from_body(409, "POST", "/x", br#"{"errors":[]}"#));
         let mut outcome = Outcome::new();
         assert!(!refused_item(other, &mut outcome).message().contains("missing"));
         assert!(outcome.release.is_none());

@@ -2,8 +2,7 @@
 //! "Section: Field (resource.attribute)", read without writing anything.
 
 use crate::asc::AscClient;
-use crate::asc::app_store::{AppScreenshotSet, AppStoreReviewDetail, AppStoreVersion, AppStoreVersionLocalization};
-use crate::asc::endpoints::app_store as ep;
+use crate::asc::app_store_versions::{VersionRecord, has_screenshots, localizations, review_detail};
 use crate::asc::error::sanitize;
 use crate::error::Error;
 
@@ -17,71 +16,44 @@ fn filled(v: Option<&str>) -> bool {
 /// writes What's New for.
 pub async fn missing(
     client: &AscClient,
-    source: &AppStoreVersion,
+    source: &VersionRecord,
     copies: bool,
     update: bool,
     given: &[String],
 ) -> Result<Vec<String>, Error> {
     let mut missing = Vec::new();
-    if !filled(source.attributes.as_ref().and_then(|a| a.copyright.as_deref())) {
+    if !filled(source.copyright.as_deref()) {
         missing.push("General: Copyright (appStoreVersions.copyright)".to_string());
     }
-    let url = ep::localizations_of_version(client, &source.id, &[("limit", "200")])?;
-    let locs: Vec<AppStoreVersionLocalization> = client.get_all(url).await?;
+    let locs = localizations(client, &source.id).await?;
     if locs.is_empty() {
         missing.push("App Store: a localization (appStoreVersionLocalizations)".to_string());
     }
     for l in &locs {
-        let a = l.attributes.clone().unwrap_or_default();
-        let locale = sanitize(a.locale.as_deref().unwrap_or("?"));
+        let locale = l.locale.clone().unwrap_or_else(|| "?".to_string());
         for (value, label, attr) in [
-            (a.description.as_deref(), "Description", "description"),
-            (a.keywords.as_deref(), "Keywords", "keywords"),
-            (a.support_url.as_deref(), "Support URL", "supportUrl"),
+            (l.description.as_deref(), "Description", "description"),
+            (l.keywords.as_deref(), "Keywords", "keywords"),
+            (l.support_url.as_deref(), "Support URL", "supportUrl"),
         ] {
             if !filled(value) {
                 missing.push(format!("{locale}: {label} (appStoreVersionLocalizations.{attr})"));
             }
         }
-        let has_whats_new = !copies && filled(a.whats_new.as_deref());
+        let has_whats_new = !copies && filled(l.whats_new.as_deref());
         if update && !has_whats_new && !given.iter().any(|g| g.eq_ignore_ascii_case(&locale)) {
             missing.push(format!(
                 "{locale}: What's New in This Version (appStoreVersionLocalizations.whatsNew; pass --whats-new)"
             ));
         }
-        // Apple lists a set's screenshots only when they are included.
-        let url = ep::screenshot_sets(
-            client,
-            &l.id,
-            &[
-                ("include", "appScreenshots"),
-                ("limit[appScreenshots]", "1"),
-                ("limit", "50"),
-            ],
-        )?;
-        let sets: Vec<AppScreenshotSet> = client.get_all(url).await?;
-        let any_shots = sets.iter().any(|s| {
-            s.relationships
-                .as_ref()
-                .and_then(|r| r.get("appScreenshots"))
-                .and_then(|r| r.get("data"))
-                .and_then(|d| d.as_array())
-                .is_some_and(|d| !d.is_empty())
-        });
-        if !any_shots {
+        if !has_screenshots(client, &l.id).await? {
             missing.push(format!("{locale}: Screenshots (appScreenshotSets)"));
         }
     }
     // What's New for a locale the version does not have creates that localization, and App Review
     // needs all of it, not only What's New.
     for g in given {
-        let known = locs.iter().any(|l| {
-            l.attributes
-                .as_ref()
-                .and_then(|a| a.locale.as_deref())
-                .is_some_and(|x| x.eq_ignore_ascii_case(g))
-        });
-        if !known {
+        if !locs.iter().any(|l| l.is_locale(g)) {
             let g = sanitize(g);
             for (label, attr) in [
                 ("Description", "appStoreVersionLocalizations.description"),
@@ -96,12 +68,7 @@ pub async fn missing(
             }
         }
     }
-    let url = ep::review_detail_of_version(client, &source.id)?;
-    let detail = match client.get_data::<AppStoreReviewDetail>(url).await {
-        Ok(d) => d.attributes.unwrap_or_default(),
-        Err(e) if e.is_not_found() => Default::default(),
-        Err(e) => return Err(e.into()),
-    };
+    let detail = review_detail(client, &source.id).await?.unwrap_or_default();
     const REVIEW: &str = "App Review Information";
     for (value, label, attr) in [
         (detail.contact_first_name.as_deref(), "First name", "contactFirstName"),
@@ -113,13 +80,13 @@ pub async fn missing(
             missing.push(format!("{REVIEW}: {label} (appStoreReviewDetails.{attr})"));
         }
     }
-    if detail.demo_account_required == Some(true) {
+    if detail.demo_account_required {
         if !filled(detail.demo_account_name.as_deref()) {
             missing.push(format!(
                 "{REVIEW}: Sign-in user name (appStoreReviewDetails.demoAccountName; sign-in is marked required)"
             ));
         }
-        if !filled(detail.demo_account_password.as_deref()) {
+        if !detail.demo_account_password_set {
             missing.push(format!(
                 "{REVIEW}: Sign-in password (appStoreReviewDetails.demoAccountPassword; sign-in is marked required)"
             ));

@@ -25,38 +25,13 @@ pub mod status;
 pub mod target;
 pub mod wait;
 
+pub use crate::asc::app_store_versions::ReleaseType;
 pub use error::ReleaseError;
 
 use crate::asc::AscClient;
 use crate::error::Error;
 use crate::outcome::{Outcome, ReleaseOutcome, Status};
 use crate::publish::events::Events;
-
-/// When the version goes live once approved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReleaseType {
-    Manual,
-    AfterApproval,
-    /// Not before this date-time (RFC 3339).
-    Scheduled(String),
-}
-
-impl ReleaseType {
-    pub fn apple(&self) -> &'static str {
-        match self {
-            ReleaseType::Manual => "MANUAL",
-            ReleaseType::AfterApproval => "AFTER_APPROVAL",
-            ReleaseType::Scheduled(_) => "SCHEDULED",
-        }
-    }
-
-    pub fn date(&self) -> Option<&str> {
-        match self {
-            ReleaseType::Scheduled(d) => Some(d),
-            _ => None,
-        }
-    }
-}
 
 /// What to release and how.
 #[derive(Debug, Clone)]
@@ -93,11 +68,11 @@ pub async fn release(client: &AscClient, target: &Target, r: &Release, outcome: 
     let plan = preflight::check(client, target, r, &mut rel.missing).await?;
     if let Some(v) = &plan.submitted {
         rel.version_id = Some(v.id.clone());
-        rel.version_state = v.state().map(str::to_string);
+        rel.version_state = v.state.clone();
         r.events.step(format!(
             "  App Store version {} is already {}; nothing to do",
             target.version_string,
-            v.state().unwrap_or("submitted")
+            v.state.as_deref().unwrap_or("submitted")
         ));
         outcome.status = Status::Success;
         return Ok(());

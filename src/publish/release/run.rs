@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::asc::AscClient;
+use crate::asc::app_store_submissions::SubmissionState;
 use crate::error::Error;
 use crate::outcome::{Outcome, Status};
 use crate::publish::UploadRequest;
@@ -129,21 +130,24 @@ async fn release_and_wait(
         |s| {
             !matches!(
                 s,
-                "WAITING_FOR_REVIEW" | "IN_REVIEW" | "READY_FOR_REVIEW" | "CANCELING" | "COMPLETING"
+                SubmissionState::WaitingForReview
+                    | SubmissionState::InReview
+                    | SubmissionState::ReadyForReview
+                    | SubmissionState::Canceling
+                    | SubmissionState::Completing
             )
         },
         &cfg,
         "App Review is reviewing the version",
     )
     .await?;
-    let state = wait::state_of(&done);
     let version = target.version_string.clone();
     let status = release::status::read(client, &target.app_id, &target.platform, Some(&version)).await?;
     if let Some(rel) = outcome.release.as_mut() {
-        rel.submission_state = Some(state.clone());
+        rel.submission_state = Some(done.to_string());
         rel.version_state = status.version_state;
     }
-    if state == "UNRESOLVED_ISSUES" {
+    if done == SubmissionState::UnresolvedIssues {
         outcome.status = Status::Rejected;
         return Err(ReleaseError::Rejected { version, id }.into());
     }

@@ -2,11 +2,11 @@
 //! newest review submission of an app on a platform, read-only.
 
 use crate::asc::AscClient;
+use crate::asc::app_store_submissions::submissions;
+use crate::asc::app_store_versions::versions;
 use crate::asc::error::sanitize;
 use crate::error::Error;
 use crate::outcome::ReleaseOutcome;
-use crate::publish::release::preflight::{submissions, versions};
-use crate::publish::release::wait::state_of;
 
 pub async fn read(
     client: &AscClient,
@@ -16,9 +16,7 @@ pub async fn read(
 ) -> Result<ReleaseOutcome, Error> {
     let all = versions(client, app_id, platform).await?;
     let v = match version_string {
-        Some(s) => all
-            .iter()
-            .find(|v| v.attributes.as_ref().and_then(|a| a.version_string.as_deref()) == Some(s)),
+        Some(s) => all.iter().find(|v| v.version_string == s),
         None => all.first(),
     };
     let mut out = ReleaseOutcome {
@@ -27,20 +25,19 @@ pub async fn read(
         ..ReleaseOutcome::default()
     };
     if let Some(v) = v {
-        let a = v.attributes.clone().unwrap_or_default();
         out.version_id = Some(sanitize(&v.id));
-        out.version_string = a.version_string.as_deref().map(sanitize);
-        out.version_state = v.state().map(sanitize);
-        out.release_type = a.release_type.as_deref().map(sanitize);
-        out.earliest_release_date = a.earliest_release_date.as_deref().map(sanitize);
+        out.version_string = Some(v.version_string.clone()).filter(|s| !s.is_empty());
+        out.version_state = v.state.clone();
+        out.release_type = v.release_type.clone();
+        out.earliest_release_date = v.earliest_release_date.clone();
     }
     let subs = submissions(client, app_id, platform).await?;
     let mine = subs
         .iter()
-        .find(|s| v.is_some_and(|v| s.related_id("appStoreVersionForReview") == Some(v.id.as_str())));
+        .find(|s| v.is_some_and(|v| s.version_id.as_deref() == Some(v.id.as_str())));
     if let Some(s) = mine.or(subs.first()) {
         out.submission_id = Some(sanitize(&s.id));
-        out.submission_state = Some(state_of(s));
+        out.submission_state = Some(s.state.to_string());
     }
     Ok(out)
 }

@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use crate::asc::AscClient;
-use crate::asc::app_store::ReviewSubmission;
-use crate::asc::endpoints::app_store as ep;
+use crate::asc::app_store_submissions::{SubmissionState, submission_state};
 use crate::asc::error::sanitize;
 use crate::error::Error;
 use crate::publish::duration::format_duration;
@@ -22,50 +21,39 @@ pub struct WaitFor {
     pub events: Events,
 }
 
-pub fn state_of(s: &ReviewSubmission) -> String {
-    sanitize(
-        s.attributes
-            .as_ref()
-            .and_then(|a| a.state.as_deref())
-            .unwrap_or("UNKNOWN"),
-    )
-}
-
 /// Polls submission `id` until `done` says its state is final for the caller.
 pub async fn until(
     client: &AscClient,
     id: &str,
-    done: impl Fn(&str) -> bool,
+    done: impl Fn(&SubmissionState) -> bool,
     cfg: &WaitFor,
     doing: &str,
-) -> Result<ReviewSubmission, Error> {
+) -> Result<SubmissionState, Error> {
     let clock = client.clock();
     let start = clock.now();
     let mut interval = cfg.interval;
     let mut last_heartbeat = Duration::ZERO;
     // The caller has just said the state it left the submission in.
     let mut first = true;
-    let mut last_state = String::new();
+    let mut last_state = None;
     loop {
-        let url = ep::review_submission(client, id, &[])?;
-        let submission: ReviewSubmission = client.get_data(url).await?;
-        let state = state_of(&submission);
+        let state = submission_state(client, id).await?;
         if done(&state) {
-            return Ok(submission);
+            return Ok(state);
         }
-        if state != last_state && !first {
+        if last_state.as_ref() != Some(&state) && !first {
             cfg.events.send(Event::State {
                 of: format!("review submission {}", sanitize(id)),
-                state: state.clone(),
+                state: state.to_string(),
             });
         }
-        last_state = state.clone();
+        last_state = Some(state.clone());
         first = false;
         let waited = clock.now().duration_since(start).unwrap_or_default();
         if waited >= cfg.timeout {
             return Err(ReleaseError::StillWaiting {
                 id: sanitize(id),
-                state,
+                state: state.to_string(),
                 waited: format_duration(waited),
             }
             .into());
