@@ -27,37 +27,19 @@ pub async fn missing_info(client: &AscClient, app_id: &str) -> Result<Vec<String
     if !any(&|l| filled(&l.feedback_email)) {
         missing.push(format!("{INFO}: Feedback Email (betaAppLocalizations.feedbackEmail)"));
     }
-    let a = Some(beta_review::detail(client, app_id).await?);
+    let d = beta_review::detail(client, app_id).await?;
     const REVIEW: &str = "Beta App Review Information";
     for (value, label, attr) in [
-        (
-            a.as_ref().and_then(|a| a.contact_first_name.clone()),
-            "First name",
-            "contactFirstName",
-        ),
-        (
-            a.as_ref().and_then(|a| a.contact_last_name.clone()),
-            "Last name",
-            "contactLastName",
-        ),
-        (
-            a.as_ref().and_then(|a| a.contact_phone.clone()),
-            "Phone number",
-            "contactPhone",
-        ),
-        (
-            a.as_ref().and_then(|a| a.contact_email.clone()),
-            "Email",
-            "contactEmail",
-        ),
+        (d.contact_first_name.clone(), "First name", "contactFirstName"),
+        (d.contact_last_name.clone(), "Last name", "contactLastName"),
+        (d.contact_phone.clone(), "Phone number", "contactPhone"),
+        (d.contact_email.clone(), "Email", "contactEmail"),
     ] {
         if !filled(&value) {
             missing.push(format!("{REVIEW}: {label} (betaAppReviewDetails.{attr})"));
         }
     }
-    if a.as_ref().and_then(|a| a.demo_account_required) == Some(true)
-        && !filled(&a.as_ref().and_then(|a| a.demo_account_name.clone()))
-    {
+    if d.demo_account_required == Some(true) && !filled(&d.demo_account_name) {
         missing.push(format!(
             "{REVIEW}: Sign-in user name (betaAppReviewDetails.demoAccountName; sign-in is marked required)"
         ));
