@@ -11,11 +11,11 @@ use url::Url;
 
 use crate::appleid::AppleIdError;
 use crate::appleid::session::USER_AGENT;
+use crate::asc::PartUpload as UploadOperation;
 use crate::asc::client::describe;
 use crate::asc::credentials::Secret;
 use crate::asc::endpoints::seg;
 use crate::asc::error::sanitize;
-use crate::asc::model::UploadOperation;
 
 /// Attempts for reads (GET) on network errors and 5xx.
 const READ_ATTEMPTS: u32 = 4;
@@ -119,7 +119,7 @@ impl DeliveryFile {
 mod wire {
     use serde::Deserialize;
 
-    use crate::asc::model::UploadOperation;
+    use crate::asc::PartUpload as UploadOperation;
 
     #[derive(Deserialize)]
     pub struct Resource<A> {

@@ -3,16 +3,13 @@
 //! and every field takes `null` (Apple answers `null` for what it has not set, e.g.
 //! `sourceFileChecksums.file` when the client sent no checksum).
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
-/// A field that may be absent or `null`: both read as the type's default.
-fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
+use super::records::nullable;
+pub use super::records::{
+    AssetDeliveryState, BetaState, BuildUploadState, Checksum, PartHeader as HttpHeader, PartUpload as UploadOperation,
+    ProcessingState, StateDetail,
+};
 
 /// `{ "data": T, "included": [...], "links": {...} }`.
 #[derive(Debug, Clone, Deserialize)]
@@ -77,27 +74,6 @@ impl Linkage {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum BuildUploadState {
-    AwaitingUpload,
-    Processing,
-    Failed,
-    Complete,
-    #[default]
-    #[serde(other)]
-    Unknown,
-}
-
-/// `{code, description}` in upload states: Apple's processing messages, ITMS codes included.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StateDetail {
-    #[serde(default)]
-    pub code: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuildUploadStateInfo {
     #[serde(default, deserialize_with = "nullable")]
@@ -129,18 +105,6 @@ pub struct BuildUploadAttributes {
 
 pub type BuildUpload = Resource<BuildUploadAttributes>;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum AssetDeliveryState {
-    AwaitingUpload,
-    UploadComplete,
-    Complete,
-    Failed,
-    #[default]
-    #[serde(other)]
-    Unknown,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 pub struct AssetDeliveryStateInfo {
     #[serde(default, deserialize_with = "nullable")]
@@ -149,42 +113,6 @@ pub struct AssetDeliveryStateInfo {
     pub errors: Option<Vec<StateDetail>>,
     #[serde(default)]
     pub warnings: Option<Vec<StateDetail>>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct HttpHeader {
-    #[serde(default, deserialize_with = "nullable")]
-    pub name: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub value: String,
-}
-
-/// One pre-signed part upload.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UploadOperation {
-    #[serde(default)]
-    pub method: Option<String>,
-    #[serde(default)]
-    pub url: Option<String>,
-    #[serde(default)]
-    pub length: Option<u64>,
-    #[serde(default)]
-    pub offset: Option<u64>,
-    #[serde(default)]
-    pub request_headers: Option<Vec<HttpHeader>>,
-    #[serde(default)]
-    pub expiration: Option<String>,
-    #[serde(default)]
-    pub part_number: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Checksum {
-    #[serde(default, deserialize_with = "nullable")]
-    pub hash: String,
-    #[serde(default, deserialize_with = "nullable")]
-    pub algorithm: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -216,17 +144,6 @@ pub struct BuildUploadFileAttributes {
 
 pub type BuildUploadFile = Resource<BuildUploadFileAttributes>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ProcessingState {
-    Processing,
-    Failed,
-    Invalid,
-    Valid,
-    #[serde(other)]
-    Unknown,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BuildAttributes {
@@ -243,26 +160,6 @@ pub struct BuildAttributes {
 }
 
 pub type Build = Resource<BuildAttributes>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum BetaState {
-    Processing,
-    ProcessingException,
-    MissingExportCompliance,
-    ReadyForBetaTesting,
-    InBetaTesting,
-    Expired,
-    InExportComplianceReview,
-    ReadyForBetaSubmission,
-    WaitingForBetaReview,
-    InBetaReview,
-    BetaRejected,
-    BetaApproved,
-    NotApplicable,
-    #[serde(other)]
-    Unknown,
-}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -373,6 +270,129 @@ pub mod request {
     }
 }
 
+/// Turning resources into the records the operations return.
+mod into_records {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::asc::records::{
+        AppRecord, BuildRecord, BuildUploadRecord, DeliveryStatus, Train, UploadFileRecord, UploadStatus,
+    };
+
+    impl From<BuildUploadStateInfo> for UploadStatus {
+        fn from(s: BuildUploadStateInfo) -> Self {
+            UploadStatus {
+                state: s.state,
+                errors: s.errors.unwrap_or_default(),
+                warnings: s.warnings.unwrap_or_default(),
+                infos: s.infos.unwrap_or_default(),
+            }
+        }
+    }
+
+    impl From<BuildUpload> for BuildUploadRecord {
+        fn from(u: BuildUpload) -> Self {
+            let app_id = u.related_id("app").map(str::to_string);
+            let build_id = u.related_id("build").map(str::to_string);
+            let a = u.attributes;
+            let (short_version, build_number, platform, status) = match a {
+                Some(a) => (
+                    a.cf_bundle_short_version_string,
+                    a.cf_bundle_version,
+                    a.platform,
+                    a.state.map(UploadStatus::from),
+                ),
+                None => (None, None, None, None),
+            };
+            BuildUploadRecord {
+                id: u.id,
+                short_version,
+                build_number,
+                platform,
+                status,
+                app_id,
+                build_id,
+            }
+        }
+    }
+
+    impl From<BuildUploadFile> for UploadFileRecord {
+        fn from(f: BuildUploadFile) -> Self {
+            let Some(a) = f.attributes else {
+                return UploadFileRecord {
+                    id: f.id,
+                    ..UploadFileRecord::default()
+                };
+            };
+            UploadFileRecord {
+                id: f.id,
+                delivery: a.asset_delivery_state.map(|s| DeliveryStatus {
+                    state: s.state,
+                    errors: s.errors.unwrap_or_default(),
+                    warnings: s.warnings.unwrap_or_default(),
+                }),
+                asset_type: a.asset_type,
+                file_name: a.file_name,
+                file_size: a.file_size,
+                file_checksum: a.source_file_checksums.and_then(|c| c.file),
+                operations: a.upload_operations,
+            }
+        }
+    }
+
+    impl From<App> for AppRecord {
+        fn from(a: App) -> Self {
+            let (name, bundle_id) = a.attributes.map_or((None, None), |x| (x.name, x.bundle_id));
+            AppRecord {
+                id: a.id,
+                name,
+                bundle_id,
+            }
+        }
+    }
+
+    /// The included resource of `kind` and `id`.
+    pub(in crate::asc) fn find_included<'a>(included: &'a [Value], kind: &str, id: &str) -> Option<&'a Value> {
+        included.iter().find(|i| i["type"] == kind && i["id"] == id)
+    }
+
+    /// A build with its train looked up in `included` by the linked id.
+    pub(in crate::asc) fn build_record(b: Build, included: &[Value]) -> BuildRecord {
+        let train = b
+            .related_id("preReleaseVersion")
+            .and_then(|id| find_included(included, "preReleaseVersions", id))
+            .map(train_of);
+        build_with_train(b, train)
+    }
+
+    pub(in crate::asc) fn train_of(v: &Value) -> Train {
+        let attr = |name: &str| v["attributes"][name].as_str().map(str::to_string);
+        Train {
+            version: attr("version"),
+            platform: attr("platform"),
+        }
+    }
+
+    pub(in crate::asc) fn build_with_train(b: Build, train: Option<Train>) -> BuildRecord {
+        let app_id = b.related_id("app").map(str::to_string);
+        let upload_id = b.related_id("buildUpload").map(str::to_string);
+        let a = b.attributes;
+        BuildRecord {
+            id: b.id,
+            number: a.as_ref().and_then(|a| a.version.clone()),
+            uploaded_date: a.as_ref().and_then(|a| a.uploaded_date.clone()),
+            expired: a.as_ref().and_then(|a| a.expired),
+            processing_state: a.as_ref().and_then(|a| a.processing_state),
+            uses_non_exempt_encryption: a.as_ref().and_then(|a| a.uses_non_exempt_encryption),
+            app_id,
+            upload_id,
+            train,
+        }
+    }
+}
+
+pub(in crate::asc) use into_records::{build_record, build_with_train, find_included, train_of};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,10 +429,7 @@ mod tests {
         assert!(c.file.is_none());
         assert_eq!(c.composite.unwrap().hash, "ABC-2");
         assert_eq!(a.asset_delivery_state.unwrap().state, AssetDeliveryState::Unknown);
-        assert_eq!(
-            a.upload_operations.unwrap()[0].request_headers.as_ref().unwrap()[0].value,
-            ""
-        );
+        assert_eq!(a.upload_operations.unwrap()[0].headers.as_ref().unwrap()[0].value, "");
         let u: ListDocument<BuildUpload> = serde_json::from_str(
             r#"{"data":[{"type":"buildUploads","id":"u1","attributes":{"state":{"state":null,"errors":null},
                 "uploadedDate":null,"cfBundleVersion":null},"relationships":{"build":{"data":null}}}],

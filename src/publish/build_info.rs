@@ -2,12 +2,9 @@
 //! upload and included records turned into rows and states in our terms.
 
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::asc::AscClient;
-use crate::asc::endpoints::{build_uploads, builds};
 use crate::asc::error::sanitize;
-use crate::asc::model::{Build, BuildUpload, Document, ListDocument};
+use crate::asc::{AscClient, BuildUploadRecord, build_uploads, builds};
 use crate::error::Error;
 use crate::outcome::Message;
 use crate::publish::distribution::DistributionError;
@@ -28,24 +25,6 @@ pub struct BuildRow {
     pub groups: Vec<String>,
 }
 
-fn find_included<'a>(included: &'a [Value], kind: &str, id: &str) -> Option<&'a Value> {
-    included.iter().find(|i| i["type"] == kind && i["id"] == id)
-}
-
-fn str_of(v: &Value, pointer: &str) -> Option<String> {
-    v.pointer(pointer).and_then(Value::as_str).map(sanitize)
-}
-
-fn to_many(b: &Build, name: &str) -> Vec<String> {
-    b.relationships
-        .as_ref()
-        .and_then(|r| r.get(name))
-        .and_then(|r| r.get("data"))
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|l| l["id"].as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
 fn state_text<T: Serialize>(v: &Option<T>) -> Option<String> {
     v.as_ref()
         .and_then(|s| serde_json::to_value(s).ok())
@@ -60,52 +39,26 @@ pub async fn list(
     platform: Option<&str>,
     limit: u16,
 ) -> Result<Vec<BuildRow>, Error> {
-    let limit = limit.to_string();
-    let mut q = vec![
-        ("filter[app]", app_id),
-        ("filter[processingState]", "PROCESSING,FAILED,INVALID,VALID"),
-        ("sort", "-uploadedDate"),
-        ("include", "preReleaseVersion,buildBetaDetail,betaGroups"),
-        ("limit", limit.as_str()),
-    ];
-    if let Some(v) = version {
-        q.push(("filter[preReleaseVersion.version]", v));
-    }
-    if let Some(p) = platform {
-        q.push(("filter[preReleaseVersion.platform]", p));
-    }
-    let url = builds::list(client, &q)?;
-    let doc: ListDocument<Build> = client.get(url).await?;
-    let mut rows = Vec::new();
-    for b in &doc.data {
-        let attrs = b.attributes.as_ref();
-        let train = b
-            .related_id("preReleaseVersion")
-            .and_then(|id| find_included(&doc.included, "preReleaseVersions", id));
-        let version = train.and_then(|p| str_of(p, "/attributes/version"));
-        let platform = train.and_then(|p| str_of(p, "/attributes/platform"));
-        let detail = b
-            .related_id("buildBetaDetail")
-            .and_then(|id| find_included(&doc.included, "buildBetaDetails", id));
-        let groups = to_many(b, "betaGroups")
-            .iter()
-            .map(|id| {
-                find_included(&doc.included, "betaGroups", id)
-                    .and_then(|g| str_of(g, "/attributes/name"))
-                    .unwrap_or_else(|| id.clone())
-            })
-            .collect();
+    let listings = builds::list(client, app_id, version, platform, limit).await?;
+    let mut rows = Vec::with_capacity(listings.len());
+    for l in listings {
+        let b = l.build;
+        let train = l.train.unwrap_or_default();
         rows.push(BuildRow {
-            id: b.id.clone(),
-            version,
-            build_number: attrs.and_then(|a| a.version.as_deref()).map(sanitize),
-            platform,
-            uploaded: attrs.and_then(|a| a.uploaded_date.as_deref()).map(sanitize),
-            processing_state: attrs.and_then(|a| state_text(&a.processing_state)),
-            internal_state: detail.and_then(|d| str_of(d, "/attributes/internalBuildState")),
-            external_state: detail.and_then(|d| str_of(d, "/attributes/externalBuildState")),
-            expired: attrs.and_then(|a| a.expired).unwrap_or(false),
-            groups,
+            id: b.id,
+            version: train.version.as_deref().map(sanitize),
+            build_number: b.number.as_deref().map(sanitize),
+            platform: train.platform.as_deref().map(sanitize),
+            uploaded: b.uploaded_date.as_deref().map(sanitize),
+            processing_state: state_text(&b.processing_state),
+            internal_state: l.internal_state.as_deref().map(sanitize),
+            external_state: l.external_state.as_deref().map(sanitize),
+            expired: b.expired.unwrap_or(false),
+            groups: l
+                .groups
+                .into_iter()
+                .map(|(id, name)| name.as_deref().map_or(id, sanitize))
+                .collect(),
         });
     }
     Ok(rows)
@@ -126,11 +79,11 @@ pub struct Status {
     pub messages: Vec<Message>,
 }
 
-fn upload_messages(u: &BuildUpload) -> Vec<Message> {
+fn upload_messages(u: &BuildUploadRecord) -> Vec<Message> {
     let mut out = Vec::new();
-    if let Some(st) = u.attributes.as_ref().and_then(|a| a.state.as_ref()) {
+    if let Some(st) = &u.status {
         for (level, list) in [("error", &st.errors), ("warning", &st.warnings), ("info", &st.infos)] {
-            for d in list.iter().flatten() {
+            for d in list {
                 out.push(crate::publish::processing::message(level, d));
             }
         }
@@ -140,21 +93,19 @@ fn upload_messages(u: &BuildUpload) -> Vec<Message> {
 
 /// Tries the id as an upload, then as a build; neither → exit 4.
 pub async fn status(client: &AscClient, id: &str) -> Result<Status, Error> {
-    let url = build_uploads::one(client, id, &[("include", "build")])?;
-    let (upload, kind) = match client.get::<Document<BuildUpload>>(url).await {
-        Ok(doc) => (Some(doc.data), "upload"),
+    let (upload, kind) = match build_uploads::get(client, id, true).await {
+        Ok(u) => (Some(u), "upload"),
         Err(e) if e.is_not_found() => (None, "build"),
         Err(e) => return Err(e.into()),
     };
     let build_id = match &upload {
-        Some(u) => u.related_id("build").map(str::to_string),
+        Some(u) => u.build_id.clone(),
         None => Some(id.to_string()),
     };
     let mut build = None;
     if let Some(b) = &build_id {
-        let url = builds::one(client, b, &[("include", "buildUpload")])?;
-        match client.get::<Document<Build>>(url).await {
-            Ok(doc) => build = Some(doc.data),
+        match builds::get_with_upload(client, b).await {
+            Ok(found) => build = Some(found),
             Err(e) if e.is_not_found() && upload.is_none() => {
                 return Err(DistributionError::NotFound(format!(
                     "'{}' is neither an upload id nor a build id of this account",
@@ -166,29 +117,24 @@ pub async fn status(client: &AscClient, id: &str) -> Result<Status, Error> {
         }
     }
     // A build id: its upload (when linked) carries Apple's messages.
-    let upload = match (upload, build.as_ref().and_then(|b| b.related_id("buildUpload"))) {
+    let upload = match (upload, build.as_ref().and_then(|b| b.upload_id.as_deref())) {
         (Some(u), _) => Some(u),
-        (None, Some(uid)) => {
-            let url = build_uploads::one(client, uid, &[])?;
-            client.get::<Document<BuildUpload>>(url).await.ok().map(|d| d.data)
-        }
+        (None, Some(uid)) => build_uploads::get(client, uid, false).await.ok(),
         (None, None) => None,
     };
-    let ua = upload.as_ref().and_then(|u| u.attributes.as_ref());
-    let ba = build.as_ref().and_then(|b| b.attributes.as_ref());
+    let ua = upload.as_ref();
+    let ba = build.as_ref();
     Ok(Status {
         kind: kind.into(),
         upload_id: upload.as_ref().map(|u| u.id.clone()),
         build_id: build.as_ref().map(|b| b.id.clone()),
-        version: ua
-            .and_then(|a| a.cf_bundle_short_version_string.as_deref())
-            .map(sanitize),
+        version: ua.and_then(|a| a.short_version.as_deref()).map(sanitize),
         build_number: ua
-            .and_then(|a| a.cf_bundle_version.as_deref())
-            .or(ba.and_then(|a| a.version.as_deref()))
+            .and_then(|a| a.build_number.as_deref())
+            .or(ba.and_then(|a| a.number.as_deref()))
             .map(sanitize),
         upload_state: ua
-            .and_then(|a| a.state.as_ref())
+            .and_then(|a| a.status.as_ref())
             .and_then(|s| state_text(&Some(s.state))),
         processing_state: ba.and_then(|a| state_text(&a.processing_state)),
         expired: ba.and_then(|a| a.expired),

@@ -45,7 +45,8 @@ pub async fn find_build(client: &AscClient, w: Wanted<'_>) -> Result<Option<Foun
         .into_iter()
         .filter(|t| {
             t.build
-                .related_id("buildUpload")
+                .upload_id
+                .as_deref()
                 .is_none_or(|u| w.upload_id.is_none_or(|mine| u == mine))
         })
         .collect();

@@ -2,14 +2,9 @@
 //! reading the file and the upload back, never by replaying the PATCH blindly.
 
 use crate::publish::events::{Event, Events};
-use reqwest::Method;
 
-use crate::asc::AscClient;
-use crate::asc::endpoints::build_uploads;
 use crate::asc::error::AscError;
-use crate::asc::model::{
-    AssetDeliveryState, BuildUpload, BuildUploadFile, BuildUploadState, Document, StateDetail, request,
-};
+use crate::asc::{AscClient, AssetDeliveryState, BuildUploadState, StateDetail, UploadFileRecord, build_uploads};
 use crate::error::Error;
 use crate::publish::error::PublishError;
 
@@ -30,15 +25,10 @@ pub async fn commit(
     md5: &str,
     events: &Events,
 ) -> Result<Committed, Error> {
-    let url = build_uploads::file(client, file_id)?;
-    let body = request::commit_build_upload_file(file_id, md5);
     // At most one re-send, and only after reading proved the first one was not applied.
     for round in 0..2 {
-        match client
-            .mutate_json::<Document<BuildUploadFile>>(Method::PATCH, url.clone(), &body)
-            .await
-        {
-            Ok(doc) => return Ok(from_file(&doc.data, round > 0)),
+        match build_uploads::commit_file(client, file_id, md5).await {
+            Ok(file) => return Ok(from_file(&file, round > 0)),
             Err(AscError::Ambiguous { message, .. }) => {
                 if client.verbose() {
                     events.send(Event::Detail(format!(
@@ -58,35 +48,28 @@ pub async fn commit(
     Err(PublishError::CommitNotConfirmed("no answer".into()).into())
 }
 
-fn from_file(f: &BuildUploadFile, reconciled: bool) -> Committed {
-    let st = f.attributes.as_ref().and_then(|a| a.asset_delivery_state.as_ref());
+fn from_file(f: &UploadFileRecord, reconciled: bool) -> Committed {
+    let st = f.delivery.as_ref();
     Committed {
         state: st.map_or(AssetDeliveryState::Unknown, |s| s.state),
         reconciled,
-        errors: st.and_then(|s| s.errors.clone()).unwrap_or_default(),
-        warnings: st.and_then(|s| s.warnings.clone()).unwrap_or_default(),
+        errors: st.map(|s| s.errors.clone()).unwrap_or_default(),
+        warnings: st.map(|s| s.warnings.clone()).unwrap_or_default(),
     }
 }
 
 /// Reads the file, then the upload: `Some` when the commit evidently took effect.
 async fn reconcile(client: &AscClient, upload_id: &str, file_id: &str) -> Result<Option<Committed>, Error> {
-    let url = build_uploads::file(client, file_id)?;
-    let file: Document<BuildUploadFile> = client.get(url).await?;
-    let c = from_file(&file.data, true);
+    let file = build_uploads::file(client, file_id).await?;
+    let c = from_file(&file, true);
     if matches!(
         c.state,
         AssetDeliveryState::Complete | AssetDeliveryState::UploadComplete | AssetDeliveryState::Failed
     ) {
         return Ok(Some(c));
     }
-    let url = build_uploads::one(client, upload_id, &[])?;
-    let upload: Document<BuildUpload> = client.get(url).await?;
-    let state = upload
-        .data
-        .attributes
-        .as_ref()
-        .and_then(|a| a.state.as_ref())
-        .map(|s| s.state);
+    let upload = build_uploads::get(client, upload_id, false).await?;
+    let state = upload.status.map(|s| s.state);
     Ok(match state {
         Some(BuildUploadState::Processing | BuildUploadState::Complete) => Some(Committed {
             state: AssetDeliveryState::Complete,

@@ -7,7 +7,7 @@ use crate::publish::connection::Connection;
 use crate::publish::distribution::Distribution;
 use crate::publish::distribution::existing::after_upload;
 use crate::publish::events::Event;
-use crate::publish::{UploadOptions, UploadRequest, run_upload};
+use crate::publish::{UploadOptions, UploadRequest, upload};
 
 /// Uploads, waits (unless `opts.wait` is off) and distributes. `distribution` is the reading of
 /// the distribution flags: its error, if any, is the run's once the upload is done, as a rejected
@@ -20,7 +20,9 @@ pub async fn upload_and_distribute(
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
     let stage = opts.events.stage("asc_publish_upload", "Upload to App Store Connect");
-    let r = run_upload(&conn.api, &conn.parts, req, opts, outcome).await;
+    req.record_in(outcome);
+    let (uploaded, r) = upload(&conn.api, &conn.parts, req, opts).await;
+    uploaded.record_in(outcome);
     drop(stage);
     let r = match r {
         Ok(()) => {

@@ -29,7 +29,9 @@ pub mod release;
 pub mod sent_md5;
 pub mod upload;
 pub mod upload_plan;
+pub mod uploaded;
 
 pub use duration::parse_duration;
 pub use error::PublishError;
-pub use upload::{UploadOptions, UploadRequest, run_upload};
+pub use upload::{UploadOptions, UploadRequest, run_upload, upload};
+pub use uploaded::Uploaded;

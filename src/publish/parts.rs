@@ -14,10 +14,10 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
+use crate::asc::PartUpload;
 use crate::asc::client::{describe, is_loopback};
 use crate::asc::clock::SharedClock;
 use crate::asc::error::sanitize;
-use crate::asc::model::UploadOperation;
 use crate::asc::retry::{RetryPolicy, is_retryable_status, parse_retry_after};
 use crate::publish::error::PublishError;
 use crate::publish::progress::Progress;
@@ -40,7 +40,7 @@ pub struct Part {
 
 /// Checks every operation against the file before anything is sent.
 pub fn validate_operations(
-    ops: &[UploadOperation],
+    ops: &[PartUpload],
     file_size: u64,
     now: std::time::SystemTime,
 ) -> Result<Vec<Part>, PublishError> {
@@ -83,7 +83,7 @@ pub fn validate_operations(
             }
         }
         let mut headers = HeaderMap::new();
-        for h in op.request_headers.iter().flatten() {
+        for h in op.headers.iter().flatten() {
             let name = HeaderName::from_bytes(h.name.as_bytes())
                 .map_err(|_| bad(format!("part {number} has an invalid header name")))?;
             let value = HeaderValue::from_str(&h.value)
@@ -118,7 +118,7 @@ pub fn validate_operations(
 }
 
 /// Whether an operation list can still be used (for resuming a reservation).
-pub fn operations_usable(ops: &[UploadOperation], file_size: u64, now: std::time::SystemTime) -> bool {
+pub fn operations_usable(ops: &[PartUpload], file_size: u64, now: std::time::SystemTime) -> bool {
     validate_operations(ops, file_size, now).is_ok()
 }
 
@@ -410,15 +410,15 @@ pub const PART_TIMEOUT: Duration = Duration::from_secs(600);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asc::model::HttpHeader;
+    use crate::asc::PartHeader;
 
-    fn op(offset: u64, length: u64, n: u64) -> UploadOperation {
-        UploadOperation {
+    fn op(offset: u64, length: u64, n: u64) -> PartUpload {
+        PartUpload {
             method: Some("PUT".into()),
             url: Some(format!("https://storage.example/p?partNumber={n}")),
             length: Some(length),
             offset: Some(offset),
-            request_headers: Some(vec![HttpHeader {
+            headers: Some(vec![PartHeader {
                 name: "Content-Type".into(),
                 value: "application/octet-stream".into(),
             }]),

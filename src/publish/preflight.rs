@@ -3,12 +3,12 @@
 
 use std::cmp::Ordering;
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
-use crate::asc::endpoints::{apps, build_uploads, builds};
+pub use crate::asc::builds::BuildFilter as BuildQuery;
 use crate::asc::error::{AscError, sanitize};
-use crate::asc::model::{App, AssetDeliveryState, Build, BuildUpload, BuildUploadFile, BuildUploadState};
+use crate::asc::{
+    AscClient, AssetDeliveryState, BuildRecord, BuildUploadRecord, BuildUploadState, UploadFileRecord, apps,
+    build_uploads, builds,
+};
 use crate::error::Error;
 use crate::publish::checksum::FileMd5;
 use crate::publish::error::PublishError;
@@ -16,17 +16,9 @@ use crate::publish::upload::UploadRequest;
 
 /// Finds the app record by exact bundle id.
 pub async fn find_app(client: &AscClient, bundle_id: &str) -> Result<String, Error> {
-    let url = apps::list(
-        client,
-        &[
-            ("filter[bundleId]", bundle_id),
-            ("fields[apps]", "bundleId,name"),
-            ("limit", "200"),
-        ],
-    )?;
-    let apps: Vec<App> = client.get_all(url).await?;
+    let apps = apps::find_by_bundle_id(client, bundle_id).await?;
     apps.into_iter()
-        .find(|a| a.attributes.as_ref().and_then(|x| x.bundle_id.as_deref()) == Some(bundle_id))
+        .find(|a| a.bundle_id.as_deref() == Some(bundle_id))
         .map(|a| a.id)
         .ok_or_else(|| {
             PublishError::AppNotFound {
@@ -40,9 +32,8 @@ pub async fn find_app(client: &AscClient, bundle_id: &str) -> Result<String, Err
 /// app: a stale or mistyped id would otherwise upload the whole file and fail processing with
 /// ITMS-90054 only afterwards.
 pub async fn check_app(client: &AscClient, app_id: &str, bundle_id: &str) -> Result<String, Error> {
-    let url = apps::one(client, app_id, &[("fields[apps]", "bundleId")])?;
-    let app = match client.get::<crate::asc::model::Document<App>>(url).await {
-        Ok(doc) => doc.data,
+    let app = match apps::get(client, app_id).await {
+        Ok(app) => app,
         Err(e) if e.is_not_found() => {
             return Err(PublishError::AppNotFound {
                 bundle_id: bundle_id.to_string(),
@@ -51,7 +42,7 @@ pub async fn check_app(client: &AscClient, app_id: &str, bundle_id: &str) -> Res
         }
         Err(e) => return Err(e.into()),
     };
-    match app.attributes.as_ref().and_then(|a| a.bundle_id.as_deref()) {
+    match app.bundle_id.as_deref() {
         Some(found) if found != bundle_id => Err(PublishError::AppBundleMismatch {
             app_id: app_id.to_string(),
             app_bundle_id: found.to_string(),
@@ -68,11 +59,11 @@ pub enum Plan {
     /// Nothing exists for it: reserve and upload.
     New,
     /// The same file was already uploaded and accepted: skip to waiting.
-    AlreadyUploaded { upload: Box<BuildUpload> },
+    AlreadyUploaded { upload: Box<BuildUploadRecord> },
     /// An interrupted reservation with usable operations: re-PUT and commit.
     Resume {
-        upload: Box<BuildUpload>,
-        file: Box<BuildUploadFile>,
+        upload: Box<BuildUploadRecord>,
+        file: Box<UploadFileRecord>,
     },
 }
 
@@ -82,60 +73,28 @@ pub async fn list_uploads(
     app_id: &str,
     req: &UploadRequest,
     build: Option<&str>,
-) -> Result<Vec<BuildUpload>, AscError> {
-    let mut q = vec![
-        ("filter[cfBundleShortVersionString]", req.short_version.as_str()),
-        ("filter[platform]", req.platform.as_str()),
-        ("limit", "200"),
-    ];
-    if let Some(b) = build {
-        q.push(("filter[cfBundleVersion]", b));
-    }
-    let url = apps::build_uploads(client, app_id, &q)?;
-    let all: Vec<BuildUpload> = client.get_all(url).await?;
+) -> Result<Vec<BuildUploadRecord>, AscError> {
+    let all = build_uploads::list(client, app_id, &req.short_version, &req.platform, build).await?;
     // Filter on our side too: a server that ignores a filter must not make us match the wrong record.
     Ok(all
         .into_iter()
         .filter(|u| {
-            let a = u.attributes.as_ref();
-            a.and_then(|a| a.cf_bundle_short_version_string.as_deref())
-                .is_none_or(|v| v == req.short_version)
-                && build.is_none_or(|b| a.and_then(|a| a.cf_bundle_version.as_deref()) == Some(b))
+            u.short_version.as_deref().is_none_or(|v| v == req.short_version)
+                && build.is_none_or(|b| u.build_number.as_deref() == Some(b))
         })
         .collect())
 }
 
 /// The builds of this app for the short version, in every processing state.
-async fn list_builds(client: &AscClient, app_id: &str, req: &UploadRequest) -> Result<Vec<Build>, AscError> {
-    let url = builds::list(
-        client,
-        &[
-            ("filter[app]", app_id),
-            ("filter[preReleaseVersion.version]", &req.short_version),
-            ("filter[preReleaseVersion.platform]", &req.platform),
-            ("filter[processingState]", "PROCESSING,FAILED,INVALID,VALID"),
-            ("limit", "200"),
-        ],
-    )?;
-    client.get_all(url).await
+async fn list_builds(client: &AscClient, app_id: &str, req: &UploadRequest) -> Result<Vec<BuildRecord>, AscError> {
+    builds::of_version(client, app_id, &req.short_version, &req.platform).await
 }
 
 /// A build with the platform of the version train Apple linked it to (None: not said).
 #[derive(Debug, Clone)]
 pub struct TrainBuild {
-    pub build: Build,
+    pub build: BuildRecord,
     pub platform: Option<String>,
-}
-
-/// What [`builds_of`] looks for.
-#[derive(Debug, Clone, Copy)]
-pub struct BuildQuery<'a> {
-    pub app_id: &'a str,
-    pub short_version: &'a str,
-    pub platform: Option<&'a str>,
-    /// One CFBundleVersion, else every build of the version.
-    pub number: Option<&'a str>,
-    pub unexpired_only: bool,
 }
 
 /// The builds of a version (and platform), in every processing state, each with the platform of
@@ -143,43 +102,22 @@ pub struct BuildQuery<'a> {
 /// filters by platform, and a build whose included train names another version or platform is
 /// dropped here too, so a server ignoring a filter never hands us another platform's build.
 pub async fn builds_of(client: &AscClient, q: BuildQuery<'_>) -> Result<Vec<TrainBuild>, AscError> {
-    let mut params = vec![
-        ("filter[app]", q.app_id),
-        ("filter[preReleaseVersion.version]", q.short_version),
-        ("filter[processingState]", "PROCESSING,FAILED,INVALID,VALID"),
-        ("include", "preReleaseVersion"),
-        ("limit", "200"),
-    ];
-    if let Some(p) = q.platform {
-        params.push(("filter[preReleaseVersion.platform]", p));
-    }
-    if let Some(n) = q.number {
-        params.push(("filter[version]", n));
-    }
-    if q.unexpired_only {
-        params.push(("filter[expired]", "false"));
-    }
-    let url = builds::list(client, &params)?;
-    let (builds, included) = client.get_all_included::<Build>(url).await?;
+    let builds = builds::find(client, &q).await?;
     Ok(builds
         .into_iter()
         .filter_map(|b| {
-            let train = b.related_id("preReleaseVersion").and_then(|id| {
-                included
-                    .iter()
-                    .find(|i| i["type"] == "preReleaseVersions" && i["id"] == id)
-            });
-            let attr = |name: &str| train.and_then(|t| t["attributes"][name].as_str());
-            if attr("version").is_some_and(|v| v != q.short_version) {
+            let train = b.train.clone();
+            let version = train.as_ref().and_then(|t| t.version.as_deref());
+            if version.is_some_and(|v| v != q.short_version) {
                 return None;
             }
-            let platform = attr("platform");
+            let platform = train.as_ref().and_then(|t| t.platform.as_deref());
             if let (Some(want), Some(got)) = (q.platform, platform) {
                 if want != got {
                     return None;
                 }
             }
-            let number = b.attributes.as_ref().and_then(|a| a.version.as_deref());
+            let number = b.number.as_deref();
             if q.number.is_some_and(|n| number != Some(n)) {
                 return None;
             }
@@ -192,22 +130,11 @@ pub async fn builds_of(client: &AscClient, q: BuildQuery<'_>) -> Result<Vec<Trai
 }
 
 /// The ASSET file of an upload.
-pub async fn asset_file(client: &AscClient, upload_id: &str) -> Result<Option<BuildUploadFile>, AscError> {
-    let url = build_uploads::files_of(client, upload_id, &[("limit", "50")])?;
-    let files: Vec<BuildUploadFile> = client.get_all(url).await?;
-    Ok(files.into_iter().find(|f| {
-        f.attributes
-            .as_ref()
-            .and_then(|a| a.asset_type.as_deref())
-            .is_none_or(|t| t == "ASSET")
-    }))
-}
-
-fn upload_state(u: &BuildUpload) -> BuildUploadState {
-    u.attributes
-        .as_ref()
-        .and_then(|a| a.state.as_ref())
-        .map_or(BuildUploadState::Unknown, |s| s.state)
+pub async fn asset_file(client: &AscClient, upload_id: &str) -> Result<Option<UploadFileRecord>, AscError> {
+    let files = build_uploads::files(client, upload_id).await?;
+    Ok(files
+        .into_iter()
+        .find(|f| f.asset_type.as_deref().is_none_or(|t| t == "ASSET")))
 }
 
 /// The one build-number check, read-only: what upload finds for the requested version and
@@ -245,8 +172,7 @@ pub async fn plan(
     };
     for id in stale {
         // An abandoned reservation holds no binary; removing it keeps the new one unambiguous.
-        let url = build_uploads::one(client, &id, &[])?;
-        match client.mutate(Method::DELETE, url, None).await {
+        match build_uploads::delete(client, &id).await {
             Ok(_) => warnings.push(format!("deleted an abandoned upload reservation ({id}) for this build")),
             Err(e) if e.is_not_found() => {}
             Err(e) => warnings.push(format!("could not delete the abandoned upload reservation {id}: {e}")),
@@ -271,20 +197,19 @@ pub async fn check_number(
 ) -> Result<Verdict, Error> {
     let uploads = list_uploads(client, app_id, req, None).await?;
     let builds = list_builds(client, app_id, req).await?;
-    let same: Vec<&BuildUpload> = uploads
+    let same: Vec<&BuildUploadRecord> = uploads
         .iter()
-        .filter(|u| u.attributes.as_ref().and_then(|a| a.cf_bundle_version.as_deref()) == Some(req.version.as_str()))
+        .filter(|u| u.build_number.as_deref() == Some(req.version.as_str()))
         .collect();
 
     let mut stale: Vec<String> = Vec::new();
     for u in &same {
-        match upload_state(u) {
+        match u.state() {
             BuildUploadState::Complete | BuildUploadState::Processing => {
                 let file = asset_file(client, &u.id).await?;
-                let attrs = file.as_ref().and_then(|f| f.attributes.as_ref());
-                let server = attrs
-                    .and_then(|a| a.source_file_checksums.as_ref())
-                    .and_then(|c| c.file.as_ref())
+                let server = file
+                    .as_ref()
+                    .and_then(|f| f.file_checksum.as_ref())
                     .filter(|c| c.algorithm.eq_ignore_ascii_case("MD5") && !c.hash.is_empty())
                     .map(|c| c.hash.clone());
                 let same = match server {
@@ -293,7 +218,7 @@ pub async fn check_number(
                     // (`file: null`, only `composite` otherwise). What it always returns is the
                     // file's name and size: a different size is a different file; the same name
                     // and size is taken as this file, and said so.
-                    None => match recognised_without_checksum(attrs, req) {
+                    None => match recognised_without_checksum(file.as_ref(), req) {
                         Some(true) => {
                             warnings.push(format!(
                                 "App Store Connect kept no checksum of the earlier upload of {} ({}); it was \
@@ -323,15 +248,14 @@ pub async fn check_number(
             }
             BuildUploadState::AwaitingUpload => {
                 let file = asset_file(client, &u.id).await?;
-                let resumable = file.as_ref().and_then(|f| {
-                    let a = f.attributes.as_ref()?;
+                let resumable = file.as_ref().and_then(|a| {
                     let awaiting = a
-                        .asset_delivery_state
+                        .delivery
                         .as_ref()
                         .is_none_or(|s| s.state == AssetDeliveryState::AwaitingUpload);
                     let same_file =
                         a.file_size == Some(req.file_size) && a.file_name.as_deref().is_none_or(|n| n == req.file_name);
-                    let ops_ok = a.upload_operations.as_deref().is_some_and(|ops| {
+                    let ops_ok = a.operations.as_deref().is_some_and(|ops| {
                         crate::publish::parts::operations_usable(ops, req.file_size, client.clock().now())
                     });
                     (awaiting && same_file && ops_ok).then_some(())
@@ -355,10 +279,9 @@ pub async fn check_number(
             // same number is refused with a 409, so say so now, with Apple's reasons.
             BuildUploadState::Failed => {
                 let reasons: Vec<String> = u
-                    .attributes
+                    .status
                     .as_ref()
-                    .and_then(|a| a.state.as_ref())
-                    .and_then(|s| s.errors.clone())
+                    .map(|s| s.errors.as_slice())
                     .unwrap_or_default()
                     .iter()
                     .map(|d| {
@@ -380,9 +303,7 @@ pub async fn check_number(
             BuildUploadState::Unknown => {}
         }
     }
-    let build_taken = builds
-        .iter()
-        .any(|b| b.attributes.as_ref().and_then(|a| a.version.as_deref()) == Some(req.version.as_str()));
+    let build_taken = builds.iter().any(|b| b.number.as_deref() == Some(req.version.as_str()));
     if build_taken {
         return Ok(Verdict::Used(used(req, &uploads, &builds, "")));
     }
@@ -395,10 +316,7 @@ pub async fn check_number(
 
 /// Without a whole-file checksum: `Some(false)` when the size differs, `Some(true)` when name and
 /// size match, `None` when Apple's record cannot tell.
-pub fn recognised_without_checksum(
-    attrs: Option<&crate::asc::model::BuildUploadFileAttributes>,
-    req: &UploadRequest,
-) -> Option<bool> {
+pub fn recognised_without_checksum(attrs: Option<&UploadFileRecord>, req: &UploadRequest) -> Option<bool> {
     let size = attrs?.file_size?;
     if size != req.file_size {
         return Some(false);
@@ -439,7 +357,7 @@ pub async fn duplicate(
     err.into()
 }
 
-fn used(req: &UploadRequest, uploads: &[BuildUpload], builds: &[Build], detail: &str) -> PublishError {
+fn used(req: &UploadRequest, uploads: &[BuildUploadRecord], builds: &[BuildRecord], detail: &str) -> PublishError {
     let highest = highest(uploads, builds);
     let next = highest.as_deref().map(next_build_number);
     PublishError::BuildNumberUsed {
@@ -452,11 +370,9 @@ fn used(req: &UploadRequest, uploads: &[BuildUpload], builds: &[Build], detail: 
 }
 
 /// The highest build number in use for the version (uploads, failed ones included, and builds).
-fn highest(uploads: &[BuildUpload], builds: &[Build]) -> Option<String> {
-    let from_uploads = uploads
-        .iter()
-        .filter_map(|u| u.attributes.as_ref()?.cf_bundle_version.clone());
-    let from_builds = builds.iter().filter_map(|b| b.attributes.as_ref()?.version.clone());
+fn highest(uploads: &[BuildUploadRecord], builds: &[BuildRecord]) -> Option<String> {
+    let from_uploads = uploads.iter().filter_map(|u| u.build_number.clone());
+    let from_builds = builds.iter().filter_map(|b| b.number.clone());
     from_uploads
         .chain(from_builds)
         .map(|v| sanitize(&v))

@@ -3,13 +3,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
 use crate::asc::clock::Clock;
-use crate::asc::endpoints::{build_uploads, builds};
 use crate::asc::error::{AscError, sanitize};
-use crate::asc::model::{Build, BuildUpload, BuildUploadState, Document, ProcessingState, StateDetail, request};
+use crate::asc::{AscClient, BuildUploadRecord, BuildUploadState, ProcessingState, StateDetail, build_uploads, builds};
 use crate::error::Error;
 use crate::outcome::{Message, Outcome};
 use crate::publish::duration::format_duration;
@@ -107,12 +103,12 @@ pub fn message(level: &str, d: &StateDetail) -> Message {
     }
 }
 
-fn record_messages(p: &mut Processed, upload: &BuildUpload, events: &Events) {
-    let Some(st) = upload.attributes.as_ref().and_then(|a| a.state.as_ref()) else {
+fn record_messages(p: &mut Processed, upload: &BuildUploadRecord, events: &Events) {
+    let Some(st) = upload.status.as_ref() else {
         return;
     };
     for (level, list) in [("error", &st.errors), ("warning", &st.warnings), ("info", &st.infos)] {
-        for d in list.iter().flatten() {
+        for d in list {
             let m = message(level, d);
             if !p.apple_messages.contains(&m) {
                 events.send(Event::Apple(m.clone()));
@@ -210,28 +206,20 @@ async fn poll(
             }
         };
         if let (false, Some(upload_id)) = (upload_done, upload_id) {
-            let url = build_uploads::one(client, upload_id, &[("include", "build")])?;
-            let doc: Document<BuildUpload> = client.get(url).await?;
-            let state = doc
-                .data
-                .attributes
-                .as_ref()
-                .and_then(|a| a.state.as_ref())
-                .map_or(BuildUploadState::Unknown, |s| s.state);
+            let upload = build_uploads::get(client, upload_id, true).await?;
+            let state = upload.state();
             set_upload_state(p, state, &cfg.events);
-            record_messages(p, &doc.data, &cfg.events);
-            if let Some(b) = doc.data.related_id("build") {
-                p.build_id = Some(b.to_string());
+            record_messages(p, &upload, &cfg.events);
+            if let Some(b) = upload.build_id {
+                p.build_id = Some(b);
             }
             match state {
                 BuildUploadState::Failed => {
                     if let Some(b) = p.build_id.clone() {
                         // Best effort: record the build's own verdict next to the upload's.
-                        if let Ok(url) = builds::one(client, &b, &[]) {
-                            if let Ok(doc) = client.get::<Document<Build>>(url).await {
-                                if let Some(ps) = doc.data.attributes.and_then(|a| a.processing_state) {
-                                    p.processing_state = Some(ps);
-                                }
+                        if let Ok(build) = builds::get(client, &b).await {
+                            if let Some(ps) = build.processing_state {
+                                p.processing_state = Some(ps);
                             }
                         }
                     }
@@ -243,12 +231,8 @@ async fn poll(
         }
         if let Some(build_id) = p.build_id.clone() {
             stage = "build processing";
-            let url = builds::one(client, &build_id, &[])?;
-            let doc: Document<Build> = client.get(url).await?;
-            let attrs = doc.data.attributes.as_ref();
-            let ps = attrs
-                .and_then(|a| a.processing_state)
-                .unwrap_or(ProcessingState::Unknown);
+            let build = builds::get(client, &build_id).await?;
+            let ps = build.processing_state.unwrap_or(ProcessingState::Unknown);
             if p.processing_state != Some(ps) {
                 p.processing_state = Some(ps);
                 cfg.events.send(Event::State {
@@ -256,7 +240,7 @@ async fn poll(
                     state: state_name(&ps).to_string(),
                 });
             }
-            let encryption = attrs.and_then(|a| a.uses_non_exempt_encryption);
+            let encryption = build.uses_non_exempt_encryption;
             p.uses_non_exempt_encryption = encryption.or(p.uses_non_exempt_encryption);
             let Some(upload_id) = upload_id else {
                 if ps != ProcessingState::Processing {
@@ -395,14 +379,11 @@ fn heartbeat_line(p: &Processed, stage: &str, waited: Duration, timeout: Duratio
 /// (`state.errors`, with the ITMS codes) live on the upload: read it once more, best effort, so the
 /// outcome carries the upload's final state and every message.
 async fn refresh_upload(client: &AscClient, upload_id: &str, cfg: &WaitConfig, p: &mut Processed) {
-    let Ok(url) = build_uploads::one(client, upload_id, &[]) else {
-        return;
-    };
-    if let Ok(doc) = client.get::<Document<BuildUpload>>(url).await {
-        if let Some(state) = doc.data.attributes.as_ref().and_then(|a| a.state.as_ref()) {
-            set_upload_state(p, state.state, &cfg.events);
+    if let Ok(upload) = build_uploads::get(client, upload_id, false).await {
+        if let Some(status) = &upload.status {
+            set_upload_state(p, status.state, &cfg.events);
         }
-        record_messages(p, &doc.data, &cfg.events);
+        record_messages(p, &upload, &cfg.events);
     }
 }
 
@@ -478,11 +459,7 @@ async fn answer_compliance(
         }
         return Ok(false);
     };
-    let url = builds::one(client, build_id, &[])?;
-    match client
-        .mutate(Method::PATCH, url, Some(&request::set_encryption(build_id, uses)))
-        .await
-    {
+    match builds::set_encryption(client, build_id, uses).await {
         Ok(_) => {
             p.uses_non_exempt_encryption = Some(uses);
             cfg.events.step(format!(

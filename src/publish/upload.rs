@@ -10,13 +10,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
-use crate::asc::endpoints::build_uploads;
 use crate::asc::error::AscError;
-use crate::asc::model::{AssetDeliveryState, BuildUpload, BuildUploadFile, Document, request};
 use crate::asc::retry::RetryPolicy;
+use crate::asc::{
+    AscClient, AssetDeliveryState, BuildUploadRecord, BuildUploadState, NewBuildUpload, NewUploadFile,
+    UploadFileRecord, build_uploads,
+};
 use crate::error::Error;
 use crate::outcome::{Outcome, Status, UploadMode};
 use crate::publish::checksum::{FileIdentity, FileMd5};
@@ -27,6 +26,7 @@ use crate::publish::parts::{self, PartsConfig};
 use crate::publish::preflight::{self, Plan};
 use crate::publish::processing::{self, WaitConfig, since};
 use crate::publish::progress::{Progress, ProgressMode, mib};
+use crate::publish::uploaded::Uploaded;
 
 /// What to upload, as read from the IPA (or given by a test).
 #[derive(Debug, Clone)]
@@ -113,7 +113,8 @@ impl Default for UploadOptions {
     }
 }
 
-/// Runs the whole upload. The outcome is filled in as far as the run got, also on error.
+/// Runs the whole upload onto the run's outcome: the build's identity first, then whatever
+/// [`upload`] established, also on error.
 pub async fn run_upload(
     client: &AscClient,
     parts_http: &reqwest::Client,
@@ -121,9 +122,23 @@ pub async fn run_upload(
     opts: &UploadOptions,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    let r = run_inner(client, parts_http, req, opts, outcome).await;
-    outcome.requests = client.stats().requests();
+    req.record_in(outcome);
+    let (uploaded, r) = upload(client, parts_http, req, opts).await;
+    uploaded.record_in(outcome);
     r
+}
+
+/// Runs the whole upload: what it established (as far as it got) and how it ended.
+pub async fn upload(
+    client: &AscClient,
+    parts_http: &reqwest::Client,
+    req: &UploadRequest,
+    opts: &UploadOptions,
+) -> (Uploaded, Result<(), Error>) {
+    let mut up = Uploaded::default();
+    let r = run_inner(client, parts_http, req, opts, &mut up).await;
+    up.requests = client.stats().requests();
+    (up, r)
 }
 
 async fn run_inner(
@@ -131,10 +146,9 @@ async fn run_inner(
     parts_http: &reqwest::Client,
     req: &UploadRequest,
     opts: &UploadOptions,
-    outcome: &mut Outcome,
+    up: &mut Uploaded,
 ) -> Result<(), Error> {
     let clock = client.clock();
-    req.record_in(outcome);
     let identity = req.identity()?;
     // Only re-run detection needs a checksum before anything is sent; read the file only then.
     let md5 = &FileMd5::on_demand(&req.ipa_path);
@@ -146,10 +160,10 @@ async fn run_inner(
         Some(id) => preflight::check_app(client, id, &req.bundle_id).await?,
         None => preflight::find_app(client, &req.bundle_id).await?,
     };
-    outcome.app_id = Some(app_id.clone());
-    outcome.app_store_connect_url = Some(crate::outcome::testflight_url(&app_id, Some(&req.platform)));
-    let plan = preflight::plan(client, &app_id, req, md5, &mut outcome.warnings).await?;
-    outcome.time("preflight", since(clock.now(), t));
+    up.app_id = Some(app_id.clone());
+    up.app_store_connect_url = Some(crate::outcome::testflight_url(&app_id, Some(&req.platform)));
+    let plan = preflight::plan(client, &app_id, req, md5, &mut up.warnings).await?;
+    up.time("preflight", since(clock.now(), t));
 
     // 2. Reservation and parts.
     let (upload_id, file) = match plan {
@@ -158,11 +172,11 @@ async fn run_inner(
                 "{} ({}) was already uploaded from this file (upload {}); not sending it again",
                 req.short_version, req.version, upload.id
             ));
-            outcome.upload_mode = Some(UploadMode::AlreadyUploaded);
-            outcome.upload_id = Some(upload.id.clone());
-            outcome.md5 = Some(md5.get().await?);
-            if let Some(b) = upload.related_id("build") {
-                outcome.build_id = Some(b.to_string());
+            up.upload_mode = Some(UploadMode::AlreadyUploaded);
+            up.upload_id = Some(upload.id.clone());
+            up.md5 = Some(md5.get().await?);
+            if let Some(b) = &upload.build_id {
+                up.build_id = Some(b.clone());
             }
             (upload.id.clone(), None)
         }
@@ -171,7 +185,7 @@ async fn run_inner(
                 "resuming the interrupted upload {} for {} ({})",
                 upload.id, req.short_version, req.version
             ));
-            outcome.upload_mode = Some(UploadMode::Resumed);
+            up.upload_mode = Some(UploadMode::Resumed);
             (upload.id.clone(), Some(*file))
         }
         Plan::New => {
@@ -181,19 +195,15 @@ async fn run_inner(
                 upload.id, req.short_version, req.version
             ));
             let file = create_file(client, &upload.id, req).await?;
-            outcome.upload_mode = Some(UploadMode::New);
+            up.upload_mode = Some(UploadMode::New);
             (upload.id.clone(), Some(file))
         }
     };
-    outcome.upload_id = Some(upload_id.clone());
+    up.upload_id = Some(upload_id.clone());
 
     if let Some(file) = file {
-        outcome.upload_file_id = Some(file.id.clone());
-        let ops = file
-            .attributes
-            .as_ref()
-            .and_then(|a| a.upload_operations.clone())
-            .unwrap_or_default();
+        up.upload_file_id = Some(file.id.clone());
+        let ops = file.operations.clone().unwrap_or_default();
         let parts = parts::validate_operations(&ops, req.file_size, clock.now())?;
         say(&format!(
             "uploading {} in {} parts ({} at a time)",
@@ -219,27 +229,27 @@ async fn run_inner(
         let report =
             parts::upload_parts(parts_http, &req.ipa_path, parts, &cfg, progress.clone(), clock.clone()).await?;
         progress.finish();
-        outcome.bytes_sent = report.bytes_sent;
-        outcome.time("upload", since(clock.now(), t));
+        up.bytes_sent = Some(report.bytes_sent);
+        up.time("upload", since(clock.now(), t));
 
         // The checksum of what the parts sent; the file must still be the one inspected.
         let t = clock.now();
         identity.check(&req.ipa_path)?;
         let digest = report.md5.clone();
-        outcome.md5 = Some(digest.clone());
-        outcome.time("checksum", since(clock.now(), t));
+        up.md5 = Some(digest.clone());
+        up.time("checksum", since(clock.now(), t));
 
         let t = clock.now();
         let committed = commit::commit(client, &upload_id, &file.id, &digest, &opts.events).await?;
-        outcome.time("commit", since(clock.now(), t));
+        up.time("commit", since(clock.now(), t));
         for d in &committed.warnings {
-            outcome.apple_messages.push(processing::message("warning", d));
+            up.apple_messages.push(processing::message("warning", d));
         }
         for d in &committed.errors {
-            outcome.apple_messages.push(processing::message("error", d));
+            up.apple_messages.push(processing::message("error", d));
         }
         if committed.state == AssetDeliveryState::Failed {
-            outcome.status = Status::Rejected;
+            up.status = Some(Status::Rejected);
             return Err(PublishError::Rejected("App Store Connect refused the uploaded file".into()).into());
         }
         say(&format!(
@@ -253,7 +263,7 @@ async fn run_inner(
     }
 
     if !opts.wait {
-        outcome.status = Status::Uploaded;
+        up.status = Some(Status::Uploaded);
         return Ok(());
     }
     let t = clock.now();
@@ -265,18 +275,30 @@ async fn run_inner(
         events: opts.events.clone(),
     };
     say("waiting for App Store Connect to process the build");
-    let mut processed = processing::Processed::from_outcome(outcome);
+    let mut processed = processing::Processed {
+        upload_id: up.upload_id.clone(),
+        app_id: up.app_id.clone(),
+        version: Some(req.short_version.clone()),
+        build_number: Some(req.version.clone()),
+        platform: Some(req.platform.clone()),
+        build_id: up.build_id.clone(),
+        upload_state: None,
+        processing_state: None,
+        uses_non_exempt_encryption: None,
+        apple_messages: up.apple_messages.clone(),
+        warnings: Vec::new(),
+    };
     let r = processing::wait(client, &upload_id, &cfg, &mut processed).await;
-    processed.record_in(outcome);
-    outcome.time("processing", since(clock.now(), t));
+    up.processed = Some(processed);
+    up.time("processing", since(clock.now(), t));
     match r {
         Ok(()) => {
-            outcome.status = Status::Success;
+            up.status = Some(Status::Success);
             Ok(())
         }
         Err(e) => {
             if e.kind() == crate::ErrorKind::Rejected {
-                outcome.status = Status::Rejected;
+                up.status = Some(Status::Rejected);
             }
             Err(e)
         }
@@ -284,25 +306,25 @@ async fn run_inner(
 }
 
 /// `POST /v1/buildUploads`; a lost answer is reconciled by listing this version/build's uploads.
-async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) -> Result<BuildUpload, Error> {
-    let url = build_uploads::collection(client)?;
-    let body = request::create_build_upload(app_id, &req.short_version, &req.version, &req.platform);
+async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) -> Result<BuildUploadRecord, Error> {
+    let new = NewBuildUpload {
+        app_id,
+        short_version: &req.short_version,
+        build_number: &req.version,
+        platform: &req.platform,
+    };
     for round in 0..2 {
-        match client
-            .mutate_json::<Document<BuildUpload>>(Method::POST, url.clone(), &body)
-            .await
-        {
-            Ok(doc) => return Ok(doc.data),
+        match build_uploads::create(client, &new).await {
+            Ok(upload) => return Ok(upload),
             Err(AscError::Api(a)) if a.status == 409 && a.has_code("ENTITY_ERROR.ATTRIBUTE.INVALID.DUPLICATE") => {
                 return Err(preflight::duplicate(client, app_id, req, &a).await);
             }
             Err(AscError::Ambiguous { message, .. }) => {
                 let found = preflight::list_uploads(client, app_id, req, Some(&req.version)).await?;
                 if let Some(u) = found.into_iter().find(|u| {
-                    u.attributes
+                    u.status
                         .as_ref()
-                        .and_then(|a| a.state.as_ref())
-                        .is_some_and(|s| s.state == crate::asc::model::BuildUploadState::AwaitingUpload)
+                        .is_some_and(|s| s.state == BuildUploadState::AwaitingUpload)
                 }) {
                     return Ok(u);
                 }
@@ -317,28 +339,27 @@ async fn create_upload(client: &AscClient, app_id: &str, req: &UploadRequest) ->
 }
 
 /// `POST /v1/buildUploadFiles`; a lost answer is reconciled by listing the upload's files.
-async fn create_file(client: &AscClient, upload_id: &str, req: &UploadRequest) -> Result<BuildUploadFile, Error> {
-    let url = build_uploads::files(client)?;
+async fn create_file(client: &AscClient, upload_id: &str, req: &UploadRequest) -> Result<UploadFileRecord, Error> {
     let uti = if req.platform == "MAC_OS" {
         "com.apple.pkg"
     } else {
         "com.apple.ipa"
     };
-    let body = request::create_build_upload_file(upload_id, &req.file_name, req.file_size, uti);
+    let new = NewUploadFile {
+        upload_id,
+        file_name: &req.file_name,
+        file_size: req.file_size,
+        uti,
+    };
     for round in 0..2 {
-        match client
-            .mutate_json::<Document<BuildUploadFile>>(Method::POST, url.clone(), &body)
-            .await
-        {
-            Ok(doc) => return Ok(doc.data),
+        match build_uploads::create_file(client, &new).await {
+            Ok(file) => return Ok(file),
             Err(AscError::Ambiguous { message, .. }) => {
-                let list = build_uploads::files_of(client, upload_id, &[("limit", "50")])?;
-                let files: Vec<BuildUploadFile> = client.get_all(list).await?;
-                if let Some(f) = files.into_iter().find(|f| {
-                    f.attributes
-                        .as_ref()
-                        .is_some_and(|a| a.file_size == Some(req.file_size) && a.upload_operations.is_some())
-                }) {
+                let files = build_uploads::files(client, upload_id).await?;
+                if let Some(f) = files
+                    .into_iter()
+                    .find(|f| f.file_size == Some(req.file_size) && f.operations.is_some())
+                {
                     return Ok(f);
                 }
                 if round == 1 {

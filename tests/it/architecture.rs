@@ -73,6 +73,22 @@ fn no_source_file_is_over_600_lines() {
     assert!(long.is_empty(), "split these along a real seam: {long:#?}");
 }
 
+/// Apple's wire in one room: the JSON:API envelope, Apple's attribute structs and the request
+/// bodies live in `src/asc/`; everything else calls its typed operations and gets records back.
+/// The compiler already refuses `asc::model` and `asc::testflight` (private modules) elsewhere;
+/// this also catches the re-export `asc::wire`, which exists for the conformance tests only.
+#[test]
+fn nothing_outside_asc_imports_its_wire_model() {
+    let asc = src("asc");
+    let files: Vec<PathBuf> = rust_files(&src(""))
+        .into_iter()
+        .filter(|p| !p.starts_with(&asc))
+        .collect();
+    assert!(files.len() > 50, "only {} files outside src/asc", files.len());
+    let found = lines_with(&files, &["asc::model", "asc::testflight", "asc::wire"]);
+    assert!(found.is_empty(), "Apple's wire model used outside src/asc: {found:#?}");
+}
+
 /// Whether `line` names the App Store wire module itself (`asc::app_store::…`, `app_store as ep`,
 /// `{app_store, …}`) rather than a module of records such as `asc::app_store_versions`.
 fn names_app_store_wire(line: &str) -> bool {

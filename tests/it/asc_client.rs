@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::support::asc::*;
 use asc_publish::asc::clock::ManualClock;
-use asc_publish::asc::model::{App, Document};
+use asc_publish::asc::wire::{App, Document};
 use asc_publish::asc::{AscClient, AscError, ClientConfig, CredentialFlags, Credentials, Env, TokenSource};
 use reqwest::Method;
 use serde_json::json;

@@ -7,24 +7,24 @@ use crate::support::recorded::{Declared, Shapes, add_body, diff, load, recorded_
 use crate::support::testflight::{ALL_STATES, DEMO, scene};
 use crate::support::{Api, bytes, id, md5_upper};
 use asc_publish::asc::error::ApiError;
-use asc_publish::asc::model::{
+use asc_publish::asc::wire::testflight::{BetaBuildLocalization, BetaGroup};
+use asc_publish::asc::wire::{
     App, AssetDeliveryState, Build, BuildBetaDetail, BuildUpload, BuildUploadFile, BuildUploadState, Document,
     ErrorResponse, ListDocument, PreReleaseVersion, ProcessingState,
 };
-use asc_publish::asc::testflight::{BetaBuildLocalization, BetaGroup};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 /// Decodes `body` as a document (or bare resource) of `T`, and checks every resource kept its id.
-fn parse_as<T: DeserializeOwned>(name: &str, body: &Value) -> Vec<asc_publish::asc::model::Resource<T>> {
+fn parse_as<T: DeserializeOwned>(name: &str, body: &Value) -> Vec<asc_publish::asc::wire::Resource<T>> {
     let list = match body.get("data") {
         Some(Value::Array(_)) => {
-            serde_json::from_value::<ListDocument<asc_publish::asc::model::Resource<T>>>(body.clone())
+            serde_json::from_value::<ListDocument<asc_publish::asc::wire::Resource<T>>>(body.clone())
                 .unwrap_or_else(|e| panic!("{name}: {e}"))
                 .data
         }
         Some(_) => vec![
-            serde_json::from_value::<Document<asc_publish::asc::model::Resource<T>>>(body.clone())
+            serde_json::from_value::<Document<asc_publish::asc::wire::Resource<T>>>(body.clone())
                 .unwrap_or_else(|e| panic!("{name}: {e}"))
                 .data,
         ],
@@ -55,13 +55,13 @@ fn every_recording_parses_through_the_model() {
         covered.insert(t.to_string());
         match t {
             "apps" => {
-                for a in parse_as::<asc_publish::asc::model::AppAttributes>(name, body) {
+                for a in parse_as::<asc_publish::asc::wire::AppAttributes>(name, body) {
                     let bundle = a.attributes.unwrap().bundle_id.unwrap();
                     assert!(bundle.contains('.'), "{name}: {bundle}");
                 }
             }
             "builds" => {
-                for b in parse_as::<asc_publish::asc::model::BuildAttributes>(name, body) {
+                for b in parse_as::<asc_publish::asc::wire::BuildAttributes>(name, body) {
                     let a = b.attributes.unwrap();
                     assert!(a.version.is_some() && a.uploaded_date.is_some(), "{name}");
                     assert_eq!(a.processing_state, Some(ProcessingState::Valid), "{name}");
@@ -69,13 +69,13 @@ fn every_recording_parses_through_the_model() {
                 }
             }
             "buildUploads" => {
-                for u in parse_as::<asc_publish::asc::model::BuildUploadAttributes>(name, body) {
+                for u in parse_as::<asc_publish::asc::wire::BuildUploadAttributes>(name, body) {
                     let state = u.attributes.unwrap().state.unwrap().state;
                     assert_ne!(state, BuildUploadState::Unknown, "{name}");
                 }
             }
             "buildUploadFiles" => {
-                for f in parse_as::<asc_publish::asc::model::BuildUploadFileAttributes>(name, body) {
+                for f in parse_as::<asc_publish::asc::wire::BuildUploadFileAttributes>(name, body) {
                     let a = f.attributes.unwrap();
                     assert_ne!(
                         a.asset_delivery_state.unwrap().state,
@@ -95,18 +95,18 @@ fn every_recording_parses_through_the_model() {
                 }
             }
             "betaGroups" => {
-                for g in parse_as::<asc_publish::asc::testflight::BetaGroupAttributes>(name, body) {
+                for g in parse_as::<asc_publish::asc::wire::testflight::BetaGroupAttributes>(name, body) {
                     assert!(g.attributes.unwrap().name.is_some(), "{name}");
                 }
             }
             "betaBuildLocalizations" => {
-                for l in parse_as::<asc_publish::asc::testflight::BetaBuildLocalizationAttributes>(name, body) {
+                for l in parse_as::<asc_publish::asc::wire::testflight::BetaBuildLocalizationAttributes>(name, body) {
                     let a = l.attributes.unwrap();
                     assert!(a.locale.is_some() && a.whats_new.is_some(), "{name}");
                 }
             }
             "buildBetaDetails" => {
-                for d in parse_as::<asc_publish::asc::model::BuildBetaDetailAttributes>(name, body) {
+                for d in parse_as::<asc_publish::asc::wire::BuildBetaDetailAttributes>(name, body) {
                     let a = d.attributes.unwrap();
                     assert!(
                         a.internal_build_state.is_some_and(|s| format!("{s:?}") != "Unknown"),
@@ -115,7 +115,7 @@ fn every_recording_parses_through_the_model() {
                 }
             }
             "preReleaseVersions" => {
-                for p in parse_as::<asc_publish::asc::model::PreReleaseVersionAttributes>(name, body) {
+                for p in parse_as::<asc_publish::asc::wire::PreReleaseVersionAttributes>(name, body) {
                     assert_eq!(p.attributes.unwrap().platform.as_deref(), Some("IOS"), "{name}");
                 }
             }

@@ -2,7 +2,7 @@
 //! subset in tests/fixtures): the same schemas the simulator's answers are checked against.
 
 use crate::support::openapi::{Mode, Spec};
-use asc_publish::asc::model::request;
+use asc_publish::asc::wire::request;
 
 fn conforms(method: &str, path: &str, body: serde_json::Value) {
     let spec = Spec::load();

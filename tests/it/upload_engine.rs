@@ -535,3 +535,33 @@ async fn the_engine_reports_through_events() {
         .collect();
     assert_eq!(states, distinct.len(), "a state said twice: {events:#?}");
 }
+
+/// The engine's result is a value: `upload` hands back what it established (also when Apple
+/// rejects the build), and the outcome `run_upload` fills in is exactly that value recorded.
+#[tokio::test]
+async fn the_upload_stage_returns_its_result_as_a_value() {
+    let s = setup(1024 * 1024).await;
+    s.fake.with(|st| {
+        st.faults.reject = vec![("90725".into(), "SDK version issue. (90725)".into())];
+    });
+    let (up, r) = asc_publish::publish::upload(&s.client, &s.parts, &s.req, &opts()).await;
+    assert_eq!(r.unwrap_err().exit_code(), 1);
+    assert_eq!(up.upload_mode, Some(UploadMode::New));
+    assert_eq!(up.status, Some(Status::Rejected));
+    assert_eq!(up.bytes_sent, Some(s.req.file_size));
+    assert_eq!(up.md5.as_deref(), Some(s.md5().as_str()));
+    let stages: Vec<&str> = up.timings.iter().map(|(stage, _)| *stage).collect();
+    assert_eq!(stages, ["preflight", "upload", "checksum", "commit", "processing"]);
+    let processed = up.processed.clone().expect("the stage waited");
+    assert_eq!(processed.apple_messages[0].code.as_deref(), Some("ITMS-90725"));
+    assert!(up.requests > 0);
+
+    let mut outcome = Outcome::new();
+    s.req.record_in(&mut outcome);
+    up.clone().record_in(&mut outcome);
+    assert_eq!(outcome.status, Status::Rejected);
+    assert_eq!(outcome.upload_id, up.upload_id);
+    assert_eq!(outcome.bytes_sent, s.req.file_size);
+    assert_eq!(outcome.apple_messages, processed.apple_messages);
+    assert_eq!(outcome.timings.len(), 5);
+}

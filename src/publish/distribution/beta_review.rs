@@ -1,13 +1,9 @@
 //! Beta app review: check the app's test information is complete (naming each field to fill in),
 //! then submit the build; an existing submission is reported, not an error.
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
-use crate::asc::endpoints::{apps, beta};
 use crate::asc::error::AscError;
-use crate::asc::model::Document;
-use crate::asc::testflight::{BetaAppLocalization, BetaAppReviewDetail, BetaAppReviewSubmission, request};
+use crate::asc::records::{BetaAppInfo, ReviewSubmission};
+use crate::asc::{AscClient, beta_review};
 use crate::error::Error;
 use crate::publish::distribution::Distributed;
 use crate::publish::events::Events;
@@ -20,51 +16,30 @@ fn filled(v: &Option<String>) -> bool {
 /// of App Store Connect → TestFlight → Test Information), empty when complete.
 pub async fn missing_info(client: &AscClient, app_id: &str) -> Result<Vec<String>, Error> {
     let mut missing = Vec::new();
-    let url = apps::beta_app_localizations(client, app_id, &[("limit", "200")])?;
-    let locs: Vec<BetaAppLocalization> = client.get_all(url).await?;
-    let any = |f: &dyn Fn(&BetaAppLocalization) -> bool| locs.iter().any(f);
+    let locs = beta_review::app_infos(client, app_id).await?;
+    let any = |f: &dyn Fn(&BetaAppInfo) -> bool| locs.iter().any(f);
     const INFO: &str = "Beta App Information";
-    if !any(&|l| l.attributes.as_ref().is_some_and(|a| filled(&a.description))) {
+    if !any(&|l| filled(&l.description)) {
         missing.push(format!(
             "Beta App Description (betaAppLocalizations.description) in {INFO}"
         ));
     }
-    if !any(&|l| l.attributes.as_ref().is_some_and(|a| filled(&a.feedback_email))) {
+    if !any(&|l| filled(&l.feedback_email)) {
         missing.push(format!("{INFO}: Feedback Email (betaAppLocalizations.feedbackEmail)"));
     }
-    let url = apps::beta_app_review_detail(client, app_id)?;
-    let detail: Document<BetaAppReviewDetail> = client.get(url).await?;
-    let a = detail.data.attributes;
+    let d = beta_review::detail(client, app_id).await?;
     const REVIEW: &str = "Beta App Review Information";
     for (value, label, attr) in [
-        (
-            a.as_ref().and_then(|a| a.contact_first_name.clone()),
-            "First name",
-            "contactFirstName",
-        ),
-        (
-            a.as_ref().and_then(|a| a.contact_last_name.clone()),
-            "Last name",
-            "contactLastName",
-        ),
-        (
-            a.as_ref().and_then(|a| a.contact_phone.clone()),
-            "Phone number",
-            "contactPhone",
-        ),
-        (
-            a.as_ref().and_then(|a| a.contact_email.clone()),
-            "Email",
-            "contactEmail",
-        ),
+        (d.contact_first_name.clone(), "First name", "contactFirstName"),
+        (d.contact_last_name.clone(), "Last name", "contactLastName"),
+        (d.contact_phone.clone(), "Phone number", "contactPhone"),
+        (d.contact_email.clone(), "Email", "contactEmail"),
     ] {
         if !filled(&value) {
             missing.push(format!("{REVIEW}: {label} (betaAppReviewDetails.{attr})"));
         }
     }
-    if a.as_ref().and_then(|a| a.demo_account_required) == Some(true)
-        && !filled(&a.as_ref().and_then(|a| a.demo_account_name.clone()))
-    {
+    if d.demo_account_required == Some(true) && !filled(&d.demo_account_name) {
         missing.push(format!(
             "{REVIEW}: Sign-in user name (betaAppReviewDetails.demoAccountName; sign-in is marked required)"
         ));
@@ -72,19 +47,13 @@ pub async fn missing_info(client: &AscClient, app_id: &str) -> Result<Vec<String
     Ok(missing)
 }
 
-async fn existing(client: &AscClient, build_id: &str) -> Result<Option<BetaAppReviewSubmission>, Error> {
-    let url = beta::review_submissions(client, &[("filter[build]", build_id), ("limit", "10")])?;
-    let list: Vec<BetaAppReviewSubmission> = client.get_all(url).await?;
+async fn existing(client: &AscClient, build_id: &str) -> Result<Option<ReviewSubmission>, Error> {
+    let list = beta_review::submissions_of(client, build_id).await?;
     Ok(list.into_iter().next())
 }
 
-fn state_of(s: &BetaAppReviewSubmission) -> String {
-    crate::asc::error::sanitize(
-        s.attributes
-            .as_ref()
-            .and_then(|a| a.beta_review_state.as_deref())
-            .unwrap_or("WAITING_FOR_REVIEW"),
-    )
+fn state_of(s: &ReviewSubmission) -> String {
+    crate::asc::error::sanitize(s.state.as_deref().unwrap_or("WAITING_FOR_REVIEW"))
 }
 
 /// Submits the build for beta app review unless a submission exists.
@@ -95,13 +64,9 @@ pub async fn submit(client: &AscClient, build_id: &str, events: &Events, done: &
         done.beta_review = Some(st);
         return Ok(());
     }
-    let url = beta::review_submissions(client, &[])?;
-    match client
-        .mutate_json::<Document<BetaAppReviewSubmission>>(Method::POST, url, &request::submit_beta_review(build_id))
-        .await
-    {
-        Ok(doc) => {
-            let st = state_of(&doc.data);
+    match beta_review::submit(client, build_id).await {
+        Ok(submitted) => {
+            let st = state_of(&submitted);
             events.step(format!("  beta app review: submitted ({st})"));
             done.beta_review = Some(st);
             Ok(())

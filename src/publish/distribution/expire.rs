@@ -1,12 +1,7 @@
 //! Expiring builds (App Store Connect's equivalent of deleting one): single builds, and the
 //! older builds of a version once a new one is VALID.
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
-use crate::asc::endpoints::builds;
-use crate::asc::model::{Build, Document};
-use crate::asc::testflight::request;
+use crate::asc::{AscClient, builds};
 use crate::error::Error;
 use crate::publish::distribution::Distributed;
 use crate::publish::events::Events;
@@ -21,14 +16,10 @@ pub enum Expired {
 
 /// Expires one build; an already expired one is reported as such.
 pub async fn expire(client: &AscClient, build_id: &str) -> Result<Expired, Error> {
-    let url = builds::one(client, build_id, &[])?;
-    let doc: Document<Build> = client.get(url.clone()).await?;
-    if doc.data.attributes.as_ref().and_then(|a| a.expired) == Some(true) {
+    if builds::get(client, build_id).await?.expired == Some(true) {
         return Ok(Expired::Already);
     }
-    client
-        .mutate(Method::PATCH, url, Some(&request::expire_build(build_id)))
-        .await?;
+    builds::expire(client, build_id).await?;
     Ok(Expired::Now)
 }
 
@@ -65,10 +56,10 @@ pub async fn expire_previous(
     )
     .await?;
     for TrainBuild { build: b, platform: p } in builds.iter().filter(|t| t.build.id != keep) {
-        if b.attributes.as_ref().and_then(|a| a.expired) == Some(true) {
+        if b.expired == Some(true) {
             continue;
         }
-        let number = b.attributes.as_ref().and_then(|a| a.version.as_deref()).unwrap_or("?");
+        let number = b.number.as_deref().unwrap_or("?");
         if p.is_none() {
             done.warnings.push(format!(
                 "--expire-previous: build {short_version} ({number}), id {}, was not expired: App Store Connect \

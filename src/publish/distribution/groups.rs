@@ -1,12 +1,9 @@
 //! Beta groups: list the app's groups, resolve `--groups` names or ids, and add the build to each,
 //! recording every group's result so a partial success is visible.
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
-use crate::asc::endpoints::{apps, beta, builds};
 use crate::asc::error::{AscError, sanitize};
-use crate::asc::testflight::{BetaGroup, request};
+use crate::asc::records::BetaGroupRecord as BetaGroup;
+use crate::asc::{AscClient, beta_testing};
 use crate::error::Error;
 use crate::outcome::{GroupKind, GroupOutcome, GroupResult};
 use crate::publish::distribution::{Distributed, DistributionError};
@@ -22,20 +19,18 @@ pub struct ResolvedGroup {
 
 /// The app's beta groups.
 pub async fn list(client: &AscClient, app_id: &str) -> Result<Vec<BetaGroup>, Error> {
-    let url = apps::beta_groups(client, app_id, &[("limit", "200")])?;
-    Ok(client.get_all(url).await?)
+    Ok(beta_testing::groups_of_app(client, app_id).await?)
 }
 
 fn name_of(g: &BetaGroup) -> String {
-    sanitize(g.attributes.as_ref().and_then(|a| a.name.as_deref()).unwrap_or(&g.id))
+    sanitize(g.name.as_deref().unwrap_or(&g.id))
 }
 
 /// internal / internal-all / external from the group's attributes.
 pub fn kind_of(g: &BetaGroup) -> GroupKind {
-    let a = g.attributes.as_ref();
     match (
-        a.and_then(|a| a.is_internal_group).unwrap_or(false),
-        a.and_then(|a| a.has_access_to_all_builds).unwrap_or(false),
+        g.is_internal.unwrap_or(false),
+        g.has_access_to_all_builds.unwrap_or(false),
     ) {
         (true, true) => GroupKind::InternalAll,
         (true, false) => GroupKind::Internal,
@@ -109,8 +104,7 @@ pub fn kind_name(k: GroupKind) -> &'static str {
 
 /// The ids of the groups the build is already in.
 async fn groups_of_build(client: &AscClient, build_id: &str) -> Result<Vec<String>, Error> {
-    let url = beta::groups(client, &[("filter[builds]", build_id), ("limit", "200")])?;
-    let groups: Vec<BetaGroup> = client.get_all(url).await?;
+    let groups = beta_testing::groups_of_build(client, build_id).await?;
     Ok(groups.into_iter().map(|g| g.id).collect())
 }
 
@@ -132,11 +126,7 @@ pub async fn add(
         } else if already.contains(&g.id) {
             (GroupResult::Already, None)
         } else {
-            let url = builds::beta_groups_link(client, build_id)?;
-            match client
-                .mutate(Method::POST, url, Some(&request::linkages("betaGroups", &[&g.id])))
-                .await
-            {
+            match beta_testing::add_to_group(client, build_id, &g.id).await {
                 Ok(_) => (GroupResult::Added, None),
                 // Apple's answer for an all-builds group whose flag we did not see.
                 Err(AscError::Api(a)) if a.status == 422 && a.has_code("ENTITY_UNPROCESSABLE") => (
@@ -177,9 +167,12 @@ mod tests {
     use super::*;
 
     fn group(id: &str, name: &str, internal: bool, all: bool) -> BetaGroup {
-        serde_json::from_value(serde_json::json!({ "type": "betaGroups", "id": id,
-            "attributes": { "name": name, "isInternalGroup": internal, "hasAccessToAllBuilds": all } }))
-        .unwrap()
+        BetaGroup {
+            id: id.into(),
+            name: Some(name.into()),
+            is_internal: Some(internal),
+            has_access_to_all_builds: Some(all),
+        }
     }
 
     fn all() -> Vec<BetaGroup> {

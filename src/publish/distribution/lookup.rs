@@ -1,13 +1,9 @@
 //! What `distribute` needs to know about an upload or a build before distributing it, read from
 //! App Store Connect and handed over in our terms.
 
-use reqwest::Method;
-
-use crate::asc::endpoints::{build_uploads, builds};
+pub use crate::asc::ProcessingState;
 use crate::asc::error::sanitize;
-pub use crate::asc::model::ProcessingState;
-use crate::asc::model::{Build, BuildUpload, Document, request};
-use crate::asc::{AscClient, AscError};
+use crate::asc::{AscClient, AscError, build_uploads, builds};
 
 /// An upload's version, number, platform and app, as Apple recorded them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,14 +15,12 @@ pub struct UploadFacts {
 }
 
 pub async fn upload_facts(client: &AscClient, upload_id: &str) -> Result<UploadFacts, AscError> {
-    let url = build_uploads::one(client, upload_id, &[])?;
-    let doc: Document<BuildUpload> = client.get(url).await?;
-    let a = doc.data.attributes.as_ref();
+    let u = build_uploads::get(client, upload_id, false).await?;
     Ok(UploadFacts {
-        short_version: a.and_then(|a| a.cf_bundle_short_version_string.clone()),
-        build_number: a.and_then(|a| a.cf_bundle_version.clone()),
-        platform: a.and_then(|a| a.platform.clone()),
-        app_id: doc.data.related_id("app").map(str::to_string),
+        short_version: u.short_version,
+        build_number: u.build_number,
+        platform: u.platform,
+        app_id: u.app_id,
     })
 }
 
@@ -45,38 +39,19 @@ pub struct BuildFacts {
 
 /// GETs the build with its app and train.
 pub async fn build_facts(client: &AscClient, build_id: &str) -> Result<BuildFacts, AscError> {
-    let url = builds::one(client, build_id, &[("include", "app,preReleaseVersion")])?;
-    let doc: Document<Build> = client.get(url).await?;
-    let build = &doc.data;
-    let attrs = build.attributes.as_ref();
+    let b = builds::get_with_train(client, build_id).await?;
+    let train = b.train.unwrap_or_default();
     Ok(BuildFacts {
-        state: attrs
-            .and_then(|a| a.processing_state)
-            .unwrap_or(ProcessingState::Unknown),
-        expired: attrs.and_then(|a| a.expired) == Some(true),
-        app_id: build.related_id("app").map(str::to_string),
-        uses_non_exempt_encryption: attrs.and_then(|a| a.uses_non_exempt_encryption),
-        train_version: pre_release_version(build, &doc.included, "version"),
-        train_platform: pre_release_version(build, &doc.included, "platform"),
+        state: b.processing_state.unwrap_or(ProcessingState::Unknown),
+        expired: b.expired == Some(true),
+        app_id: b.app_id,
+        uses_non_exempt_encryption: b.uses_non_exempt_encryption,
+        train_version: train.version.as_deref().map(sanitize),
+        train_platform: train.platform.as_deref().map(sanitize),
     })
 }
 
 /// Answers the export-compliance question of a build.
 pub async fn answer_export_compliance(client: &AscClient, build_id: &str, uses: bool) -> Result<(), AscError> {
-    let url = builds::one(client, build_id, &[])?;
-    client
-        .mutate(Method::PATCH, url, Some(&request::set_encryption(build_id, uses)))
-        .await?;
-    Ok(())
-}
-
-/// An attribute (`version`, `platform`) of the preReleaseVersion the build links to, from `included`.
-fn pre_release_version(build: &Build, included: &[serde_json::Value], attribute: &str) -> Option<String> {
-    let linked = build.related_id("preReleaseVersion");
-    included
-        .iter()
-        .filter(|i| i["type"] == "preReleaseVersions")
-        .find(|i| linked.is_none_or(|id| i["id"] == id))
-        .and_then(|i| i["attributes"][attribute].as_str())
-        .map(sanitize)
+    builds::set_encryption(client, build_id, uses).await
 }

@@ -1,11 +1,7 @@
 //! The "new build available" notification to testers; App Store Connect's auto-notify counts.
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
-use crate::asc::endpoints::beta;
 use crate::asc::error::AscError;
-use crate::asc::testflight::request;
+use crate::asc::{AscClient, beta_testing};
 use crate::error::Error;
 use crate::publish::distribution::{Distributed, Notified};
 use crate::publish::events::Events;
@@ -13,8 +9,7 @@ use crate::publish::events::Events;
 /// POSTs a buildBetaNotification. "auto-notify already enabled" (409) is a success: testers were
 /// or will be notified by App Store Connect itself.
 pub async fn notify(client: &AscClient, build_id: &str, events: &Events, done: &mut Distributed) -> Result<(), Error> {
-    let url = beta::build_notifications(client)?;
-    match client.mutate(Method::POST, url, Some(&request::notify(build_id))).await {
+    match beta_testing::notify_testers(client, build_id).await {
         Ok(_) => {
             events.step("  testers notified");
             done.notified = Some(Notified::Sent);

@@ -1,11 +1,7 @@
 //! Individual testers: look them up by email among the app's beta testers and give them the build.
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
-use crate::asc::endpoints::{beta, builds};
 use crate::asc::error::sanitize;
-use crate::asc::testflight::{BetaTester, request};
+use crate::asc::{AscClient, beta_testing};
 use crate::error::Error;
 use crate::publish::distribution::Distributed;
 use crate::publish::distribution::DistributionError;
@@ -20,20 +16,13 @@ pub async fn resolve(client: &AscClient, app_id: &str, emails: &[String]) -> Res
         .filter(|e| !e.is_empty())
         .collect();
     let joined = wanted.join(",");
-    let url = beta::testers(
-        client,
-        &[("filter[apps]", app_id), ("filter[email]", &joined), ("limit", "200")],
-    )?;
-    let found: Vec<BetaTester> = client.get_all(url).await?;
+    let found = beta_testing::testers_by_email(client, app_id, &joined).await?;
     let mut out = Vec::new();
     let mut unknown = Vec::new();
     for e in &wanted {
-        let hit = found.iter().find(|t| {
-            t.attributes
-                .as_ref()
-                .and_then(|a| a.email.as_deref())
-                .is_some_and(|x| x.eq_ignore_ascii_case(e))
-        });
+        let hit = found
+            .iter()
+            .find(|t| t.email.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(e)));
         match hit {
             Some(t) => out.push((e.clone(), t.id.clone())),
             None => unknown.push(sanitize(e)),
@@ -57,10 +46,7 @@ pub async fn add(
     done: &mut Distributed,
 ) -> Result<(), Error> {
     let ids: Vec<&str> = testers.iter().map(|(_, id)| id.as_str()).collect();
-    let url = builds::individual_testers_link(client, build_id)?;
-    client
-        .mutate(Method::POST, url, Some(&request::linkages("betaTesters", &ids)))
-        .await?;
+    beta_testing::add_testers(client, build_id, &ids).await?;
     for (email, _) in testers {
         events.step(format!("  tester {email}: added"));
         done.testers.push(email.clone());

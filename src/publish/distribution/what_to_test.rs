@@ -2,11 +2,7 @@
 //! Apple first: emoji removed and the length capped at 4000 UTF-8 bytes, each with a warning
 //! (what fastlane does after field reports).
 
-use reqwest::Method;
-
-use crate::asc::AscClient;
-use crate::asc::endpoints::{beta, builds};
-use crate::asc::testflight::{BetaBuildLocalization, request};
+use crate::asc::{AscClient, beta_testing};
 use crate::error::Error;
 use crate::publish::distribution::{Distributed, DistributionError};
 use crate::publish::events::Events;
@@ -137,37 +133,15 @@ pub async fn upsert(
     events: &Events,
     done: &mut Distributed,
 ) -> Result<(), Error> {
-    let url = builds::beta_build_localizations(client, build_id, &[("limit", "200")])?;
-    let existing: Vec<BetaBuildLocalization> = client.get_all(url).await?;
+    let existing = beta_testing::what_to_test_of(client, build_id).await?;
     for (locale, text) in entries {
         let text = fit(locale, text, &mut done.warnings);
-        let found = existing.iter().find(|l| {
-            l.attributes
-                .as_ref()
-                .and_then(|a| a.locale.as_deref())
-                .is_some_and(|x| x.eq_ignore_ascii_case(locale))
-        });
+        let found = existing
+            .iter()
+            .find(|l| l.locale.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(locale)));
         match found {
-            Some(l) => {
-                let url = beta::build_localization(client, &l.id)?;
-                client
-                    .mutate(
-                        Method::PATCH,
-                        url,
-                        Some(&request::update_build_localization(&l.id, &text)),
-                    )
-                    .await?;
-            }
-            None => {
-                let url = beta::build_localizations(client)?;
-                client
-                    .mutate(
-                        Method::POST,
-                        url,
-                        Some(&request::create_build_localization(build_id, locale, &text)),
-                    )
-                    .await?;
-            }
+            Some(l) => beta_testing::update_what_to_test(client, &l.id, &text).await?,
+            None => beta_testing::create_what_to_test(client, build_id, locale, &text).await?,
         }
         events.step(format!(
             "  What to Test ({locale}): {}",
