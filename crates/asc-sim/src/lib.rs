@@ -31,6 +31,7 @@
 //!   `betaAppReviewDetails` filter[app]): 400 `PARAMETER_ERROR.REQUIRED` with `source.parameter`.
 
 mod app_store;
+mod app_store_scene;
 mod auth;
 mod beta;
 mod clock;
