@@ -10,10 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::keys;
 pub use super::app_store_scene::{AppStoreScene, IN_FLIGHT_SCENES, MissingMetadata, ReviewVerdict};
+use super::keys;
 use super::state::Store;
-
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Version {
@@ -456,6 +455,8 @@ fn approved_state(v: &Version, now: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn store(scene: &AppStoreScene) -> Store {
