@@ -42,7 +42,7 @@ static GITHUB_MASKS: AtomicBool = AtomicBool::new(false);
 
 /// Reads, once at the edge, whether this run is on GitHub Actions (`GITHUB_ACTIONS=true` in `env`),
 /// so secrets learnt later deep in the run ([`protect`]) are masked there.
-pub fn masks_for(env: &crate::asc::Env) {
+pub fn masks_for(env: &crate::env::Env) {
     GITHUB_MASKS.store(env.get("GITHUB_ACTIONS") == Some("true"), Ordering::Relaxed);
 }
 
@@ -214,9 +214,9 @@ mod tests {
     #[test]
     fn secrets_learnt_later_are_masked_as_the_runs_environment_says() {
         // The only test that sets the switch: the process's own GITHUB_ACTIONS plays no part.
-        masks_for(&crate::asc::Env::from_pairs([("GITHUB_ACTIONS", "true")]));
+        masks_for(&crate::env::Env::from_pairs([("GITHUB_ACTIONS", "true")]));
         assert_eq!(protected("jwt-learnt-on-github"), "::add-mask::jwt-learnt-on-github\n");
-        masks_for(&crate::asc::Env::default());
+        masks_for(&crate::env::Env::default());
         assert_eq!(protected("jwt-learnt-elsewhere"), "");
         assert_eq!(redact("a jwt-learnt-elsewhere b"), "a *** b");
     }

@@ -4,9 +4,9 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// The environment as a map, so detection is a pure function of its input in tests.
-/// The environment the CI edges read: the one [`Env`](crate::asc::Env), under the name the
+/// The environment the CI edges read: the one [`Env`](crate::env::Env), under the name the
 /// forge reporters know it by.
-pub type EnvMap = crate::asc::Env;
+pub type EnvMap = crate::env::Env;
 
 /// GitHub event payloads are small; a bigger file is not a payload we should parse.
 const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::asc::Env;
+use crate::env::Env;
 use crate::ci::gitlab::{section_end, section_start};
 use crate::publish::events::{Event, EventSink, Events};
 
