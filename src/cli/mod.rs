@@ -128,7 +128,7 @@ impl Command {
 pub fn run(cli: Cli) -> Result<i32, Error> {
     // The one read of the process environment; everything below is handed this.
     let env = crate::asc::Env::from_process();
-    crate::output::masks_for(&env);
+    crate::output::masks_with(crate::ci::github::masker_for(&env));
     if let Some((flags, vars)) = cli.command.secrets() {
         let masks = reporting::protect_secrets(&env, &flags, &vars);
         if !masks.is_empty() {
