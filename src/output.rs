@@ -194,6 +194,23 @@ pub fn redact_json_parts(value: &mut serde_json::Value, parts: &[String]) {
     }
 }
 
+/// Strips control characters (terminal escapes included) and caps the length of text from
+/// outside (servers, the environment) before it is shown.
+pub fn sanitize(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect();
+    if cleaned.chars().count() > 1000 {
+        let mut t: String = cleaned.chars().take(1000).collect();
+        t.push('…');
+        t
+    } else {
+        cleaned
+    }
+}
+
 /// Prints `text` to stdout, redacted.
 pub fn print(text: &str) {
     print!("{}", redact(text));

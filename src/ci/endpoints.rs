@@ -25,7 +25,7 @@ pub fn endpoint_warning(url: &Url, set_by: &str, what: &str) -> Option<String> {
     if url.scheme() == "https" && is_apple_host(host) {
         return None;
     }
-    let shown = crate::asc::error::sanitize(&format!(
+    let shown = crate::output::sanitize(&format!(
         "{host}{}",
         url.port().map(|p| format!(":{p}")).unwrap_or_default()
     ));
@@ -40,7 +40,7 @@ pub fn root_ca_warning(path: &Path, set_by: &str, purpose: &str) -> String {
     format!(
         "asc-publish trusts the custom root certificate {} (set by {set_by}) {purpose}; \
          unset {set_by} unless you put it there",
-        crate::asc::error::sanitize(&path.display().to_string())
+        crate::output::sanitize(&path.display().to_string())
     )
 }
 
