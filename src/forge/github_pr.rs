@@ -12,7 +12,7 @@ use octocrab::service::middleware::retry::RetryConfig;
 use serde::{Deserialize, Serialize};
 
 use super::{CallError, CommentAction, ForgeReport, Token, is_sticky, one_warning};
-use crate::ci::detect::GitHubContext;
+use super::context::GitHubContext;
 use crate::report::view::{GroupOutcome, Level, RunView, Verdict};
 use crate::report::{Annotation, annotations, markdown};
 
