@@ -15,7 +15,10 @@ pub struct Env {
 impl fmt::Debug for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Env")
-            .field("vars", &self.vars.keys().map(|k| (k, "[redacted]")).collect::<BTreeMap<_, _>>())
+            .field(
+                "vars",
+                &self.vars.keys().map(|k| (k, "[redacted]")).collect::<BTreeMap<_, _>>(),
+            )
             .finish()
     }
 }
@@ -47,10 +50,7 @@ impl Env {
 
     /// A non-empty value (CI systems often export unset secrets as empty strings).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.trim().is_empty())
+        self.vars.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
     }
 
     /// The first of `names` with a non-empty value, and its name.

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CallError, CommentAction, ForgeReport, Token, is_sticky, one_warning};
 use super::context::GitLabContext;
+use super::{CallError, CommentAction, ForgeReport, Token, is_sticky, one_warning};
 use crate::env::Env;
 use crate::report::{RunView, markdown};
 

@@ -8,8 +8,8 @@ use crate::asc::client::{ClientConfig, DEFAULT_API_URL, build_http, build_parts_
 use crate::asc::clock::SharedClock;
 use crate::asc::credentials::{CredentialFlags, Credentials, Env, Secret, env_names};
 use crate::asc::{AscClient, TokenSource};
-use crate::publish::endpoint_warnings::{self as endpoints, ShowWarnings};
 use crate::error::Error;
+use crate::publish::endpoint_warnings::{self as endpoints, ShowWarnings};
 use crate::publish::events::{Event, Events};
 use crate::publish::parts::PART_TIMEOUT;
 
