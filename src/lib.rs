@@ -18,6 +18,7 @@ pub mod appleid;
 pub mod asc;
 pub mod ci;
 pub mod cli;
+pub mod env;
 pub mod error;
 pub mod forge;
 pub mod hex;

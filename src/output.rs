@@ -2,18 +2,18 @@
 //! nothing printed may contain.
 //!
 //! Every secret the process learns (the key, tokens, the app-specific password, session tokens,
-//! minted JWTs) goes through [`protect`] once: it is masked on GitHub Actions and remembered, and
+//! minted JWTs) goes through [`protect`] once: it is masked on the CI system (the edge installs
+//! the masker, [`masks_with`]; GitHub's `::add-mask::` lives in `ci::github`) and remembered, and
 //! every renderer's text passes through [`redact`] / [`redact_json`] before it is printed or
 //! written. Only the secret parts are hidden: a PEM's armour lines (`-----BEGIN PRIVATE KEY-----`)
 //! are public and appear in fix hints, so masking them would turn the hints into `***`.
 //!
 //! Stderr too: every progress, status and warning line is printed with [`eprintln_redacted!`] /
 //! [`eprint_redacted`] (Apple's processing messages, server errors and verbose request logs can
-//! carry anything), and only the `::add-mask::` lines go out as they are ([`eprint_masks`]).
+//! carry anything), and only the masking lines (`::add-mask::`) go out as they are ([`eprint_masks`]).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::ValueEnum;
 
@@ -37,13 +37,19 @@ const MAX_KNOWN: usize = 4096;
 
 static KNOWN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
-/// Whether [`protect`] masks on GitHub Actions; set by the edge from the run's environment.
-static GITHUB_MASKS: AtomicBool = AtomicBool::new(false);
+/// The line that masks one secret part on the CI system (printed on stderr as it is).
+pub type Masker = fn(&str) -> String;
 
-/// Reads, once at the edge, whether this run is on GitHub Actions (`GITHUB_ACTIONS=true` in `env`),
-/// so secrets learnt later deep in the run ([`protect`]) are masked there.
-pub fn masks_for(env: &crate::asc::Env) {
-    GITHUB_MASKS.store(env.get("GITHUB_ACTIONS") == Some("true"), Ordering::Relaxed);
+/// How [`protect`] masks; set by the edge from the run's environment (none: nothing to mask).
+static MASKER: Mutex<Option<Masker>> = Mutex::new(None);
+
+/// Set once at the edge from the run's CI system, so secrets learnt later deep in the run
+/// ([`protect`]) are masked there too. The CI systems live at the edge, so this module knows
+/// only the line-making function, not the CI system.
+pub fn masks_with(masker: Option<Masker>) {
+    if let Ok(mut m) = MASKER.lock() {
+        *m = masker;
+    }
 }
 
 /// The parts of a secret worth hiding: every line (a literal `\n`, as CI variables often carry a
@@ -82,9 +88,9 @@ pub fn secret_parts(secret: &str) -> Vec<String> {
     parts
 }
 
-/// Remembers a secret for [`redact`] and returns the `::add-mask::` lines for its parts that were
-/// not protected before (empty when not `github`).
-pub fn protect_with(secret: &str, github: bool) -> String {
+/// Remembers a secret for [`redact`] and returns `masker`'s lines for its parts that were not
+/// protected before (empty without a masker).
+pub fn protect_with(secret: &str, masker: Option<Masker>) -> String {
     let mut out = String::new();
     let Ok(mut known) = KNOWN.lock() else {
         return out;
@@ -94,8 +100,10 @@ pub fn protect_with(secret: &str, github: bool) -> String {
         if known.len() >= MAX_KNOWN {
             break;
         }
-        if known.insert(part.clone()) && github {
-            out.push_str(&crate::ci::github::mask_command(&part));
+        if known.insert(part.clone())
+            && let Some(mask) = masker
+        {
+            out.push_str(&mask(&part));
         }
     }
     out
@@ -107,9 +115,10 @@ pub fn protect(secret: &str) {
     eprint_masks(&protected(secret));
 }
 
-/// [`protect_with`] as the edge configured it ([`masks_for`]).
+/// [`protect_with`] as the edge configured it ([`masks_with`]).
 fn protected(secret: &str) -> String {
-    protect_with(secret, GITHUB_MASKS.load(Ordering::Relaxed))
+    let masker = MASKER.lock().ok().and_then(|m| *m);
+    protect_with(secret, masker)
 }
 
 /// Prints `::add-mask::` lines to stderr as they are: the one stderr text that must carry the
@@ -185,6 +194,23 @@ pub fn redact_json_parts(value: &mut serde_json::Value, parts: &[String]) {
     }
 }
 
+/// Strips control characters (terminal escapes included) and caps the length of text from
+/// outside (servers, the environment) before it is shown.
+pub fn sanitize(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
+        .filter(|c| !c.is_control())
+        .collect();
+    if cleaned.chars().count() > 1000 {
+        let mut t: String = cleaned.chars().take(1000).collect();
+        t.push('…');
+        t
+    } else {
+        cleaned
+    }
+}
+
 /// Prints `text` to stdout, redacted.
 pub fn print(text: &str) {
     print!("{}", redact(text));
@@ -211,25 +237,26 @@ mod tests {
         assert!(secret_parts("ab").is_empty());
     }
 
+    fn test_mask(part: &str) -> String {
+        format!("mask {part}\n")
+    }
+
     #[test]
-    fn secrets_learnt_later_are_masked_as_the_runs_environment_says() {
-        // The only test that sets the switch: the process's own GITHUB_ACTIONS plays no part.
-        masks_for(&crate::asc::Env::from_pairs([("GITHUB_ACTIONS", "true")]));
-        assert_eq!(protected("jwt-learnt-on-github"), "::add-mask::jwt-learnt-on-github\n");
-        masks_for(&crate::asc::Env::default());
+    fn secrets_learnt_later_are_masked_as_the_edge_configured() {
+        // The only test that sets the masker: the process's own environment plays no part.
+        masks_with(Some(test_mask));
+        assert_eq!(protected("jwt-learnt-on-github"), "mask jwt-learnt-on-github\n");
+        masks_with(None);
         assert_eq!(protected("jwt-learnt-elsewhere"), "");
         assert_eq!(redact("a jwt-learnt-elsewhere b"), "a *** b");
     }
 
     #[test]
     fn protecting_masks_secret_parts_once_and_redacts_them() {
-        let lines = protect_with(PEM, true);
+        let lines = protect_with(PEM, Some(test_mask));
         assert!(!lines.contains("BEGIN"), "{lines}");
-        assert!(
-            lines.contains("::add-mask::MIGTAgEAMBMGByqGSM49AgEGCCqGSM49\n"),
-            "{lines}"
-        );
-        assert_eq!(protect_with(PEM, true), "", "masked twice");
+        assert!(lines.contains("mask MIGTAgEAMBMGByqGSM49AgEGCCqGSM49\n"), "{lines}");
+        assert_eq!(protect_with(PEM, Some(test_mask)), "", "masked twice");
         let hint = "pass -----BEGIN PRIVATE KEY----- text; got MIGTAgEAMBMGByqGSM49AgEGCCqGSM49";
         assert_eq!(redact(hint), "pass -----BEGIN PRIVATE KEY----- text; got ***");
         let mut v = serde_json::json!({"a": ["x AwEHBHkwdwIBAQQg y"], "AwEHBHkwdwIBAQQg": 1});

@@ -23,10 +23,10 @@ pub mod uploaded;
 
 use crate::asc::clock::SharedClock;
 use crate::asc::credentials::Env;
-use crate::ci::endpoints;
 use crate::error::{Error, ErrorKind};
 use crate::ipa::model::Inspection;
 use crate::publish::UploadRequest;
+use crate::publish::endpoint_warnings::{self as endpoints, ShowWarnings};
 use crate::publish::events::{Event, Events};
 use crate::publish::progress::ProgressMode;
 
@@ -172,8 +172,8 @@ pub struct Prepared {
 }
 
 /// The checks before the IPA is read: flags and credentials first, then where the password goes
-/// (warned about when that is not Apple), and the backend. Reads only `env`.
-pub fn prepare(args: &UploadSettings, env: &Env, events: &Events) -> Result<Prepared, Error> {
+/// (warned about through `show` when that is not Apple), and the backend. Reads only `env`.
+pub fn prepare(args: &UploadSettings, env: &Env, events: &Events, show: ShowWarnings<'_>) -> Result<Prepared, Error> {
     refuse_api_key_only_flags(args)?;
     let creds = AppleIdCredentials::resolve(&args.sign_in, env)?
         .ok_or_else(|| Error::usage("--apple-id is required for an Apple ID upload"))?;
@@ -186,16 +186,16 @@ pub fn prepare(args: &UploadSettings, env: &Env, events: &Events) -> Result<Prep
         (None, None) => (native::DEFAULT_CONTENT_DELIVERY_URL.to_string(), "the default"),
     };
     let base = native::parse_base(&base_s)?;
-    endpoints::print_warnings_in(
-        env,
-        &endpoints::endpoint_warning(&base, base_from, "the Apple ID and its app-specific password")
-            .into_iter()
-            .chain(args.tls_root_ca.as_deref().map(|ca| {
-                let from = endpoints::source_of_in(env, "ASC_TLS_ROOT_CA", "--tls-root-ca", ca);
-                endpoints::root_ca_warning(ca, from, "for HTTPS to Apple (the password travels over it)")
-            }))
-            .collect::<Vec<_>>(),
-    );
+    let endpoint_warnings = endpoints::endpoint_warning(&base, base_from, "the Apple ID and its app-specific password")
+        .into_iter()
+        .chain(args.tls_root_ca.as_deref().map(|ca| {
+            let from = endpoints::source_of_in(env, "ASC_TLS_ROOT_CA", "--tls-root-ca", ca);
+            endpoints::root_ca_warning(ca, from, "for HTTPS to Apple (the password travels over it)")
+        }))
+        .collect::<Vec<_>>();
+    if !endpoint_warnings.is_empty() {
+        show(&endpoint_warnings);
+    }
     let backend = args.sign_in.backend.resolve(env);
     let mut warnings = Vec::new();
     if args.api_key_given {

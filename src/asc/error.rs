@@ -6,21 +6,8 @@ use std::fmt;
 use crate::asc::model::ErrorResponse;
 use crate::error::{Error, ErrorKind};
 
-/// Strips control characters (terminal escapes included) and caps the length of server text.
-pub fn sanitize(s: &str) -> String {
-    let cleaned: String = s
-        .chars()
-        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c })
-        .filter(|c| !c.is_control())
-        .collect();
-    if cleaned.chars().count() > 1000 {
-        let mut t: String = cleaned.chars().take(1000).collect();
-        t.push('…');
-        t
-    } else {
-        cleaned
-    }
-}
+/// Server text is cleaned for display where everything printed is made safe.
+pub use crate::output::sanitize;
 
 /// One entry of Apple's `errors[]`, sanitised for display.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -3,10 +3,12 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-/// The environment as a map, so detection is a pure function of its input in tests.
-/// The environment the CI edges read: the one [`Env`](crate::asc::Env), under the name the
-/// forge reporters know it by.
-pub type EnvMap = crate::asc::Env;
+/// The environment the CI edges read: the one [`Env`](crate::env::Env), so detection is a pure
+/// function of its input in tests.
+pub type EnvMap = crate::env::Env;
+
+/// What the forge reporters need of a GitHub / GitLab run; detected here, owned by `forge`.
+pub use crate::forge::context::{GitHubContext, GitLabContext};
 
 /// GitHub event payloads are small; a bigger file is not a payload we should parse.
 const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;
@@ -17,59 +19,6 @@ pub enum CiContext {
     GitLab(GitLabContext),
     Bitrise(BitriseContext),
     Local,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitHubContext {
-    /// `owner/repo`.
-    pub repository: Option<String>,
-    /// REST base, `GITHUB_API_URL` (GitHub Enterprise: `https://host/api/v3`).
-    pub api_url: String,
-    pub server_url: String,
-    pub run_id: Option<String>,
-    pub event_name: Option<String>,
-    pub event_path: Option<PathBuf>,
-    /// The pull request this run belongs to (`pull_request.number`, or `issue.number` of a PR comment).
-    pub pr_number: Option<u64>,
-    /// The PR's head commit (`pull_request.head.sha`); `GITHUB_SHA` is the test merge commit.
-    pub head_sha: Option<String>,
-    /// `GITHUB_SHA`, for check runs outside pull requests.
-    pub sha: Option<String>,
-    pub output_path: Option<PathBuf>,
-    pub summary_path: Option<PathBuf>,
-}
-
-impl GitHubContext {
-    pub fn owner_repo(&self) -> Option<(&str, &str)> {
-        let (o, r) = self.repository.as_deref()?.split_once('/')?;
-        (!o.is_empty() && !r.is_empty()).then_some((o, r))
-    }
-
-    /// The commit a check run belongs on: the PR head if there is one, else `GITHUB_SHA`.
-    pub fn check_sha(&self) -> Option<&str> {
-        self.head_sha.as_deref().or(self.sha.as_deref())
-    }
-
-    /// Link to this workflow run.
-    pub fn run_url(&self) -> Option<String> {
-        Some(format!(
-            "{}/{}/actions/runs/{}",
-            self.server_url.trim_end_matches('/'),
-            self.repository.as_deref()?,
-            self.run_id.as_deref()?
-        ))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitLabContext {
-    /// `CI_API_V4_URL` (ends in `/api/v4`).
-    pub api_v4_url: Option<String>,
-    pub project_id: Option<String>,
-    /// Only set in merge-request pipelines.
-    pub mr_iid: Option<u64>,
-    pub job_url: Option<String>,
-    pub commit_sha: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,6 +37,12 @@ pub fn mask_command(part: &str) -> String {
     format!("::add-mask::{}\n", escape_data(part))
 }
 
+/// The masker [`crate::output::protect`] uses for the run in `env`: `::add-mask::` on GitHub
+/// Actions (`GITHUB_ACTIONS=true`), none elsewhere.
+pub fn masker_for(env: &crate::env::Env) -> Option<crate::output::Masker> {
+    (env.get("GITHUB_ACTIONS") == Some("true")).then_some(mask_command as crate::output::Masker)
+}
+
 pub fn group_start(title: &str) -> String {
     format!("::group::{}\n", escape_data(title))
 }
@@ -174,6 +180,20 @@ mod tests {
             mask_commands(pem),
             "::add-mask::AwEHBHkwdwIBAQQg\n::add-mask::MIGTAgEA%25x\n"
         );
+    }
+
+    #[test]
+    fn secrets_are_masked_with_add_mask_on_github_actions_only() {
+        let gh = crate::env::Env::from_pairs([("GITHUB_ACTIONS", "true")]);
+        let lines = crate::output::protect_with("secret-masked-on-github", masker_for(&gh));
+        assert_eq!(lines, "::add-mask::secret-masked-on-github\n");
+        let elsewhere = crate::env::Env::from_pairs([("GITHUB_ACTIONS", "false")]);
+        assert!(masker_for(&elsewhere).is_none());
+        assert_eq!(
+            crate::output::protect_with("secret-masked-elsewhere", masker_for(&elsewhere)),
+            ""
+        );
+        assert_eq!(crate::output::redact("x secret-masked-elsewhere"), "x ***");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! GitLab CI: the `artifacts:reports:dotenv` file and collapsible log sections.
+//! GitLab CI: the `artifacts:reports:dotenv` file (its collapsible log sections are the
+//! terminal's, `report::terminal`).
 //!
 //! GitLab's dotenv rules: keys of letters, digits and `_`; one line per variable; no spaces or
 //! newlines in values; no empty lines or comments; at most 5 KB. So values are percent-encoded
@@ -96,32 +97,6 @@ pub fn write_dotenv(path: &Path, view: &RunView) -> Result<Vec<&'static str>, Ci
     Ok(dropped)
 }
 
-fn section_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Start a collapsible log section (`unix_secs` is the current time; GitLab shows the duration).
-pub fn section_start(name: &str, title: &str, collapsed: bool, unix_secs: u64) -> String {
-    let opts = if collapsed { "[collapsed=true]" } else { "" };
-    let title: String = title.chars().filter(|c| !c.is_control()).collect();
-    format!(
-        "\x1b[0Ksection_start:{unix_secs}:{}{opts}\r\x1b[0K{title}\n",
-        section_name(name)
-    )
-}
-
-pub fn section_end(name: &str, unix_secs: u64) -> String {
-    format!("\x1b[0Ksection_end:{unix_secs}:{}\r\x1b[0K\n", section_name(name))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,18 +151,6 @@ mod tests {
         assert_eq!(dropped, ["ASC_GROUPS"]);
         assert!(body.len() <= MAX_DOTENV_BYTES);
         assert!(body.contains("ASC_BUILD_ID="));
-    }
-
-    #[test]
-    fn sections_use_gitlab_markers() {
-        assert_eq!(
-            section_start("upload ipa", "Uploading\nnow", true, 100),
-            "\x1b[0Ksection_start:100:upload_ipa[collapsed=true]\r\x1b[0KUploadingnow\n"
-        );
-        assert_eq!(
-            section_end("upload ipa", 101),
-            "\x1b[0Ksection_end:101:upload_ipa\r\x1b[0K\n"
-        );
     }
 
     #[test]

@@ -56,5 +56,11 @@ impl ConnectionArgs {
 
 /// The clients for these flags (see [`crate::publish::connection::connect`]).
 pub fn connect(c: &ConnectionArgs, env: &Env, clock: SharedClock) -> Result<Connection, Error> {
-    crate::publish::connection::connect(&c.settings(), env, clock, &crate::report::terminal::events(false, env))
+    crate::publish::connection::connect(
+        &c.settings(),
+        env,
+        clock,
+        &crate::report::terminal::events(false, env),
+        &|w| crate::ci::endpoints::print_warnings_in(env, w),
+    )
 }

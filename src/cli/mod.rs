@@ -128,7 +128,7 @@ impl Command {
 pub fn run(cli: Cli) -> Result<i32, Error> {
     // The one read of the process environment; everything below is handed this.
     let env = crate::asc::Env::from_process();
-    crate::output::masks_for(&env);
+    crate::output::masks_with(crate::ci::github::masker_for(&env));
     if let Some((flags, vars)) = cli.command.secrets() {
         let masks = reporting::protect_secrets(&env, &flags, &vars);
         if !masks.is_empty() {
@@ -141,10 +141,10 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         _ => None,
     };
     if let Some(ca) = extra_root_ca {
-        let from = crate::ci::endpoints::source_of_in(&env, "ASC_EXTRA_ROOT_CA", "--extra-root-ca", ca);
+        let from = crate::publish::endpoint_warnings::source_of_in(&env, "ASC_EXTRA_ROOT_CA", "--extra-root-ca", ca);
         crate::ci::endpoints::print_warnings_in(
             &env,
-            &[crate::ci::endpoints::root_ca_warning(
+            &[crate::publish::endpoint_warnings::root_ca_warning(
                 ca,
                 from,
                 "for provisioning profiles and code signatures, besides Apple's",

@@ -135,7 +135,8 @@ fn read_small(path: &Path) -> Option<String> {
 /// stderr, before anything else is printed) and redacted from everything rendered afterwards.
 pub fn protect_secrets(env: &EnvMap, flag_secrets: &[&str], secret_vars: &[&str]) -> String {
     let (secrets, github) = secrets_to_protect(env, flag_secrets, secret_vars);
-    secrets.iter().map(|s| crate::output::protect_with(s, github)).collect()
+    let masker = github.then_some(crate::ci::github::mask_command as crate::output::Masker);
+    secrets.iter().map(|s| crate::output::protect_with(s, masker)).collect()
 }
 
 /// What [`protect_secrets`] protects, and whether it masks them (on GitHub Actions only).

@@ -207,7 +207,9 @@ async fn upload_with_apple_id(
     let settings = crate::cli::appleid_args::upload_settings(args);
     let events = crate::report::terminal::events(false, env);
     let r = async {
-        let prepared = crate::appleid::prepare(&settings, env, &events)?;
+        let prepared = crate::appleid::prepare(&settings, env, &events, &|w| {
+            crate::ci::endpoints::print_warnings_in(env, w)
+        })?;
         outcome.warnings.extend(prepared.warnings.iter().cloned());
         let stage = events.stage("asc_publish_validate", "Inspect and validate the IPA");
         let (req, inspected) = read_ipa(args, outcome)?;

@@ -11,8 +11,8 @@ use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
 use serde::{Deserialize, Serialize};
 
+use super::context::GitHubContext;
 use super::{CallError, CommentAction, ForgeReport, Token, is_sticky, one_warning};
-use crate::ci::detect::GitHubContext;
 use crate::report::view::{GroupOutcome, Level, RunView, Verdict};
 use crate::report::{Annotation, annotations, markdown};
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::context::GitLabContext;
 use super::{CallError, CommentAction, ForgeReport, Token, is_sticky, one_warning};
-use crate::ci::detect::{EnvMap, GitLabContext};
+use crate::env::Env;
 use crate::report::{RunView, markdown};
 
 /// Note pages of 100 read before giving up on finding the sticky one.
@@ -39,7 +40,7 @@ impl GitLabTarget {
 }
 
 /// The token that can write notes, or the one warning line explaining why there is none.
-pub fn token_from_env(env: &EnvMap) -> Result<Token, String> {
+pub fn token_from_env(env: &Env) -> Result<Token, String> {
     let get = |k: &str| env.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if let Some(t) = get("ASC_GITLAB_TOKEN").or_else(|| get("GITLAB_TOKEN")) {
         return Ok(Token::new(t));
@@ -236,7 +237,7 @@ async fn sticky_note(t: &GitLabTarget, token: &Token, marker: &str, body: &str) 
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> EnvMap {
+    fn env(pairs: &[(&str, &str)]) -> Env {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 

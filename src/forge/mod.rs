@@ -3,6 +3,7 @@
 //! Publishing is best effort: a read-only token (fork PRs), a missing PR or a network failure
 //! becomes ONE warning line in [`ForgeReport`], never an error that changes the job's result.
 
+pub mod context;
 pub mod github_pr;
 pub mod gitlab_mr;
 

@@ -8,8 +8,8 @@ use crate::asc::client::{ClientConfig, DEFAULT_API_URL, build_http, build_parts_
 use crate::asc::clock::SharedClock;
 use crate::asc::credentials::{CredentialFlags, Credentials, Env, Secret, env_names};
 use crate::asc::{AscClient, TokenSource};
-use crate::ci::endpoints;
 use crate::error::Error;
+use crate::publish::endpoint_warnings::{self as endpoints, ShowWarnings};
 use crate::publish::events::{Event, Events};
 use crate::publish::parts::PART_TIMEOUT;
 
@@ -33,8 +33,15 @@ pub struct Connection {
 }
 
 /// Resolves credentials and the API URL into the two clients.
-/// With `verbose`, which key and API URL are used go to `events`.
-pub fn connect(c: &ConnectionSettings, env: &Env, clock: SharedClock, events: &Events) -> Result<Connection, Error> {
+/// With `verbose`, which key and API URL are used go to `events`; a token about to leave Apple's
+/// hosts (or go over a custom root) is warned about through `show`, before any client exists.
+pub fn connect(
+    c: &ConnectionSettings,
+    env: &Env,
+    clock: SharedClock,
+    events: &Events,
+    show: ShowWarnings<'_>,
+) -> Result<Connection, Error> {
     let flags = CredentialFlags {
         key_id: c.key_id.clone(),
         issuer_id: c.issuer_id.clone(),
@@ -85,7 +92,9 @@ pub fn connect(c: &ConnectionSettings, env: &Env, clock: SharedClock, events: &E
             "for HTTPS to App Store Connect (the API token travels over it)",
         ));
     }
-    endpoints::print_warnings_in(env, &warnings);
+    if !warnings.is_empty() {
+        show(&warnings);
+    }
     let http = build_http(Some(config.request_timeout), c.tls_root_ca.as_deref())?;
     let parts = build_parts_http(Some(PART_TIMEOUT), c.tls_root_ca.as_deref())?;
     let api = AscClient::new(&config, TokenSource::new(credentials, clock.clone()), clock, http)?;

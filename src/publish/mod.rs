@@ -18,6 +18,7 @@ pub mod commit;
 pub mod connection;
 pub mod distribution;
 pub mod duration;
+pub mod endpoint_warnings;
 pub mod error;
 pub mod events;
 pub mod flow;

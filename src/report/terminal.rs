@@ -4,8 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::asc::Env;
-use crate::ci::gitlab::{section_end, section_start};
+use crate::env::Env;
 use crate::publish::events::{Event, EventSink, Events};
 
 /// Prints each event's line on stderr; stage boundaries as GitLab sections when on GitLab.
@@ -59,6 +58,34 @@ pub fn lines(quiet: bool) -> Events {
     events(quiet, &Env::default())
 }
 
+/// A section name as GitLab's job log accepts it (letters, digits, `_ . -`).
+fn section_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Start a GitLab collapsible log section (`unix_secs` is the current time; GitLab shows the duration).
+pub fn section_start(name: &str, title: &str, collapsed: bool, unix_secs: u64) -> String {
+    let opts = if collapsed { "[collapsed=true]" } else { "" };
+    let title: String = title.chars().filter(|c| !c.is_control()).collect();
+    format!(
+        "\x1b[0Ksection_start:{unix_secs}:{}{opts}\r\x1b[0K{title}\n",
+        section_name(name)
+    )
+}
+
+/// End the GitLab log section `name`.
+pub fn section_end(name: &str, unix_secs: u64) -> String {
+    format!("\x1b[0Ksection_end:{unix_secs}:{}\r\x1b[0K\n", section_name(name))
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -79,5 +106,17 @@ mod tests {
         assert_eq!(format!("{quiet_gitlab:?}"), "Events(on)");
         assert!(!quiet_gitlab.is_heard());
         assert!(events(false, &Env::default()).is_heard());
+    }
+
+    #[test]
+    fn sections_use_gitlab_markers() {
+        assert_eq!(
+            section_start("upload ipa", "Uploading\nnow", true, 100),
+            "\x1b[0Ksection_start:100:upload_ipa[collapsed=true]\r\x1b[0KUploadingnow\n"
+        );
+        assert_eq!(
+            section_end("upload ipa", 101),
+            "\x1b[0Ksection_end:101:upload_ipa\r\x1b[0K\n"
+        );
     }
 }

@@ -7,9 +7,8 @@ use aws_lc_rs::signature::EcdsaKeyPair;
 
 use crate::error::{Error, ErrorKind};
 
-mod env;
 mod key;
-pub use env::Env;
+pub use crate::env::Env;
 use key::{KeyForm, load_key};
 
 /// Every environment variable read for credentials and the API endpoint, in one place.

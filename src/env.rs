@@ -3,13 +3,24 @@
 //! at the edge and from pairs in tests, so no test mutates the process environment.
 
 use std::collections::BTreeMap;
-
-use super::Secret;
+use std::fmt;
 
 /// Environment variables, values kept out of `Debug` (keys and tokens live here).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Env {
-    vars: BTreeMap<String, Secret<String>>,
+    vars: BTreeMap<String, String>,
+}
+
+/// Names only: any value may be a key or a token.
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env")
+            .field(
+                "vars",
+                &self.vars.keys().map(|k| (k, "[redacted]")).collect::<BTreeMap<_, _>>(),
+            )
+            .finish()
+    }
 }
 
 impl Env {
@@ -34,15 +45,12 @@ impl Env {
     }
 
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
-        self.vars.insert(name.to_string(), Secret::new(value.into()));
+        self.vars.insert(name.to_string(), value.into());
     }
 
     /// A non-empty value (CI systems often export unset secrets as empty strings).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(|v| v.expose().as_str())
-            .filter(|v| !v.trim().is_empty())
+        self.vars.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
     }
 
     /// The first of `names` with a non-empty value, and its name.
