@@ -60,11 +60,14 @@ fn only_the_renderer_prints_an_error() {
     assert!(found.is_empty(), "an error rendered outside cli/render.rs: {found:#?}");
 }
 
-/// Small files with names that explain themselves: none over 600 lines.
+/// Small files with names that explain themselves: none over 600 lines, in the product or in the
+/// workspace's crates.
 #[test]
 fn no_source_file_is_over_600_lines() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates");
     let long: Vec<String> = rust_files(&src(""))
         .into_iter()
+        .chain(rust_files(&crates))
         .filter_map(|f| {
             let n = std::fs::read_to_string(&f).expect("read").lines().count();
             (n > 600).then(|| format!("{}: {n} lines", f.display()))
@@ -137,4 +140,89 @@ fn release_flow_speaks_no_wire() {
     ));
     assert!(names_app_store_wire("use crate::asc::{app_store, AscClient};"));
     assert!(!names_app_store_wire("use crate::asc::app_store_versions::versions;"));
+}
+
+/// The library's top-level modules and, for each, the modules its non-test code names
+/// (`crate::x`), with where.
+fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>> {
+    let root = src("");
+    let files = rust_files(&root);
+    let top: std::collections::BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix(&root).ok()?.components().next())
+        .map(|c| c.as_os_str().to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    let mut graph: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>> =
+        Default::default();
+    for f in &files {
+        let rel = f.strip_prefix(&root).expect("under src");
+        let module = rel
+            .components()
+            .next()
+            .expect("a component")
+            .as_os_str()
+            .to_string_lossy();
+        let module = module.trim_end_matches(".rs").to_string();
+        let name = f.file_name().expect("a name").to_string_lossy();
+        // The binary (main.rs, sim_cli) sits above the library; test code may reach anywhere.
+        if ["lib", "main", "sim_cli"].contains(&module.as_str())
+            || name.ends_with("tests.rs")
+            || name == "testkit.rs"
+            || rel.components().any(|c| c.as_os_str() == "tests")
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).expect("read");
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for (n, line) in code.lines().enumerate() {
+            let line = line.trim_start();
+            if line.starts_with("//") {
+                continue;
+            }
+            for (i, _) in line.match_indices("crate::") {
+                let target: String = line[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if target != module && top.contains(&target) {
+                    graph
+                        .entry(module.clone())
+                        .or_default()
+                        .entry(target)
+                        .or_default()
+                        .push(format!("src/{}:{}", rel.display(), n + 1));
+                }
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn no_import_cycle_between_modules() {
+    let graph = module_graph();
+    let reaches = |from: &str, to: &str| {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(m) = stack.pop() {
+            if m == to {
+                return true;
+            }
+            if seen.insert(m.clone()) {
+                stack.extend(graph.get(&m).into_iter().flat_map(|t| t.keys().cloned()));
+            }
+        }
+        false
+    };
+    let mut on_cycles = Vec::new();
+    for (from, targets) in &graph {
+        for (to, wheres) in targets {
+            if reaches(to, from) {
+                on_cycles.push(format!("{from} -> {to} (e.g. {})", wheres[0]));
+            }
+        }
+    }
+    assert!(on_cycles.is_empty(), "module edges on an import cycle: {on_cycles:#?}");
+    // The check itself sees the edges it should: the pipeline does call the client.
+    assert!(graph["publish"].contains_key("asc"), "{graph:#?}");
 }
