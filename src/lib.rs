@@ -1,15 +1,23 @@
-//! asc-publish: take an iOS `.ipa` from a CI job to TestFlight.
+//! asc-publish: take an iOS, tvOS, visionOS or macOS build from a CI job to TestFlight and the
+//! App Store.
 //!
 //! The data flow is one straight line, each step a module with one job:
-//! `IPA → inspection → plan (preflight) → upload → processing → distribution → outcome → reporters`.
+//! `IPA/pkg → inspection → plan (preflight) → upload → processing → distribution → release →
+//! outcome → reporters`. Modules import only downwards (`tests/it/architecture.rs` checks that no
+//! import cycle exists); `docs/architecture.md` is the map.
 //!
-//! - [`ipa`]: read the archive without extracting it and build the bundle tree (the inspection).
-//! - [`macho`], [`profile`]: the executables and provisioning profiles inside it.
+//! - [`env`], [`output`]: the injected environment; the secret registry every printed line goes
+//!   through.
+//! - [`macho`], [`profile`]: executables and code signatures; provisioning profiles.
+//! - [`ipa`], [`pkg`]: read an IPA or a macOS package in place into one inspection.
 //! - [`validate`]: rules keyed by Apple's ITMS codes over the inspection.
+//! - [`subject`]: what the user built (IPA or package, by its first bytes), inspected and validated.
 //! - [`asc`]: the App Store Connect client; Apple's wire types live there and nowhere else.
-//! - [`publish`]: upload, processing, distribution, each producing typed results.
-//! - [`sample`]: synthesised IPAs for the demo, tests and benchmarks.
-//! - [`cli`]: the edge: arguments, environment, rendering, exit codes.
+//! - [`publish`]: the pipeline — plan, upload, processing, distribution, release — each stage
+//!   returning a typed result and sending events; [`appleid`]: the Apple ID upload backend.
+//! - [`report`], [`forge`], [`ci`]: the run drawn for the terminal, PR/MR comments, CI outputs.
+//! - [`sample`]: synthesised IPAs and packages for the demo, tests and benchmarks.
+//! - [`cli`]: the edge: arguments into settings, rendering, exit codes.
 //!
 //! The App Store Connect simulator is not in this library: it is the `asc-sim` crate
 //! (`crates/asc-sim`), run by the binary's `sim` and `demo` commands and by the tests.
