@@ -10,13 +10,13 @@ use serde_json::Value;
 use url::Url;
 
 use crate::appleid::credentials::AppleIdCredentials;
-use crate::appleid::uploaded::Uploaded;
 use crate::appleid::{AppleIdError, UploadSettings};
 use crate::asc::credentials::Env;
 use crate::asc::error::sanitize;
 use crate::error::Error;
 use crate::outcome::{Message, Status, UploadMode};
 use crate::publish::UploadRequest;
+use crate::publish::Uploaded;
 use crate::publish::error::PublishError;
 use crate::publish::events::{Event, Events};
 use crate::publish::preflight::next_build_number;
@@ -231,6 +231,7 @@ pub async fn upload(
         }
     };
     up.app_id = Some(app_id.clone());
+    up.app_store_connect_url = Some(crate::outcome::testflight_url(&app_id, Some(&req.platform)));
     let xcrun = xcrun
         .ok_or_else(|| AppleIdError::NoAltool("no xcrun on PATH".into()))?
         .to_path_buf();
@@ -312,7 +313,7 @@ pub async fn upload(
         }) => {
             up.upload_mode = Some(UploadMode::New);
             up.upload_id = delivery_uuid;
-            up.bytes_sent = req.file_size;
+            up.bytes_sent = Some(req.file_size);
             up.apple_messages.push(Message {
                 level: "info".into(),
                 code: None,

@@ -1,7 +1,7 @@
 //! Upload with an Apple ID and an app-specific password instead of an API key (issue #6).
 //!
-//! Two backends reach the same outcome and exit codes as the API-key path (their [`Uploaded`] is
-//! put on it at the edge):
+//! Two backends reach the same outcome and exit codes as the API-key path: they fill the same
+//! [`Uploaded`] (`crate::publish::uploaded`), which the edge puts on the outcome:
 //! - [`altool`]: Xcode's `xcrun altool --upload-package`, with the password passed as an
 //!   environment reference (`-p @env:VAR`), its JSON output parsed into typed errors;
 //! - [`native`]: our own client of Apple's content-delivery protocol (JSON-RPC sign-in, then the
@@ -19,7 +19,6 @@ pub mod native;
 pub mod provider;
 pub mod session;
 pub mod settings;
-pub mod uploaded;
 
 use crate::asc::clock::SharedClock;
 use crate::asc::credentials::Env;
@@ -30,9 +29,9 @@ use crate::publish::endpoint_warnings::{self as endpoints, ShowWarnings};
 use crate::publish::events::{Event, Events};
 use crate::publish::progress::ProgressMode;
 
+pub use crate::publish::Uploaded;
 pub use credentials::AppleIdCredentials;
 pub use settings::{AppleIdSettings, UploadSettings};
-pub use uploaded::Uploaded;
 
 /// `--apple-id-backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

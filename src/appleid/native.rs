@@ -21,12 +21,12 @@ use crate::appleid::asset_description;
 use crate::appleid::credentials::AppleIdCredentials;
 use crate::appleid::provider::{ApiFailure, CallError, Provider, ProviderBuild};
 use crate::appleid::session::Session;
-use crate::appleid::uploaded::Uploaded;
 use crate::asc::clock::SharedClock;
 use crate::asc::retry::RetryPolicy;
 use crate::error::Error;
 use crate::outcome::{Message, Status, UploadMode};
 use crate::publish::UploadRequest;
+use crate::publish::Uploaded;
 use crate::publish::checksum::{self, FileIdentity};
 use crate::publish::error::PublishError;
 use crate::publish::events::Events;
@@ -108,6 +108,7 @@ pub async fn upload(
     ));
     let app = software.apple_id.clone();
     up.app_id = Some(app.clone());
+    up.app_store_connect_url = Some(crate::outcome::testflight_url(&app, Some(&req.platform)));
     let provider = Provider::new(http, &opts.base, &provider_id, token.cookie(), opts.request_log())?;
     let r = run(
         &provider,
@@ -237,11 +238,10 @@ async fn run(
     let mut processed = Processed::default();
     let r = processing::wait_for_delivery(&record, &build.id, clock.clone(), &cfg, &mut processed).await;
     up.time("processing", since(clock.now(), t));
-    up.processing_state = processed
-        .processing_state
-        .as_ref()
-        .map(|s| processing::state_name(s).to_string());
-    up.apple_messages = processed.apple_messages;
+    // The wait follows the content-delivery record, whose id is the upload's (`upload_id`), not
+    // an App Store Connect build id: the outcome names no build.
+    processed.build_id = None;
+    up.processed = Some(processed);
     match &r {
         Ok(()) => up.status = Some(Status::Success),
         Err(e) if e.kind() == crate::ErrorKind::Rejected => up.status = Some(Status::Rejected),
@@ -350,7 +350,7 @@ async fn send_file(
     };
     let report = parts::upload_parts(parts_http, &f.path, parts_list, &cfg, progress.clone(), clock.clone()).await?;
     progress.finish();
-    up.bytes_sent = up.bytes_sent.saturating_add(report.bytes_sent);
+    up.bytes_sent = Some(up.bytes_sent.unwrap_or(0).saturating_add(report.bytes_sent));
     up.requests = up.requests.saturating_add(report.parts as u64 + report.retries);
     verify_sent(&f.path, identity, &md5, &report.md5)?;
     Ok(provider.commit_file(&file.id).await?)

@@ -8,6 +8,8 @@
 //!   is the engine's own check ([`preflight::check_number`]).
 //! - [`flow`]: `upload`'s stages: [`upload`] (reservation, [`parts`], [`commit`]), [`processing`]
 //!   (the one wait, [`processing::Processed`]), then [`distribution`] ([`distribution::Distributed`]).
+//! - [`schedule`]: the one poll schedule ([`schedule::Poller`]: backoff, heartbeat, timeout) of
+//!   every wait on Apple, processing's and a review submission's.
 //! - [`distribution::existing`]: `distribute` of a build that already exists, found by
 //!   [`build_lookup`] (the one lookup by version and number).
 
@@ -27,6 +29,7 @@ pub mod preflight;
 pub mod processing;
 pub mod progress;
 pub mod release;
+pub mod schedule;
 pub mod sent_md5;
 pub mod upload;
 pub mod upload_plan;

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::asc::clock::Clock;
 use crate::asc::error::{AscError, sanitize};
 use crate::asc::{AscClient, BuildUploadRecord, BuildUploadState, ProcessingState, StateDetail, build_uploads, builds};
 use crate::error::Error;
@@ -11,10 +10,7 @@ use crate::outcome::{Message, Outcome};
 use crate::publish::duration::format_duration;
 use crate::publish::error::PublishError;
 use crate::publish::events::{Event, Events};
-
-/// How often a waiting run says it is still waiting: under a minute apart even with a slow poll
-/// request in between (CI users and their log watchdogs expect a line at least every 60 s).
-pub(crate) const HEARTBEAT: Duration = Duration::from_secs(45);
+use crate::publish::schedule::Poller;
 
 /// Polling settings.
 #[derive(Debug, Clone)]
@@ -156,7 +152,7 @@ pub async fn wait_for_build(
 }
 
 /// The one processing loop: the upload's state until COMPLETE (when following an upload), the
-/// build's until its verdict, with a heartbeat line at least every [`HEARTBEAT`].
+/// build's until its verdict, on the one poll schedule ([`Poller`]: backoff and heartbeat).
 async fn poll(
     source: Source<'_>,
     clock: crate::asc::clock::SharedClock,
@@ -167,8 +163,7 @@ async fn poll(
     let _stage = cfg
         .events
         .stage("asc_publish_processing", "Waiting for Apple's processing");
-    let start = clock.now();
-    let mut interval = cfg.interval;
+    let mut poller = Poller::start(clock, cfg.timeout, cfg.interval, cfg.max_interval);
     let mut compliance_done = false;
     let upload_id = match subject {
         Subject::Upload(id) => Some(id),
@@ -184,7 +179,6 @@ async fn poll(
         "upload processing"
     };
     let mut polls = 0u32;
-    let mut last_heartbeat = Duration::ZERO;
     loop {
         polls += 1;
         let client = match source {
@@ -193,15 +187,10 @@ async fn poll(
                 if let Some(verdict) = delivery::look(record, cfg, p).await? {
                     return verdict;
                 }
-                let waited = clock.now().duration_since(start).unwrap_or_default();
-                if waited >= cfg.timeout {
-                    return Err(PublishError::Timeout {
-                        waited: format_duration(waited),
-                        stage: stage.to_string(),
-                    }
-                    .into());
+                if let Some(waited) = poller.timed_out() {
+                    return Err(timeout(stage, waited));
                 }
-                pause(&*clock, cfg, p, stage, waited, &mut last_heartbeat, &mut interval).await;
+                pause(&mut poller, cfg, p, stage).await;
                 continue;
             }
         };
@@ -246,11 +235,10 @@ async fn poll(
                 if ps != ProcessingState::Processing {
                     return Ok(());
                 }
-                let waited = clock.now().duration_since(start).unwrap_or_default();
-                if waited >= cfg.timeout {
+                if let Some(waited) = poller.timed_out() {
                     return Err(still_processing(&build_id, waited));
                 }
-                pause(&*clock, cfg, p, stage, waited, &mut last_heartbeat, &mut interval).await;
+                pause(&mut poller, cfg, p, stage).await;
                 continue;
             };
             if !compliance_done && encryption.is_none() {
@@ -285,40 +273,27 @@ async fn poll(
                 continue;
             }
         }
-        let waited = clock.now().duration_since(start).unwrap_or_default();
-        if waited >= cfg.timeout {
-            return Err(PublishError::Timeout {
-                waited: format_duration(waited),
-                stage: stage.to_string(),
-            }
-            .into());
+        if let Some(waited) = poller.timed_out() {
+            return Err(timeout(stage, waited));
         }
-        pause(&*clock, cfg, p, stage, waited, &mut last_heartbeat, &mut interval).await;
+        pause(&mut poller, cfg, p, stage).await;
     }
 }
 
-/// Between two polls: the heartbeat line when due, the sleep, and the next (longer) interval.
-async fn pause(
-    clock: &dyn Clock,
-    cfg: &WaitConfig,
-    p: &Processed,
-    stage: &str,
-    waited: Duration,
-    last_heartbeat: &mut Duration,
-    interval: &mut Duration,
-) {
-    // A line at least a minute apart in CI logs, so a long wait visibly is one and not a hang.
-    if heartbeat_due(waited, *last_heartbeat) {
-        // Kept in step when quiet too: the sleep below is capped at the next heartbeat.
-        *last_heartbeat = waited;
-        cfg.events
-            .send(Event::Heartbeat(heartbeat_line(p, stage, waited, cfg.timeout)));
-    }
-    clock
-        .sleep(next_sleep(*interval, waited, cfg.timeout, *last_heartbeat))
+/// Between two polls, with the heartbeat line saying what Apple is doing.
+async fn pause(poller: &mut Poller, cfg: &WaitConfig, p: &Processed, stage: &str) {
+    poller
+        .pause(&cfg.events, |waited| heartbeat_line(p, stage, waited, cfg.timeout))
         .await;
-    let cap = cfg.max_interval.max(cfg.interval);
-    *interval = Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).map_or(cap, |d| d.min(cap));
+}
+
+/// The wait ran out while Apple was still at `stage` (exit 5).
+fn timeout(stage: &str, waited: Duration) -> Error {
+    PublishError::Timeout {
+        waited: format_duration(waited),
+        stage: stage.to_string(),
+    }
+    .into()
 }
 
 /// An existing build that did not leave PROCESSING in time (exit 5: worth re-running later).
@@ -328,25 +303,6 @@ fn still_processing(build_id: &str, waited: Duration) -> Error {
         format!("build {build_id} is still processing after {}", format_duration(waited)),
     )
     .with_hint("raise --timeout, or re-run distribute later")
-}
-
-pub(crate) fn heartbeat_due(waited: Duration, last_heartbeat: Duration) -> bool {
-    waited.saturating_sub(last_heartbeat) >= HEARTBEAT
-}
-
-/// How long to sleep before the next poll: the poll interval, but never past the timeout or the
-/// next heartbeat.
-pub(crate) fn next_sleep(
-    interval: Duration,
-    waited: Duration,
-    timeout: Duration,
-    last_heartbeat: Duration,
-) -> Duration {
-    let to_heartbeat = (last_heartbeat + HEARTBEAT).saturating_sub(waited);
-    interval
-        .min(timeout.saturating_sub(waited))
-        .min(to_heartbeat)
-        .max(Duration::from_millis(1))
 }
 
 /// `still waiting after 2m 15s: Apple is processing the build (upload COMPLETE, build PROCESSING;
@@ -504,32 +460,6 @@ pub fn since(clock_now: SystemTime, start: SystemTime) -> Duration {
 #[cfg(test)]
 mod heartbeat_tests {
     use super::*;
-
-    /// The wait loop's schedule with real poll intervals (5 s growing ×1.5 to 30 s) and polls that
-    /// take `poll` each: heartbeat lines are never more than a minute apart.
-    fn gaps(poll: Duration, timeout: Duration) -> Vec<Duration> {
-        let (mut waited, mut last, mut interval) = (Duration::ZERO, Duration::ZERO, Duration::from_secs(5));
-        let mut lines = vec![Duration::ZERO];
-        while waited < timeout {
-            waited += poll;
-            if heartbeat_due(waited, last) {
-                last = waited;
-                lines.push(waited);
-            }
-            waited += next_sleep(interval, waited, timeout, last);
-            interval = (interval.mul_f64(1.5)).min(Duration::from_secs(30));
-        }
-        lines.windows(2).map(|w| w[1] - w[0]).collect()
-    }
-
-    #[test]
-    fn heartbeat_lines_are_at_most_a_minute_apart() {
-        for poll in [Duration::ZERO, Duration::from_millis(300), Duration::from_secs(10)] {
-            let g = gaps(poll, Duration::from_secs(30 * 60));
-            assert!(g.len() > 25, "{poll:?}: {g:?}");
-            assert!(g.iter().all(|d| *d <= Duration::from_secs(60)), "{poll:?}: {g:?}");
-        }
-    }
 
     #[test]
     fn the_line_says_what_apple_is_doing() {

@@ -8,22 +8,17 @@ use crate::asc::app_store_versions as versions;
 use crate::asc::error::sanitize;
 use crate::asc::{AscClient, AscError};
 use crate::error::Error;
-use crate::outcome::{Outcome, ReleaseOutcome};
 use crate::publish::distribution::what_to_test::truncate;
 use crate::publish::release::preflight::Plan;
 use crate::publish::release::wait::{self, WaitFor};
-use crate::publish::release::{Release, ReleaseError, Target};
-
-fn rel(outcome: &mut Outcome) -> &mut ReleaseOutcome {
-    outcome.release.get_or_insert_with(ReleaseOutcome::default)
-}
+use crate::publish::release::{Release, ReleaseError, Released, Target};
 
 pub async fn run(
     client: &AscClient,
     target: &Target,
     r: &Release,
     plan: &Plan,
-    outcome: &mut Outcome,
+    done: &mut Released,
 ) -> Result<(), Error> {
     // 2. Pending submissions out of the way.
     for s in &plan.cancel {
@@ -43,27 +38,27 @@ pub async fn run(
             "App Store Connect is cancelling the submission",
         )
         .await?;
-        rel(outcome).canceled_submissions.push(sanitize(&s.id));
+        done.release().canceled_submissions.push(sanitize(&s.id));
     }
     // 3. The version.
     let version_id = version(client, target, r, plan).await?;
-    rel(outcome).version_id = Some(version_id.clone());
+    done.release().version_id = Some(version_id.clone());
     versions::set_release_type(client, &version_id, &r.release_type).await?;
-    rel(outcome).release_type = Some(r.release_type.apple().to_string());
-    rel(outcome).earliest_release_date = r.release_type.date().map(str::to_string);
+    done.release().release_type = Some(r.release_type.apple().to_string());
+    done.release().earliest_release_date = r.release_type.date().map(str::to_string);
     versions::attach_build(client, &version_id, &target.build_id).await?;
     r.events.step(format!(
         "  App Store version {}: build {} attached",
         target.version_string, target.build_id
     ));
-    whats_new(client, &version_id, r, outcome).await?;
+    whats_new(client, &version_id, r, done).await?;
     if let Some(on) = r.phased {
         if on {
             versions::phased_release_on(client, &version_id).await?;
         } else {
             versions::phased_release_off(client, &version_id).await?;
         }
-        rel(outcome).phased_release = Some(on);
+        done.release().phased_release = Some(on);
         r.events
             .step(format!("  phased release: {}", if on { "on" } else { "off" }));
     }
@@ -72,17 +67,17 @@ pub async fn run(
         Some(d) => d.id.clone(),
         None => submissions::create_submission(client, &target.app_id, &target.platform).await?,
     };
-    rel(outcome).submission_id = Some(sanitize(&submission_id));
+    done.release().submission_id = Some(sanitize(&submission_id));
     if !submissions::has_item(client, &submission_id, &version_id).await? {
         if let Err(e) = submissions::add_item(client, &submission_id, &version_id).await {
-            return Err(refused_item(e, outcome));
+            return Err(refused_item(e, done));
         }
     }
     let st = submissions::submit(client, &submission_id).await?;
     r.events
         .step(format!("  review submission {}: {st}", sanitize(&submission_id)));
-    rel(outcome).submission_state = Some(st.to_string());
-    rel(outcome).version_state = versions::version(client, &version_id).await?.state;
+    done.release().submission_state = Some(st.to_string());
+    done.release().version_state = versions::version(client, &version_id).await?.state;
     Ok(())
 }
 
@@ -104,7 +99,7 @@ async fn version(client: &AscClient, target: &Target, r: &Release, plan: &Plan) 
 }
 
 /// What's New per locale: emoji kept (the App Store shows them), cut at Apple's limit.
-async fn whats_new(client: &AscClient, version_id: &str, r: &Release, outcome: &mut Outcome) -> Result<(), Error> {
+async fn whats_new(client: &AscClient, version_id: &str, r: &Release, done: &mut Released) -> Result<(), Error> {
     if r.whats_new.is_empty() {
         return Ok(());
     }
@@ -112,7 +107,7 @@ async fn whats_new(client: &AscClient, version_id: &str, r: &Release, outcome: &
     for (locale, text) in &r.whats_new {
         let (text, cut) = truncate(text);
         if cut {
-            outcome.warnings.push(format!(
+            done.warnings.push(format!(
                 "What's New for {locale} is longer than Apple's 4000 bytes (UTF-8); it was truncated"
             ));
         }
@@ -121,7 +116,7 @@ async fn whats_new(client: &AscClient, version_id: &str, r: &Release, outcome: &
             None => versions::create_localization(client, version_id, locale, &text).await?,
         }
         r.events.step(format!("  What's New ({locale}): set"));
-        rel(outcome).whats_new.push(locale.clone());
+        done.release().whats_new.push(locale.clone());
     }
     Ok(())
 }
@@ -129,7 +124,7 @@ async fn whats_new(client: &AscClient, version_id: &str, r: &Release, outcome: &
 /// A version App Review refuses: Apple's 409 lists each missing attribute under
 /// `meta.associatedErrors` (what the preflight could not see, e.g. a field Apple newly requires);
 /// they become the named gaps.
-fn refused_item(e: AscError, outcome: &mut Outcome) -> Error {
+fn refused_item(e: AscError, done: &mut Released) -> Error {
     let missing: Vec<String> = e
         .api()
         .filter(|a| a.status == 409)
@@ -141,7 +136,7 @@ fn refused_item(e: AscError, outcome: &mut Outcome) -> Error {
     if missing.is_empty() {
         return e.into();
     }
-    rel(outcome).missing = missing.clone();
+    done.release().missing = missing.clone();
     ReleaseError::Incomplete { missing }.into()
 }
 
@@ -155,17 +150,17 @@ mod tests {
         let body = include_bytes!("../../../tests/fixtures/recorded/asc/errors/codemagic-409-state.json");
         // The path is only context in the message; the flow never names one.
         let e = AscError::Api(ApiError::from_body(409, "POST", "reviewSubmissionItems", body));
-        let mut outcome = Outcome::new();
-        let err = refused_item(e, &mut outcome);
+        let mut done = Released::default();
+        let err = refused_item(e, &mut done);
         assert_eq!(err.exit_code(), 4);
-        let missing = outcome.release.unwrap().missing;
+        let missing = done.release.unwrap().missing;
         assert_eq!(missing.len(), 3, "{missing:?}");
         assert!(missing[0].ends_with(": description"), "{missing:?}");
         assert!(err.message().contains("supportUrl"), "{}", err.message());
         // Another refusal stays Apple's own error.
         let other = AscError::Api(ApiError::from_body(409, "POST", "/x", br#"{"errors":[]}"#));
-        let mut outcome = Outcome::new();
-        assert!(!refused_item(other, &mut outcome).message().contains("missing"));
-        assert!(outcome.release.is_none());
+        let mut done = Released::default();
+        assert!(!refused_item(other, &mut done).message().contains("missing"));
+        assert!(done.release.is_none());
     }
 }

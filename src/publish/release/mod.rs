@@ -20,6 +20,7 @@ pub mod apply;
 pub mod error;
 pub mod metadata;
 pub mod preflight;
+pub mod released;
 pub mod run;
 pub mod status;
 pub mod target;
@@ -27,10 +28,11 @@ pub mod wait;
 
 pub use crate::asc::app_store_versions::ReleaseType;
 pub use error::ReleaseError;
+pub use released::Released;
 
 use crate::asc::AscClient;
 use crate::error::Error;
-use crate::outcome::{Outcome, ReleaseOutcome, Status};
+use crate::outcome::Status;
 use crate::publish::events::Events;
 
 /// What to release and how.
@@ -60,9 +62,9 @@ pub struct Target {
     pub uses_non_exempt_encryption: Option<bool>,
 }
 
-/// Preflight, then the writes; the outcome's `release` says what was found and done.
-pub async fn release(client: &AscClient, target: &Target, r: &Release, outcome: &mut Outcome) -> Result<(), Error> {
-    let rel = outcome.release.get_or_insert_with(ReleaseOutcome::default);
+/// Preflight, then the writes; `done.release` says what was found and done.
+pub async fn release(client: &AscClient, target: &Target, r: &Release, done: &mut Released) -> Result<(), Error> {
+    let rel = done.release();
     rel.version_string = Some(target.version_string.clone());
     rel.platform = Some(target.platform.clone());
     let plan = preflight::check(client, target, r, &mut rel.missing).await?;
@@ -74,10 +76,10 @@ pub async fn release(client: &AscClient, target: &Target, r: &Release, outcome: 
             target.version_string,
             v.state.as_deref().unwrap_or("submitted")
         ));
-        outcome.status = Status::Success;
+        done.status = Some(Status::Success);
         return Ok(());
     }
-    apply::run(client, target, r, &plan, outcome).await?;
-    outcome.status = Status::Success;
+    apply::run(client, target, r, &plan, done).await?;
+    done.status = Some(Status::Success);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The release runs as commands start them: `release` (find the build, answer export compliance
 //! when asked, release, and wait for App Review when asked), `upload --release` (the same for the
-//! build the upload just produced), and `release status`.
+//! build the upload just produced), and `release status`. Each is an edge: the stage fills a
+//! [`Released`] and the outcome gets it once, also when the stage stopped on an error.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::publish::distribution::lookup::answer_export_compliance;
 use crate::publish::processing::WaitConfig;
 use crate::publish::release::target::{self, BuildRef};
 use crate::publish::release::wait::{self, WaitFor};
-use crate::publish::release::{self, Release, ReleaseError, Target};
+use crate::publish::release::{self, Release, ReleaseError, Released, Target};
 
 /// How a release is made, shared by `release` and `upload --release`.
 #[derive(Debug, Clone)]
@@ -42,6 +43,18 @@ pub async fn release_build(
     s: &Submission,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
+    let mut done = Released::default();
+    let r = release_found_build(client, b, s, &mut done).await;
+    done.record_in(outcome);
+    r
+}
+
+async fn release_found_build(
+    client: &AscClient,
+    b: &ReleaseBuild,
+    s: &Submission,
+    done: &mut Released,
+) -> Result<(), Error> {
     let wait_cfg = WaitConfig {
         timeout: b.processing_timeout,
         interval: s.poll_interval,
@@ -49,20 +62,20 @@ pub async fn release_build(
         uses_non_exempt_encryption: b.uses_non_exempt_encryption,
         events: s.release.events.clone(),
     };
-    let mut target = target::resolve(client, &b.build, &wait_cfg, outcome).await?;
+    let mut target = target::resolve(client, &b.build, &wait_cfg, done).await?;
     if target.uses_non_exempt_encryption.is_none() {
         if let Some(uses) = b.uses_non_exempt_encryption {
             answer_export_compliance(client, &target.build_id, uses).await?;
             target.uses_non_exempt_encryption = Some(uses);
-            outcome.uses_non_exempt_encryption = Some(uses);
+            done.uses_non_exempt_encryption = Some(uses);
         }
     }
-    outcome.app_store_connect_url = Some(format!(
+    done.app_store_connect_url = Some(format!(
         "https://appstoreconnect.apple.com/apps/{}/distribution",
         target.app_id
     ));
-    let r = release_and_wait(client, &target, s, outcome).await;
-    outcome.requests = client.stats().requests();
+    let r = release_and_wait(client, &target, s, done).await;
+    done.requests = Some(client.stats().requests());
     r
 }
 
@@ -75,12 +88,12 @@ pub async fn after_upload(
     req: &UploadRequest,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
-    let (Some(app_id), Some(build_id)) = (outcome.app_id.clone(), outcome.build_id.clone()) else {
-        return not_released(outcome);
+    let valid = outcome.status == Status::Success && outcome.processing_state.as_deref() == Some("VALID");
+    let (Some(app_id), Some(build_id), true) = (outcome.app_id.clone(), outcome.build_id.clone(), valid) else {
+        let why = not_released(outcome);
+        outcome.warnings.push(why);
+        return Ok(());
     };
-    if outcome.status != Status::Success || outcome.processing_state.as_deref() != Some("VALID") {
-        return not_released(outcome);
-    }
     let target = Target {
         app_id,
         build_id,
@@ -89,20 +102,20 @@ pub async fn after_upload(
         platform: req.platform.clone(),
         uses_non_exempt_encryption: outcome.uses_non_exempt_encryption,
     };
-    let r = release_and_wait(client, &target, s, outcome).await;
-    outcome.requests = client.stats().requests();
+    let mut done = Released::default();
+    let r = release_and_wait(client, &target, s, &mut done).await;
+    done.requests = Some(client.stats().requests());
+    done.record_in(outcome);
     r
 }
 
-fn not_released(outcome: &mut Outcome) -> Result<(), Error> {
+/// Why the upload's build was not released, and how to release it later.
+fn not_released(outcome: &Outcome) -> String {
     let later = match &outcome.upload_id {
         Some(id) => format!("run `asc-publish release --from-upload-id {id}` with the same release flags"),
         None => "run `asc-publish release` with the same release flags".to_string(),
     };
-    outcome.warnings.push(format!(
-        "App Store release not done: the build is not processed yet; {later}"
-    ));
-    Ok(())
+    format!("App Store release not done: the build is not processed yet; {later}")
 }
 
 /// The release, then the wait for App Review's verdict when asked.
@@ -110,13 +123,13 @@ async fn release_and_wait(
     client: &AscClient,
     target: &Target,
     s: &Submission,
-    outcome: &mut Outcome,
+    done: &mut Released,
 ) -> Result<(), Error> {
-    release::release(client, target, &s.release, outcome).await?;
+    release::release(client, target, &s.release, done).await?;
     let Some(timeout) = s.review_timeout else {
         return Ok(());
     };
-    let Some(id) = outcome.release.as_ref().and_then(|r| r.submission_id.clone()) else {
+    let Some(id) = done.release.as_ref().and_then(|r| r.submission_id.clone()) else {
         return Ok(());
     };
     let cfg = WaitFor {
@@ -124,7 +137,7 @@ async fn release_and_wait(
         interval: s.poll_interval,
         events: s.release.events.clone(),
     };
-    let done = wait::until(
+    let verdict = wait::until(
         client,
         &id,
         |s| {
@@ -143,12 +156,12 @@ async fn release_and_wait(
     .await?;
     let version = target.version_string.clone();
     let status = release::status::read(client, &target.app_id, &target.platform, Some(&version)).await?;
-    if let Some(rel) = outcome.release.as_mut() {
-        rel.submission_state = Some(done.to_string());
+    if let Some(rel) = done.release.as_mut() {
+        rel.submission_state = Some(verdict.to_string());
         rel.version_state = status.version_state;
     }
-    if done == SubmissionState::UnresolvedIssues {
-        outcome.status = Status::Rejected;
+    if verdict == SubmissionState::UnresolvedIssues {
+        done.status = Some(Status::Rejected);
         return Err(ReleaseError::Rejected { version, id }.into());
     }
     Ok(())
@@ -169,13 +182,26 @@ pub async fn status(
     version: Option<&str>,
     outcome: &mut Outcome,
 ) -> Result<(), Error> {
+    let mut done = Released::default();
+    let r = read_status(client, app, platform, version, &mut done).await;
+    done.record_in(outcome);
+    r
+}
+
+async fn read_status(
+    client: &AscClient,
+    app: &AppRef,
+    platform: &str,
+    version: Option<&str>,
+    done: &mut Released,
+) -> Result<(), Error> {
     let app_id = match app {
         AppRef::Id(a) => a.clone(),
         AppRef::BundleId(b) => crate::publish::preflight::find_app(client, b).await?,
     };
-    outcome.app_id = Some(app_id.clone());
-    outcome.platform = Some(platform.to_string());
-    outcome.release = Some(release::status::read(client, &app_id, platform, version).await?);
-    outcome.status = Status::Success;
+    done.app_id = Some(app_id.clone());
+    done.platform = Some(platform.to_string());
+    done.release = Some(release::status::read(client, &app_id, platform, version).await?);
+    done.status = Some(Status::Success);
     Ok(())
 }

@@ -3,13 +3,12 @@
 
 use crate::asc::AscClient;
 use crate::error::Error;
-use crate::outcome::Outcome;
 use crate::publish::build_lookup::{Wanted, find_build};
 use crate::publish::distribution::lookup;
 use crate::publish::distribution::lookup::ProcessingState;
 use crate::publish::preflight::find_app;
 use crate::publish::processing::{self, Processed, WaitConfig};
-use crate::publish::release::{ReleaseError, Target};
+use crate::publish::release::{ReleaseError, Released, Target};
 
 /// How the build is named.
 #[derive(Debug, Clone)]
@@ -33,25 +32,27 @@ fn not_found(e: crate::asc::AscError, message: String) -> Error {
     }
 }
 
-/// Finds the build and checks it can go to the App Store (VALID, unexpired).
+/// Finds the build and checks it can go to the App Store (VALID, unexpired); what it learns on
+/// the way goes into `done`.
 pub async fn resolve(
     client: &AscClient,
     build: &BuildRef,
     wait: &WaitConfig,
-    outcome: &mut Outcome,
+    done: &mut Released,
 ) -> Result<Target, Error> {
     let build_id = match build {
         BuildRef::Id(id) => id.clone(),
         BuildRef::Upload(upload_id) => {
-            outcome.upload_id = Some(upload_id.clone());
-            let mut p = Processed::from_outcome(outcome);
+            done.upload_id = Some(upload_id.clone());
+            let mut p = Processed {
+                upload_id: Some(upload_id.clone()),
+                ..Processed::default()
+            };
             let r = processing::wait(client, upload_id, wait, &mut p).await;
-            p.record_in(outcome);
+            let build_id = p.build_id.clone();
+            done.processed = Some(p);
             r?;
-            outcome
-                .build_id
-                .clone()
-                .ok_or_else(|| ReleaseError::NotFound(format!("upload {upload_id} has no build yet")))?
+            build_id.ok_or_else(|| ReleaseError::NotFound(format!("upload {upload_id} has no build yet")))?
         }
         BuildRef::Version {
             app_id,
@@ -60,7 +61,7 @@ pub async fn resolve(
             number,
             platform,
         } => {
-            outcome.build_number = Some(number.clone());
+            done.build_number = Some(number.clone());
             let app_id = match (app_id, bundle_id) {
                 (Some(a), _) => a.clone(),
                 (None, Some(b)) => find_app(client, b).await?,
@@ -87,9 +88,9 @@ pub async fn resolve(
     let facts = lookup::build_facts(client, &build_id)
         .await
         .map_err(|e| not_found(e, format!("no build with id {build_id}")))?;
-    outcome.build_id = Some(build_id.clone());
+    done.build_id = Some(build_id.clone());
+    done.processing_state = Some(facts.state);
     let state = processing::state_name(&facts.state);
-    outcome.processing_state = Some(state.to_string());
     if facts.state != ProcessingState::Valid || facts.expired {
         let state = if facts.expired { "expired" } else { state }.to_string();
         return Err(ReleaseError::NotReleasable { build_id, state }.into());
@@ -97,26 +98,26 @@ pub async fn resolve(
     let app_id = facts
         .app_id
         .clone()
-        .or_else(|| outcome.app_id.clone())
+        .or_else(|| done.app_id.clone())
         .ok_or_else(|| ReleaseError::NotFound(format!("build {build_id} names no app")))?;
     let version_string = facts
         .train_version
         .clone()
-        .or_else(|| outcome.version.clone())
+        .or_else(|| done.version.clone())
         .ok_or_else(|| ReleaseError::NotFound(format!("build {build_id} has no version string")))?;
     let platform = facts
         .train_platform
         .clone()
-        .or_else(|| outcome.platform.clone())
+        .or_else(|| done.platform.clone())
         .unwrap_or_else(|| "IOS".to_string());
-    outcome.app_id = Some(app_id.clone());
-    outcome.version = Some(version_string.clone());
-    outcome.platform = Some(platform.clone());
-    outcome.uses_non_exempt_encryption = facts.uses_non_exempt_encryption;
+    done.app_id = Some(app_id.clone());
+    done.version = Some(version_string.clone());
+    done.platform = Some(platform.clone());
+    done.uses_non_exempt_encryption = facts.uses_non_exempt_encryption;
     Ok(Target {
         app_id,
         build_id,
-        build_number: outcome.build_number.clone(),
+        build_number: done.build_number.clone(),
         version_string,
         platform,
         uses_non_exempt_encryption: facts.uses_non_exempt_encryption,

@@ -1,6 +1,6 @@
 //! Waiting on a review submission (out of CANCELING, or through App Review with
-//! `--wait-for-review`), on the same schedule as processing: intervals growing ×1.5, a heartbeat
-//! line under a minute apart, and every poll a fresh request through the client, which re-mints
+//! `--wait-for-review`), on the same schedule as processing (the one [`Poller`]: intervals growing
+//! ×1.5 to [`MAX_INTERVAL`], a heartbeat line under a minute apart), and every poll a fresh request through the client, which re-mints
 //! its token before it expires.
 
 use std::time::Duration;
@@ -11,8 +11,11 @@ use crate::asc::error::sanitize;
 use crate::error::Error;
 use crate::publish::duration::format_duration;
 use crate::publish::events::{Event, Events};
-use crate::publish::processing::{heartbeat_due, next_sleep};
 use crate::publish::release::ReleaseError;
+use crate::publish::schedule::Poller;
+
+/// The longest pause between two polls of a submission.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct WaitFor {
@@ -29,10 +32,7 @@ pub async fn until(
     cfg: &WaitFor,
     doing: &str,
 ) -> Result<SubmissionState, Error> {
-    let clock = client.clock();
-    let start = clock.now();
-    let mut interval = cfg.interval;
-    let mut last_heartbeat = Duration::ZERO;
+    let mut poller = Poller::start(client.clock(), cfg.timeout, cfg.interval, MAX_INTERVAL);
     // The caller has just said the state it left the submission in.
     let mut first = true;
     let mut last_state = None;
@@ -49,8 +49,7 @@ pub async fn until(
         }
         last_state = Some(state.clone());
         first = false;
-        let waited = clock.now().duration_since(start).unwrap_or_default();
-        if waited >= cfg.timeout {
+        if let Some(waited) = poller.timed_out() {
             return Err(ReleaseError::StillWaiting {
                 id: sanitize(id),
                 state: state.to_string(),
@@ -58,18 +57,14 @@ pub async fn until(
             }
             .into());
         }
-        if heartbeat_due(waited, last_heartbeat) {
-            last_heartbeat = waited;
-            cfg.events.send(Event::Heartbeat(format!(
-                "  still waiting after {}: {doing} (submission {state}; timeout {})",
-                format_duration(waited),
-                format_duration(cfg.timeout)
-            )));
-        }
-        clock
-            .sleep(next_sleep(interval, waited, cfg.timeout, last_heartbeat))
+        poller
+            .pause(&cfg.events, |waited| {
+                format!(
+                    "  still waiting after {}: {doing} (submission {state}; timeout {})",
+                    format_duration(waited),
+                    format_duration(cfg.timeout)
+                )
+            })
             .await;
-        let cap = Duration::from_secs(30).max(cfg.interval);
-        interval = Duration::try_from_secs_f64(interval.as_secs_f64() * 1.5).map_or(cap, |d| d.min(cap));
     }
 }
