@@ -169,6 +169,20 @@ async fn with_everything_present_the_step_passes_and_the_release_follows_the_upl
     assert_eq!(rel.version_string.as_deref(), Some("1.1.0"));
     assert_eq!(rel.submission_state.as_deref(), Some("WAITING_FOR_REVIEW"));
     assert!(rel.missing.is_empty(), "{:?}", rel.missing);
+
+    // A re-run of the same file: the version is with App Review with this very build (known
+    // before the upload by its number), which is no refusal.
+    let mut dry = vec!["--dry-run"];
+    dry.extend(flags);
+    let (r, o) = w.upload(&ipa, &dry).await;
+    r.unwrap_or_else(|e| panic!("{}", e.message()));
+    let step = release_step(&o);
+    assert!(step.ok && step.detail.contains("already WAITING_FOR_REVIEW"), "{step:?}");
+    let other = w.ipa("1.1.0", "51");
+    let (r, o) = w.upload(&other, &dry).await;
+    let e = refusal(&r);
+    assert!(!release_step(&o).ok, "{:?}", o.plan);
+    assert!(e.message().contains("with another build"), "{}", e.message());
     w.assert_conformant();
 }
 
