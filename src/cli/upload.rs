@@ -63,7 +63,9 @@ pub struct UploadArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub distribution: crate::cli::distribution_args::DistributionArgs,
-    /// Once the build is VALID, submit it to App Store review (as `asc-publish release`).
+    /// Once the build is VALID, submit it to App Store review (as `asc-publish release`). Its
+    /// checks (version metadata, App Review details, other submissions) run before the upload:
+    /// a refusal exits 4 with nothing uploaded.
     #[arg(long)]
     pub release: bool,
     #[command(flatten)]

@@ -188,7 +188,10 @@ async fn release_checks(
     } else if plan.exact.is_some() {
         format!("submit App Store version {v} for review")
     } else if let Some(open) = &plan.rename {
-        format!("rename the open App Store version {} to {v}, then submit it for review", open.version_string)
+        format!(
+            "rename the open App Store version {} to {v}, then submit it for review",
+            open.version_string
+        )
     } else {
         format!("create App Store version {v}, then submit it for review")
     };

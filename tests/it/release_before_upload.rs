@@ -61,9 +61,16 @@ async fn missing_screenshots_stop_upload_release_before_any_upload() {
         )
         .await;
     let e = refusal(&r);
-    assert!(e.message().contains("en-US: Screenshots (appScreenshotSets)"), "{}", e.message());
+    assert!(
+        e.message().contains("en-US: Screenshots (appScreenshotSets)"),
+        "{}",
+        e.message()
+    );
     let uploads = upload_requests(&w);
-    assert!(uploads.is_empty(), "an upload was reserved before the refusal: {uploads:?}");
+    assert!(
+        uploads.is_empty(),
+        "an upload was reserved before the refusal: {uploads:?}"
+    );
     assert!(w.writes().is_empty(), "writes: {:?}", w.writes());
     let rel = o.release.expect("the missing fields are on the outcome");
     assert_eq!(rel.missing, ["en-US: Screenshots (appScreenshotSets)"]);
@@ -100,7 +107,10 @@ async fn dry_run_and_preflight_show_the_release_step_failed() {
         assert!(step.detail.contains(field), "{field} in {}", step.detail);
         assert!(e.message().contains(field), "{field} in {}", e.message());
     }
-    assert!(step.fix.as_deref().unwrap_or("").contains("App Store Connect"), "{step:?}");
+    assert!(
+        step.fix.as_deref().unwrap_or("").contains("App Store Connect"),
+        "{step:?}"
+    );
     // The rest of the plan is still made: the upload itself would be fine.
     assert!(o.plan.iter().any(|s| s.step == "upload" && s.ok), "{:?}", o.plan);
 
@@ -151,7 +161,13 @@ async fn a_submission_in_flight_refuses_upload_release_unless_cancel_pending() {
 async fn with_everything_present_the_step_passes_and_the_release_follows_the_upload() {
     let w = World::start(release_scene(fast())).await;
     let ipa = w.ipa("1.1.0", "50");
-    let flags = ["--uses-non-exempt-encryption", "false", "--release", "--whats-new", "New things."];
+    let flags = [
+        "--uses-non-exempt-encryption",
+        "false",
+        "--release",
+        "--whats-new",
+        "New things.",
+    ];
     let mut dry = vec!["--dry-run"];
     dry.extend(flags);
     let (r, o) = w.upload(&ipa, &dry).await;
@@ -159,7 +175,11 @@ async fn with_everything_present_the_step_passes_and_the_release_follows_the_upl
     let step = release_step(&o);
     assert!(step.ok, "{step:?}");
     assert!(step.detail.contains("1.1.0"), "{step:?}");
-    assert!(o.release.is_none(), "nothing missing, nothing released: {:?}", o.release);
+    assert!(
+        o.release.is_none(),
+        "nothing missing, nothing released: {:?}",
+        o.release
+    );
     assert!(w.writes().is_empty(), "writes: {:?}", w.writes());
 
     let (r, o) = w.upload(&ipa, &flags).await;
@@ -177,7 +197,10 @@ async fn with_everything_present_the_step_passes_and_the_release_follows_the_upl
     let (r, o) = w.upload(&ipa, &dry).await;
     r.unwrap_or_else(|e| panic!("{}", e.message()));
     let step = release_step(&o);
-    assert!(step.ok && step.detail.contains("already WAITING_FOR_REVIEW"), "{step:?}");
+    assert!(
+        step.ok && step.detail.contains("already WAITING_FOR_REVIEW"),
+        "{step:?}"
+    );
     let other = w.ipa("1.1.0", "51");
     let (r, o) = w.upload(&other, &dry).await;
     let e = refusal(&r);
@@ -206,7 +229,8 @@ async fn unanswered_export_compliance_is_said_before_the_upload() {
     refusal(&r);
     let step = release_step(&o);
     assert!(
-        step.detail.contains("Build 50: Export compliance (builds.usesNonExemptEncryption"),
+        step.detail
+            .contains("Build 50: Export compliance (builds.usesNonExemptEncryption"),
         "{step:?}"
     );
     let (r, _) = w.upload(&ipa, &["--release", "--whats-new", "x"]).await;
@@ -216,7 +240,14 @@ async fn unanswered_export_compliance_is_said_before_the_upload() {
     let (r, o) = w
         .upload(
             &ipa,
-            &["--dry-run", "--release", "--whats-new", "x", "--uses-non-exempt-encryption", "false"],
+            &[
+                "--dry-run",
+                "--release",
+                "--whats-new",
+                "x",
+                "--uses-non-exempt-encryption",
+                "false",
+            ],
         )
         .await;
     r.unwrap_or_else(|e| panic!("{}", e.message()));

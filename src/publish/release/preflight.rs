@@ -2,9 +2,9 @@
 //! Review. Nothing here writes.
 
 use crate::asc::AscClient;
-use crate::asc::builds;
 use crate::asc::app_store_submissions::{SubmissionRecord, SubmissionState, submissions};
 use crate::asc::app_store_versions::{VersionRecord, versions};
+use crate::asc::builds;
 use crate::asc::error::sanitize;
 use crate::error::Error;
 use crate::publish::release::{Release, ReleaseError, Target, metadata};
