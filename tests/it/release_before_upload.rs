@@ -185,10 +185,17 @@ async fn with_everything_present_the_step_passes_and_the_release_follows_the_upl
     let (r, o) = w.upload(&ipa, &flags).await;
     r.unwrap_or_else(|e| panic!("{}", e.message()));
     assert!(!upload_requests(&w).is_empty());
-    let rel = o.release.expect("released");
+    let rel = o.release.clone().expect("released");
     assert_eq!(rel.version_string.as_deref(), Some("1.1.0"));
     assert_eq!(rel.submission_state.as_deref(), Some("WAITING_FOR_REVIEW"));
     assert!(rel.missing.is_empty(), "{:?}", rel.missing);
+    // The CI outputs carry the release.
+    let outputs = asc_publish::ci::outputs::outputs(&asc_publish::report::RunView::from(&o));
+    let output = |n: &str| outputs.iter().find(|x| x.name == n).map(|x| x.value.clone());
+    assert_eq!(output("review-submission-state").as_deref(), Some("WAITING_FOR_REVIEW"));
+    assert_eq!(output("review-submission-id"), rel.submission_id.clone());
+    assert_eq!(output("release-version-state"), rel.version_state.clone());
+    assert!(rel.submission_id.is_some());
 
     // A re-run of the same file: the version is with App Review with this very build (known
     // before the upload by its number), which is no refusal.
