@@ -118,7 +118,7 @@ mod tests {
             groups.get(4).is_some_and(|v| v.contains("\"name\":\"Internal QA\"")),
             "{groups:?}"
         );
-        assert_eq!(calls.len(), 8);
+        assert_eq!(calls.len(), 11);
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub struct Output {
 }
 
 /// Every output name, in the order they are written (action.yml lists the same names).
-pub const NAMES: [(&str, &str); 9] = [
+pub const NAMES: [(&str, &str); 12] = [
     ("upload-id", "ASC_UPLOAD_ID"),
     ("build-id", "ASC_BUILD_ID"),
     ("app-id", "ASC_APP_ID"),
@@ -26,12 +26,16 @@ pub const NAMES: [(&str, &str); 9] = [
     ("asc-url", "ASC_URL"),
     ("testflight-url", "ASC_TESTFLIGHT_URL"),
     ("groups", "ASC_GROUPS"),
+    ("release-version-state", "ASC_RELEASE_VERSION_STATE"),
+    ("review-submission-id", "ASC_REVIEW_SUBMISSION_ID"),
+    ("review-submission-state", "ASC_REVIEW_SUBMISSION_STATE"),
 ];
 
 /// The outputs of a run. `groups` is a compact JSON array of `{name, kind, result, note?}`
 /// (`fromJSON(steps.x.outputs.groups)` in a workflow).
 pub fn outputs(view: &RunView) -> Vec<Output> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let release = view.release.clone().unwrap_or_default();
     let values = [
         opt(&view.ids.upload_id),
         opt(&view.ids.build_id),
@@ -42,6 +46,9 @@ pub fn outputs(view: &RunView) -> Vec<Output> {
         view.asc_url().unwrap_or_default(),
         view.testflight_url().unwrap_or_default(),
         groups_json(view),
+        opt(&release.version_state),
+        opt(&release.submission_id),
+        opt(&release.submission_state),
     ];
     NAMES
         .iter()
@@ -101,6 +108,9 @@ mod tests {
         let groups: serde_json::Value = serde_json::from_str(&get("groups")).unwrap_or_default();
         assert_eq!(groups[1]["result"], "failed");
         assert_eq!(groups[0]["kind"], "internal");
+        assert_eq!(get("release-version-state"), "WAITING_FOR_REVIEW");
+        assert_eq!(get("review-submission-id"), "sub-1");
+        assert_eq!(get("review-submission-state"), "WAITING_FOR_REVIEW");
     }
 
     #[test]

@@ -63,7 +63,9 @@ pub struct UploadArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub distribution: crate::cli::distribution_args::DistributionArgs,
-    /// Once the build is VALID, submit it to App Store review (as `asc-publish release`).
+    /// Once the build is VALID, submit it to App Store review (as `asc-publish release`). Its
+    /// checks (version metadata, App Review details, other submissions) run before the upload:
+    /// a refusal exits 4 with nothing uploaded.
     #[arg(long)]
     pub release: bool,
     #[command(flatten)]
@@ -169,6 +171,10 @@ pub fn plan_settings(args: &UploadArgs) -> Result<crate::publish::upload_plan::P
         no_wait: args.no_wait,
         uses_non_exempt_encryption: args.uses_non_exempt_encryption,
         distribution: args.distribution.to_distribution(true)?,
+        release: args
+            .release
+            .then(|| args.release_settings.to_release(Events::default()))
+            .transpose()?,
     })
 }
 
@@ -334,13 +340,32 @@ pub async fn upload_with(
         events: events.clone(),
         ..UploadOptions::default()
     };
+    let submission = if args.release {
+        Some(
+            args.release_settings
+                .to_submission(events.clone(), args.poll_interval)?,
+        )
+    } else {
+        None
+    };
+    // The release's refusals (metadata, review details, another submission with App Review) do
+    // not depend on the build: said now, before a reservation, not after the upload and processing.
+    if let Some(s) = submission.as_ref().filter(|_| !args.no_wait) {
+        let _stage = events.stage("asc_publish_release_check", "Check the App Store release");
+        crate::publish::upload_plan::release_ready(
+            &conn.api,
+            args.app_id.as_deref(),
+            args.uses_non_exempt_encryption,
+            req,
+            &s.release,
+            outcome,
+        )
+        .await?;
+    }
     let distribution = args.distribution.to_distribution(false);
     crate::publish::flow::upload_and_distribute(conn, &opts, distribution, req, outcome).await?;
-    if !args.release {
+    let Some(s) = submission else {
         return Ok(());
-    }
-    let s = args
-        .release_settings
-        .to_submission(events.clone(), args.poll_interval)?;
+    };
     crate::publish::release::run::after_upload(&conn.api, &s, req, outcome).await
 }

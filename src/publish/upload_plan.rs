@@ -1,17 +1,20 @@
 //! The plan of an upload, reads only: every server-side check `upload` makes (credentials, app
 //! record, build number, groups, testers, review information, rate-limit budget) as steps, the
 //! first problem as the error `upload` would fail with. `preflight` and `upload --dry-run` both
-//! run it; the build-number step is the upload engine's own check ([`check_number`]).
+//! run it; the build-number step is the upload engine's own check ([`check_number`]). With
+//! `--release`, the release's own read-only checks are a step too ([`release_ready`]).
 
 use crate::asc::AscClient;
 use crate::error::{Error, ErrorKind};
-use crate::outcome::{Outcome, Status};
+use crate::outcome::{Outcome, ReleaseOutcome, Status};
 use crate::publish::UploadRequest;
 use crate::publish::checksum::FileMd5;
 use crate::publish::distribution::Distribution;
 use crate::publish::distribution::plan::{self, ok, problem};
 use crate::publish::preflight::{Plan, Verdict, check_app, check_number, find_app};
 use crate::publish::progress::mib;
+use crate::publish::release::Release;
+use crate::publish::release::preflight::{self as release_preflight, BuildKey, Destination};
 
 /// What the run was asked to do, as far as the plan is concerned.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +25,8 @@ pub struct PlanSettings {
     /// The export compliance answer given as a flag (Info.plist's is in the request).
     pub uses_non_exempt_encryption: Option<bool>,
     pub distribution: Distribution,
+    /// `--release`: the App Store release that follows processing, checked now.
+    pub release: Option<Release>,
 }
 
 /// The server-side checks and the plan, reads only. `Err` is the first problem, as upload would
@@ -110,7 +115,93 @@ async fn checks(client: &AscClient, s: &PlanSettings, req: &UploadRequest, outco
             plan::check(client, &app_id, d, uses, &mut outcome.plan).await;
         }
     }
+    if let Some(r) = &s.release {
+        let step = if s.no_wait {
+            ok(
+                "release",
+                "not done with --no-wait: run `asc-publish release --from-upload-id …` once processed",
+            )
+        } else {
+            match release_checks(client, &app_id, uses, req, r, outcome).await {
+                Ok(detail) => ok("release", detail),
+                Err(e) => problem("release", &e),
+            }
+        };
+        outcome.plan.push(step);
+    }
     Ok(())
+}
+
+/// `upload --release`, before anything is reserved: the release's checks that do not need the
+/// build (the version, its metadata and App Review details, export compliance, other submissions
+/// with App Review), so a refusal comes in seconds rather than after the upload and processing.
+pub async fn release_ready(
+    client: &AscClient,
+    app_id: Option<&str>,
+    uses_non_exempt_encryption: Option<bool>,
+    req: &UploadRequest,
+    r: &Release,
+    outcome: &mut Outcome,
+) -> Result<(), Error> {
+    let app_id = match app_id {
+        Some(id) => check_app(client, id, &req.bundle_id).await?,
+        None => find_app(client, &req.bundle_id).await?,
+    };
+    let uses = uses_non_exempt_encryption.or(req.uses_non_exempt_encryption);
+    release_checks(client, &app_id, uses, req, r, outcome).await.map(|_| ())
+}
+
+/// The release preflight for the build `req` will become; what it would do, or its refusal (each
+/// missing field also on the outcome, as `release` puts them).
+async fn release_checks(
+    client: &AscClient,
+    app_id: &str,
+    uses: Option<bool>,
+    req: &UploadRequest,
+    r: &Release,
+    outcome: &mut Outcome,
+) -> Result<String, Error> {
+    let dest = Destination {
+        app_id,
+        version_string: &req.short_version,
+        platform: &req.platform,
+        build: BuildKey::Number(&req.version),
+        uses_non_exempt_encryption: uses,
+    };
+    let mut missing = Vec::new();
+    let checked = release_preflight::before_upload(client, &dest, r, &mut missing).await;
+    if !missing.is_empty() {
+        outcome.release = Some(ReleaseOutcome {
+            version_string: Some(req.short_version.clone()),
+            platform: Some(req.platform.clone()),
+            missing,
+            ..ReleaseOutcome::default()
+        });
+    }
+    let plan = checked?;
+    let v = &req.short_version;
+    let mut detail = if let Some(done) = &plan.submitted {
+        format!(
+            "App Store version {v} is already {} with this build: nothing to submit",
+            done.state_or_unknown()
+        )
+    } else if plan.exact.is_some() {
+        format!("submit App Store version {v} for review")
+    } else if let Some(open) = &plan.rename {
+        format!(
+            "rename the open App Store version {} to {v}, then submit it for review",
+            open.version_string
+        )
+    } else {
+        format!("create App Store version {v}, then submit it for review")
+    };
+    if !plan.cancel.is_empty() {
+        detail.push_str(&format!(
+            "; first cancel {} submission(s) with App Review (--cancel-pending)",
+            plan.cancel.len()
+        ));
+    }
+    Ok(detail)
 }
 
 /// The build-number step: the upload engine's own check, without its writes (it may also delete

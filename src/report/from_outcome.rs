@@ -8,8 +8,8 @@ use crate::outcome::{Outcome, Status, TOTAL_STAGE};
 use crate::validate::Severity;
 
 use super::view::{
-    AppleMessage, FindingView, GroupKind, GroupOutcome, GroupResult, Ids, Level, RunView, StageName, StageStatus,
-    StageTiming, UploadStats, Verdict,
+    AppleMessage, FindingView, GroupKind, GroupOutcome, GroupResult, Ids, Level, ReleaseView, RunView, StageName,
+    StageStatus, StageTiming, UploadStats, Verdict,
 };
 
 impl From<&Outcome> for RunView {
@@ -54,6 +54,11 @@ pub fn view(outcome: &Outcome) -> RunView {
         },
         processing_state: outcome.processing_state.clone(),
         groups: group_results(outcome),
+        release: outcome.release.as_ref().map(|r| ReleaseView {
+            version_state: r.version_state.clone(),
+            submission_id: r.submission_id.clone(),
+            submission_state: r.submission_state.clone(),
+        }),
     }
 }
 

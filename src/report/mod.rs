@@ -96,6 +96,11 @@ pub(crate) mod sample {
                     },
                 },
             ],
+            release: Some(ReleaseView {
+                version_state: Some("WAITING_FOR_REVIEW".into()),
+                submission_id: Some("sub-1".into()),
+                submission_state: Some("WAITING_FOR_REVIEW".into()),
+            }),
         }
     }
 }

@@ -33,6 +33,20 @@ pub struct RunView {
     /// Processing state as Apple reports it (e.g. `VALID`, `PROCESSING`, `INVALID`).
     pub processing_state: Option<String>,
     pub groups: Vec<GroupResult>,
+    /// The App Store release (`upload --release`), when one was made or refused. Absent in views
+    /// saved before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseView>,
+}
+
+/// Where the App Store release stands, for the CI outputs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseView {
+    /// appVersionState (PREPARE_FOR_SUBMISSION, WAITING_FOR_REVIEW, …).
+    pub version_state: Option<String>,
+    pub submission_id: Option<String>,
+    /// The review submission's state (WAITING_FOR_REVIEW, IN_REVIEW, COMPLETE, …).
+    pub submission_state: Option<String>,
 }
 
 /// How the run ended.

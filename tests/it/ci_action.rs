@@ -71,6 +71,32 @@ fn every_output_the_binary_writes_is_declared() {
 }
 
 #[test]
+fn the_bitrise_step_and_the_gitlab_component_declare_the_same_outputs() {
+    let step = &load("plugins/bitrise/step.yml")[0];
+    let bitrise: Vec<String> = step["outputs"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .flat_map(|o| keys(o).into_iter().filter(|k| k != "opts"))
+        .collect();
+    let written: Vec<String> = NAMES.iter().map(|(_, k)| k.to_string()).collect();
+    assert_eq!(bitrise, written, "step.yml outputs");
+    let gitlab =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/gitlab/README.md")).unwrap();
+    let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci.md")).unwrap();
+    for (name, key) in NAMES {
+        assert!(
+            gitlab.contains(&format!("`{key}`")),
+            "plugins/gitlab/README.md lacks {key}"
+        );
+        assert!(
+            guide.contains(&format!("| `{name}` | `{key}` |")),
+            "docs/ci.md's output table lacks {name} / {key}"
+        );
+    }
+}
+
+#[test]
 fn inputs_reach_the_scripts_through_env_and_shells_start_by_absolute_path() {
     let action = &load("action.yml")[0];
     let steps = action["runs"]["steps"].as_vec().unwrap();

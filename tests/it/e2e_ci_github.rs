@@ -236,7 +236,7 @@ async fn validation_errors_still_write_summary_outputs_and_annotations() {
     assert!(summary.contains("| ITMS-") || summary.contains("| ASC-"), "{summary}");
     // Every output is written (empty where the run did not get that far).
     let outputs = parse_github_output(&read(&r.output));
-    assert_eq!(outputs.len(), 9, "{outputs:?}");
+    assert_eq!(outputs.len(), asc_publish::ci::outputs::NAMES.len(), "{outputs:?}");
     assert_eq!(get(&outputs, "upload-id"), "");
     assert_eq!(state.lock().unwrap().check_runs[0]["conclusion"], "failure");
     assert_key_kept(&world, &run, &log.lock().unwrap());

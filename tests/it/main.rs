@@ -52,6 +52,7 @@ mod profile_real;
 mod profile_rules;
 mod profile_synth;
 mod redirects;
+mod release_before_upload;
 mod release_flow;
 mod report_from;
 mod report_hostile;
