@@ -32,7 +32,8 @@ Exit codes:
   1  rejected: local validation errors, or Apple's processing verdict was INVALID/FAILED
   2  usage error, or input that cannot be read at all
   3  authentication or permission problem
-  4  App Store Connect state conflict (no app record, duplicate build number, unknown group)
+  4  App Store Connect state conflict (no app record, duplicate build number, unknown group;
+     for a release: missing App Store metadata, another submission with App Review)
   5  transient failure after retries were exhausted
 
 Start with `asc-publish demo` to see a whole run against the built-in App Store Connect simulator.";
