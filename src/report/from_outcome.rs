@@ -55,6 +55,8 @@ pub fn view(outcome: &Outcome) -> RunView {
         processing_state: outcome.processing_state.clone(),
         groups: group_results(outcome),
         release: outcome.release.as_ref().map(|r| ReleaseView {
+            version_string: r.version_string.clone(),
+            missing: r.missing.clone(),
             version_state: r.version_state.clone(),
             submission_id: r.submission_id.clone(),
             submission_state: r.submission_state.clone(),

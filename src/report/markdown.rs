@@ -83,6 +83,7 @@ fn render_capped(view: &RunView, cap: usize) -> String {
     findings(&mut s, view, cap);
     apple(&mut s, view, cap);
     groups(&mut s, view, cap);
+    release(&mut s, view, cap);
     s
 }
 
@@ -245,6 +246,31 @@ fn groups(s: &mut String, view: &RunView, cap: usize) {
         .collect();
     let title = format!("TestFlight groups: {}", rows.len());
     table(s, &title, "| Group | Kind | Result |\n|---|---|---|", &rows, cap);
+}
+
+/// The App Store release (`upload --release`): the version's and the review submission's states,
+/// or each field App Review would miss.
+fn release(s: &mut String, view: &RunView, cap: usize) {
+    let Some(r) = &view.release else {
+        return;
+    };
+    let mut parts = vec![format!(
+        "**App Store:** version {}",
+        r.version_string.as_deref().map_or("-".to_string(), inline)
+    )];
+    if let Some(state) = &r.version_state {
+        parts.push(format!("`{}`", code(state)));
+    }
+    if let Some(id) = &r.submission_id {
+        let state = r
+            .submission_state
+            .as_deref()
+            .map_or(String::new(), |st| format!(" `{}`", code(st)));
+        parts.push(format!("review submission `{}`{state}", code(id)));
+    }
+    let _ = writeln!(s, "{}\n", parts.join(" · "));
+    let rows: Vec<String> = r.missing.iter().map(|m| format!("| {} |", cell(m))).collect();
+    table(s, "Missing for App Review", "| Field |\n|---|", &rows, cap);
 }
 
 /// A titled table: the first rows open, the rest folded, anything past `cap` counted in a note.

@@ -129,3 +129,41 @@ fn durations_read_naturally() {
     assert_eq!(duration(1500), "1.5 s");
     assert_eq!(duration(61_000), "1m 01s");
 }
+
+#[test]
+fn the_app_store_release_shows_its_states_and_what_app_review_would_miss() {
+    let md = render(&sample::view());
+    assert!(
+        md.contains(
+            "**App Store:** version 1.4.0 · `WAITING_FOR_REVIEW` · review submission `sub-1` `WAITING_FOR_REVIEW`\n"
+        ),
+        "{md}"
+    );
+    assert!(!md.contains("Missing for App Review"), "{md}");
+
+    let mut refused = sample::view();
+    if let Some(r) = refused.release.as_mut() {
+        r.submission_id = None;
+        r.version_state = Some("PREPARE_FOR_SUBMISSION".into());
+        r.missing = vec![
+            "en-US: screenshots".into(),
+            "App Review contact: phone <b>@team</b>".into(),
+        ];
+    }
+    let md = render(&refused);
+    assert!(
+        md.contains("**App Store:** version 1.4.0 · `PREPARE_FOR_SUBMISSION`\n"),
+        "{md}"
+    );
+    assert!(md.contains("#### Missing for App Review\n"), "{md}");
+    assert!(md.contains("| en-US: screenshots |"), "{md}");
+    // A field's text is untrusted like every other cell: no HTML, no mention.
+    assert!(!md.contains("<b>") && !md.contains(" @team"), "{md}");
+}
+
+#[test]
+fn a_run_without_a_release_has_no_app_store_line() {
+    let mut view = sample::view();
+    view.release = None;
+    assert!(!render(&view).contains("App Store:"));
+}

@@ -97,6 +97,8 @@ pub(crate) mod sample {
                 },
             ],
             release: Some(ReleaseView {
+                version_string: Some("1.4.0".into()),
+                missing: Vec::new(),
                 version_state: Some("WAITING_FOR_REVIEW".into()),
                 submission_id: Some("sub-1".into()),
                 submission_state: Some("WAITING_FOR_REVIEW".into()),

@@ -39,9 +39,15 @@ pub struct RunView {
     pub release: Option<ReleaseView>,
 }
 
-/// Where the App Store release stands, for the CI outputs.
+/// Where the App Store release stands, for the CI outputs and the report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseView {
+    /// The App Store version string. Absent in views saved before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_string: Option<String>,
+    /// Each field App Review would miss, when the release was refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
     /// appVersionState (PREPARE_FOR_SUBMISSION, WAITING_FOR_REVIEW, …).
     pub version_state: Option<String>,
     pub submission_id: Option<String>,
