@@ -220,7 +220,12 @@ pub fn render_text(inspection: &Inspection) -> String {
         let _ = writeln!(out, "  {key:<12} {value}");
     }
     if inspection.bundles.is_empty() {
-        let _ = writeln!(out, "\nNo Payload/<Name>.app found in the archive.");
+        let where_ = if app.platform == crate::ipa::Platform::MacOs {
+            "No <Name>.app found in the package's payload."
+        } else {
+            "No Payload/<Name>.app found in the archive."
+        };
+        let _ = writeln!(out, "\n{where_}");
         return out;
     }
     let _ = writeln!(out, "\nBundles");

@@ -496,3 +496,25 @@ fn codes_at(path: &Path) -> Vec<String> {
     let report = subject.validate(&trust, &Options::default(), std::time::SystemTime::now());
     report.findings.into_iter().map(|f| f.code).collect()
 }
+
+/// `inspect` of a package without an app speaks of the package's payload, not of an IPA's
+/// `Payload/` folder.
+#[test]
+fn inspect_of_a_package_without_an_app_names_the_payload() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mackyle__xar__demo.xar");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_asc-publish"))
+        .arg("inspect")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("MAC_OS"), "{text}");
+    assert!(text.contains("No <Name>.app found in the package's payload."), "{text}");
+    assert!(!text.contains("Payload/<Name>.app"), "{text}");
+}
