@@ -83,6 +83,8 @@ pub enum AppleIdError {
     BadUrl(String),
     #[error("{0}")]
     Ipa(String),
+    #[error("the native Apple ID backend uploads iOS, tvOS and visionOS IPAs only, not a {platform} package")]
+    NativePlatform { platform: String },
     #[error("the content-delivery service answered unexpectedly: {0}")]
     Protocol(String),
     #[error("the content-delivery service answered HTTP {status}: {message}")]
@@ -124,6 +126,11 @@ impl From<AppleIdError> for Error {
             AppleIdError::Ipa(_) => (
                 ErrorKind::Usage,
                 "re-export the IPA from Xcode for App Store distribution",
+            ),
+            AppleIdError::NativePlatform { .. } => (
+                ErrorKind::Usage,
+                "upload macOS packages with an App Store Connect API key (--key-id/--issuer-id/--private-key), or \
+                 with --apple-id-backend altool on macOS",
             ),
             AppleIdError::Protocol(_) => (
                 ErrorKind::Transient,
@@ -232,6 +239,14 @@ pub async fn upload(
     match prepared.backend {
         Backend::Altool => altool::upload(args, creds, req, base, prepared.xcrun.as_deref(), events, up).await,
         Backend::Native => {
+            // Its asset description is the iOS one (platform-id 1, embedded.mobileprovision); what
+            // Apple expects for a macOS package over this protocol is not known here.
+            if req.platform == "MAC_OS" {
+                return Err(AppleIdError::NativePlatform {
+                    platform: "macOS".into(),
+                }
+                .into());
+            }
             let description =
                 asset_description::DescriptionInput::from_ipa(&req.ipa_path, inspected, &req.file_name, req.file_size)?;
             let http =

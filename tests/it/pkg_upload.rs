@@ -121,3 +121,42 @@ async fn the_simulator_fails_a_pkg_whose_app_names_another_bundle_id() {
         run.stderr
     );
 }
+
+/// The native Apple ID backend writes iOS's asset description: a macOS package is refused before
+/// anything is sent, naming the two ways that work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_apple_id_backend_refuses_a_package_before_sending_anything() {
+    let w = World::start(SimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("Sample.pkg");
+    sample(asc_sim::DEFAULT_BUNDLE_ID).write_to(&pkg).unwrap();
+    let url = w.sim.api_url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_asc-publish"));
+        cmd.arg("upload").arg(&pkg).args([
+            "--apple-id",
+            "dev@example.com",
+            "--apple-id-backend",
+            "native",
+            "--password-env",
+            "PKG_TEST_APP_PASSWORD",
+            "--content-delivery-url",
+            &url,
+        ]);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("ASC_") || k.starts_with("APP_STORE_CONNECT_") || k.starts_with("GITHUB_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("PKG_TEST_APP_PASSWORD", "abcd-efgh-ijkl-mnop")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not a macOS package"), "{stderr}");
+    assert!(stderr.contains("--apple-id-backend altool"), "{stderr}");
+    assert!(w.requests().is_empty(), "{:?}", w.requests());
+}
