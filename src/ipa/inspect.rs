@@ -172,19 +172,7 @@ fn inspect_bundle(
         Err(InfoError::Problem(e)) => bundle.info_error = Some(e),
         Err(InfoError::Refused(r)) => return Err(r),
     }
-    let string = |key: &str| bundle.info_str(key).map(str::to_string);
-    let (identifier, short_version, version, executable_name, minimum_os) = (
-        string("CFBundleIdentifier"),
-        string("CFBundleShortVersionString"),
-        string("CFBundleVersion"),
-        string("CFBundleExecutable"),
-        string("MinimumOSVersion"),
-    );
-    bundle.identifier = identifier;
-    bundle.short_version = short_version;
-    bundle.version = version;
-    bundle.executable_name = executable_name;
-    bundle.minimum_os = minimum_os;
+    bundle.take_identity_from_info("MinimumOSVersion");
 
     if node.kind.is_code_bundle() {
         bundle.executable = executable_entry(archive, &bundle)

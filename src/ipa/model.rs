@@ -219,6 +219,25 @@ impl Bundle {
         self.info.as_ref()?.get(key)?.as_string()
     }
 
+    /// Copies the identity Apple reads from the Info.plist into the bundle's fields: identifier,
+    /// versions, executable name, and the minimum OS under the platform's key
+    /// (`MinimumOSVersion` in an IPA, `LSMinimumSystemVersion` in a macOS app).
+    pub fn take_identity_from_info(&mut self, minimum_os_key: &str) {
+        let string = |key: &str| self.info_str(key).map(str::to_string);
+        let (identifier, short_version, version, executable_name, minimum_os) = (
+            string("CFBundleIdentifier"),
+            string("CFBundleShortVersionString"),
+            string("CFBundleVersion"),
+            string("CFBundleExecutable"),
+            string(minimum_os_key),
+        );
+        self.identifier = identifier;
+        self.short_version = short_version;
+        self.version = version;
+        self.executable_name = executable_name;
+        self.minimum_os = minimum_os;
+    }
+
     /// `UIDeviceFamily` as numbers (Xcode writes integers; strings of digits are accepted too).
     pub fn device_families(&self) -> Vec<u64> {
         let Some(list) = self

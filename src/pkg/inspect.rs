@@ -328,19 +328,7 @@ fn app_bundle(payload: &str, app: &str, files: &mut AppFiles, trust: &TrustStore
             Err(e) => bundle.info_error = Some(e.to_string()),
         },
     }
-    let string = |key: &str| bundle.info_str(key).map(str::to_string);
-    let (identifier, short_version, version, executable_name, minimum_os) = (
-        string("CFBundleIdentifier"),
-        string("CFBundleShortVersionString"),
-        string("CFBundleVersion"),
-        string("CFBundleExecutable"),
-        string("LSMinimumSystemVersion"),
-    );
-    bundle.identifier = identifier;
-    bundle.short_version = short_version;
-    bundle.version = version;
-    bundle.executable_name = executable_name;
-    bundle.minimum_os = minimum_os;
+    bundle.take_identity_from_info("LSMinimumSystemVersion");
     bundle.profile = files.profile.take().map(|(path, size, bytes)| {
         let parsed: Parsed<Profile> = match bytes
             .map_err(|e| e.to_string())
