@@ -123,25 +123,7 @@ fn summarise(inspection: &Inspection) -> AppSummary {
             ..inspection.app.clone()
         };
     };
-    AppSummary {
-        bundle_id: app.identifier.clone(),
-        short_version: app.short_version.clone(),
-        version: app.version.clone(),
-        platform: app.platform_evidence().detect(),
-        minimum_os: app.minimum_os.clone(),
-        sdk: app.info_str("DTSDKName").map(str::to_string),
-        xcode: app.info_str("DTXcode").map(str::to_string),
-        uses_non_exempt_encryption: app
-            .info
-            .as_ref()
-            .and_then(|i| i.get("ITSAppUsesNonExemptEncryption"))
-            .and_then(plist::Value::as_boolean),
-        signing_identity: app
-            .executable
-            .as_ref()
-            .and_then(Located::ok)
-            .and_then(Binary::signing_identity),
-    }
+    AppSummary::of(app, app.platform_evidence().detect())
 }
 
 fn inspect_bundle(

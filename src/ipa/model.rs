@@ -337,6 +337,32 @@ pub struct AppSummary {
     pub signing_identity: Option<String>,
 }
 
+impl AppSummary {
+    /// The summary of an app bundle, as `platform` (detected for an IPA; always macOS for a
+    /// package, whatever the bundle says).
+    pub fn of(app: &Bundle, platform: Platform) -> AppSummary {
+        AppSummary {
+            bundle_id: app.identifier.clone(),
+            short_version: app.short_version.clone(),
+            version: app.version.clone(),
+            platform,
+            minimum_os: app.minimum_os.clone(),
+            sdk: app.info_str("DTSDKName").map(str::to_string),
+            xcode: app.info_str("DTXcode").map(str::to_string),
+            uses_non_exempt_encryption: app
+                .info
+                .as_ref()
+                .and_then(|i| i.get("ITSAppUsesNonExemptEncryption"))
+                .and_then(plist::Value::as_boolean),
+            signing_identity: app
+                .executable
+                .as_ref()
+                .and_then(Located::ok)
+                .and_then(Binary::signing_identity),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
     pub file: FileFacts,

@@ -343,24 +343,6 @@ fn app_bundle(payload: &str, app: &str, files: &mut AppFiles, trust: &TrustStore
 }
 
 fn summary(app: &Bundle) -> AppSummary {
-    AppSummary {
-        bundle_id: app.identifier.clone(),
-        short_version: app.short_version.clone(),
-        version: app.version.clone(),
-        // App Store Connect takes a .pkg as a macOS build whatever the bundle says.
-        platform: Platform::MacOs,
-        minimum_os: app.minimum_os.clone(),
-        sdk: app.info_str("DTSDKName").map(str::to_string),
-        xcode: app.info_str("DTXcode").map(str::to_string),
-        uses_non_exempt_encryption: app
-            .info
-            .as_ref()
-            .and_then(|i| i.get("ITSAppUsesNonExemptEncryption"))
-            .and_then(plist::Value::as_boolean),
-        signing_identity: app
-            .executable
-            .as_ref()
-            .and_then(Located::ok)
-            .and_then(Binary::signing_identity),
-    }
+    // App Store Connect takes a .pkg as a macOS build whatever the bundle says.
+    AppSummary::of(app, Platform::MacOs)
 }

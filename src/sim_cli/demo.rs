@@ -77,22 +77,11 @@ pub fn run(args: DemoArgs) -> Result<i32, Error> {
     let mut steps: Vec<Vec<String>> = vec![
         vec!["inspect".into(), ipa_s.clone(), "--extra-root-ca".into(), ca_s.clone()],
         vec!["validate".into(), ipa_s.clone(), "--extra-root-ca".into(), ca_s.clone()],
-        vec![
-            "upload".into(),
-            ipa_s,
-            "--extra-root-ca".into(),
-            ca_s,
-            "--api-url".into(),
-            sim.api_url.clone(),
-            "--key-id".into(),
-            sim.key_id.clone(),
-            "--issuer-id".into(),
-            sim.issuer_id.clone(),
-            "--private-key".into(),
-            sim.private_key_path.display().to_string(),
-            "--poll-interval".into(),
-            "1s".into(),
-        ],
+        ["upload".into(), ipa_s, "--extra-root-ca".into(), ca_s]
+            .into_iter()
+            .chain(conn.iter().cloned())
+            .chain(["--poll-interval".into(), "1s".into()])
+            .collect(),
     ];
     if args.release {
         steps[2].extend(
