@@ -98,18 +98,12 @@ pub async fn resolve(
     let app_id = facts
         .app_id
         .clone()
-        .or_else(|| done.app_id.clone())
         .ok_or_else(|| ReleaseError::NotFound(format!("build {build_id} names no app")))?;
     let version_string = facts
         .train_version
         .clone()
-        .or_else(|| done.version.clone())
         .ok_or_else(|| ReleaseError::NotFound(format!("build {build_id} has no version string")))?;
-    let platform = facts
-        .train_platform
-        .clone()
-        .or_else(|| done.platform.clone())
-        .unwrap_or_else(|| "IOS".to_string());
+    let platform = facts.train_platform.clone().unwrap_or_else(|| "IOS".to_string());
     done.app_id = Some(app_id.clone());
     done.version = Some(version_string.clone());
     done.platform = Some(platform.clone());
