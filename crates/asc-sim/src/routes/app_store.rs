@@ -137,11 +137,7 @@ pub(super) fn get_version(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
     req.query.allow_only(&["include"])?;
     let include = req.query.include(VERSION_INCLUDES)?;
     let store = store_now(req);
-    let v = store
-        .app_store
-        .versions
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("appStoreVersions", id))?;
+    let v = version(&store, id)?;
     Ok(Reply::Json(200, version_doc(req, &store, v, &include)))
 }
 
@@ -287,12 +283,7 @@ pub(super) fn update_version(req: &Req<'_>, id: &str) -> Result<Reply, ApiError>
     };
     let date = check_date(&attrs)?;
     let mut store = store_now(req);
-    let v = store
-        .app_store
-        .versions
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found("appStoreVersions", id))?;
+    let v = version(&store, id)?.clone();
     editable(&v)?;
     if let Some(s) = &version_string {
         if store
@@ -350,12 +341,7 @@ pub(super) fn attach_build(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
         }
     };
     let mut store = store_now(req);
-    let v = store
-        .app_store
-        .versions
-        .get(id)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found("appStoreVersions", id))?;
+    let v = version(&store, id)?.clone();
     editable(&v)?;
     let Some(b) = store.builds.get(&build_id) else {
         return Err(unknown_related("build", "builds", &build_id));
@@ -402,11 +388,7 @@ pub(super) fn attach_build(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
 pub(super) fn review_detail_of_version(req: &Req<'_>, id: &str) -> Result<Reply, ApiError> {
     req.query.allow_only(&[])?;
     let store = store_now(req);
-    let v = store
-        .app_store
-        .versions
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("appStoreVersions", id))?;
+    let v = version(&store, id)?;
     let d = store
         .app_store
         .review_details
@@ -497,4 +479,13 @@ pub(super) fn delete_phased_release(req: &Req<'_>, id: &str) -> Result<Reply, Ap
     store.app_store.phased.remove(id);
     req.shared.persist(&store);
     Ok(Reply::Empty(204))
+}
+
+/// The App Store version `id`, or Apple's 404 for it.
+fn version<'a>(store: &'a Store, id: &str) -> Result<&'a Version, ApiError> {
+    store
+        .app_store
+        .versions
+        .get(id)
+        .ok_or_else(|| ApiError::not_found("appStoreVersions", id))
 }
